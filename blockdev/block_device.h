@@ -1,0 +1,123 @@
+// Backing stores behind one asynchronous interface.
+//
+// A BlockDevice is shared by every event loop of the daemon; it hands each loop
+// its own IoChannel. A channel is used from its loop's thread only, so no lock
+// is taken on the I/O path (the SPDK bdev/io_channel model). Completions run on
+// that same loop, never from inside submit(), so a caller may submit from
+// within a completion without recursion.
+//
+// Requests are caller-owned and carry no allocation: the caller (a SCSI task)
+// embeds an IoRequest and implements IoCallback. Buffers handed to read/write
+// must be aligned to info().buffer_alignment and their lengths a multiple of
+// 512, so that O_DIRECT backends can use them as they are.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace sharedisk::blockdev {
+
+enum class IoOp : uint8_t {
+  kRead,
+  kWrite,
+  kFlush,        // make every completed write durable (fdatasync)
+  kDiscard,      // deallocate [offset, offset+length); reads back zeroes where info().discard_zeroes
+  kWriteZeroes,  // [offset, offset+length) reads back zeroes afterwards; may deallocate if `unmap`
+};
+
+struct IoRequest;
+
+// Called exactly once per submitted request, on the submitting channel's loop.
+class IoCallback {
+ public:
+  // result: 0 on success, a negative errno on failure.
+  virtual void io_done(IoRequest& req, int result) = 0;
+
+ protected:
+  ~IoCallback() = default;
+};
+
+struct IoRequest {
+  IoOp op = IoOp::kRead;
+  bool fua = false;    // kWrite: durable on stable storage before completion
+  bool unmap = false;  // kWriteZeroes: the range may be deallocated
+  const iovec* iov = nullptr;  // kRead/kWrite buffers
+  int iovcnt = 0;
+  uint64_t offset = 0;  // bytes from the start of the device
+  uint64_t length = 0;  // bytes; for kRead/kWrite the sum of the iov lengths
+  IoCallback* callback = nullptr;
+  void* user = nullptr;  // free for the caller
+};
+
+// Per event loop; not thread-safe. Destroy only when nothing is in flight.
+class IoChannel {
+ public:
+  virtual ~IoChannel() = default;
+  virtual void submit(IoRequest& req) = 0;
+  // Requests submitted and not yet completed.
+  virtual unsigned in_flight() const = 0;
+};
+
+enum class CacheMode : uint8_t {
+  kWriteBack,     // writes may sit in a volatile cache until kFlush or a FUA write
+  kWriteThrough,  // every write is durable before it completes
+};
+
+struct DeviceInfo {
+  std::string path;               // what was opened ("memory" for RAM)
+  uint64_t size_bytes = 0;        // usable size
+  uint32_t buffer_alignment = 4096;
+  uint32_t physical_block_size = 512;  // of the underlying store (BLKPBSZGET / st_blksize)
+  bool is_block_device = false;
+  bool read_only = false;
+  bool direct_io = false;         // opened with O_DIRECT
+  bool supports_discard = false;  // kDiscard deallocates
+  bool discard_zeroes = false;    // a discarded range reads back as zeroes (LBPRZ)
+  bool supports_write_zeroes = true;
+};
+
+class BlockDevice {
+ public:
+  virtual ~BlockDevice() = default;
+  virtual const DeviceInfo& info() const = 0;
+  // Thread-safe. The channel delivers completions on `loop`.
+  virtual std::unique_ptr<IoChannel> make_channel(boost::asio::io_context& loop) = 0;
+  // Thread-safe; takes effect for requests submitted afterwards.
+  virtual void set_cache_mode(CacheMode mode) = 0;
+  virtual CacheMode cache_mode() const = 0;
+};
+
+// Opening or creating a backing store failed; what() names the path and the reason.
+class OpenError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct OpenOptions {
+  std::string path;
+  // Regular file: 0 = the file must exist and its whole size is exported.
+  // Otherwise the exported size: a missing file is created sparse with it, a
+  // smaller one is extended (sparse); a larger one is never truncated, only its
+  // first create_size bytes are exported. Block devices: must be 0 (the
+  // device's own size is used).
+  uint64_t create_size = 0;
+  bool read_only = false;
+  CacheMode cache_mode = CacheMode::kWriteBack;
+  bool direct = true;  // try O_DIRECT; fall back to buffered I/O where the filesystem refuses it
+};
+
+// A file or block device through libaio (blockdev/aio_file.cpp). Throws OpenError.
+std::unique_ptr<BlockDevice> open_aio_file(const OpenOptions& options);
+
+// RAM backing for tests and benchmarks (blockdev/memory.cpp); zero-filled.
+std::unique_ptr<BlockDevice> make_memory(uint64_t size_bytes);
+
+}  // namespace sharedisk::blockdev

@@ -1,0 +1,116 @@
+// lun.yaml: the daemon's whole configuration, loaded and validated up front.
+//
+// load_file() parses with yaml-cpp and checks every rule before anything is
+// opened or created; the first problem is thrown as ConfigError naming the
+// file, the line and the key (docs/configuration.md lists every key).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace sharedisk::config {
+
+class ConfigError : public std::runtime_error {
+ public:
+  ConfigError(std::string file, int line, std::string key, std::string message);
+  const std::string& file() const { return file_; }
+  int line() const { return line_; }  // 1-based; 0 when unknown
+  const std::string& key() const { return key_; }  // dotted path, e.g. targets[0].luns[1].size
+  const std::string& message() const { return message_; }
+
+ private:
+  std::string file_;
+  int line_;
+  std::string key_;
+  std::string message_;
+};
+
+struct Endpoint {
+  std::string address;  // numeric IPv4 or IPv6 (no brackets), or "0.0.0.0" / "::"
+  uint16_t port = 3260;
+  std::string to_string() const;  // "127.0.0.1:3260", "[::1]:3260"
+};
+
+// An IPv4 or IPv6 network in CIDR form: 192.168.55.0/24, fd00::/8, 10.0.0.1 (= /32).
+struct Network {
+  std::string text;     // as written
+  bool v6 = false;
+  uint8_t addr[16] = {};  // network address (IPv4 in the first 4 bytes)
+  uint8_t prefix = 0;
+  // True when `address` (numeric text, IPv4, IPv6 or v4-mapped IPv6) is inside.
+  bool contains(const std::string& address) const;
+};
+
+enum class BackingType { kFile, kBlock, kMemory };
+enum class Thin { kAuto, kOn, kOff };
+
+struct Lun {
+  uint64_t number = 0;
+  BackingType type = BackingType::kFile;  // kFile/kBlock guessed from `path` when not given
+  std::string path;                       // empty for memory
+  std::optional<uint64_t> size;  // bytes; required for memory, creates a missing file
+  uint32_t block_size = 512;
+  bool read_only = false;
+  bool write_cache = true;  // write-back (true) or write-through (false)
+  bool direct = true;       // O_DIRECT
+  Thin thin = Thin::kAuto;
+  std::string serial;  // filled from a stable hash of target IQN + LUN number when absent
+  std::string naa;     // 16 or 32 hex digits; filled the same way when absent
+  std::string product;  // INQUIRY product id override (<= 16 chars); empty = default
+  int line = 0;         // where the LUN is defined, for messages
+};
+
+struct Target {
+  std::string iqn;
+  std::string alias;
+  std::vector<Lun> luns;
+  // Access: an initiator may log in when both lists allow it; an empty list allows all.
+  std::vector<std::string> allowed_initiators;  // IQN / EUI / NAA names
+  std::vector<Network> allowed_networks;
+  uint32_t queue_depth = 0;  // per session CmdSN window; 0 = iscsi.queue_depth
+  int line = 0;
+};
+
+struct Iscsi {
+  uint32_t queue_depth = 128;  // MaxCmdSN - ExpCmdSN + 1 per session
+  uint32_t max_recv_data_segment_length = 262144;  // what the target can receive per PDU
+  uint32_t max_burst_length = 16776192;
+  uint32_t first_burst_length = 262144;
+  bool initial_r2t = false;
+  bool immediate_data = true;
+  uint32_t max_outstanding_r2t = 1;
+  uint32_t default_time2wait = 2;
+  uint32_t default_time2retain = 0;
+  uint32_t nop_interval_s = 5;  // NOP-In ping of an idle initiator; 0 = never
+  uint32_t nop_timeout_s = 30;  // no answer for this long: the connection is dropped
+  uint32_t login_timeout_s = 15;
+};
+
+struct Config {
+  std::string source;  // file name, or "<embedded default>"
+  std::vector<Endpoint> portals;
+  uint32_t threads = 0;  // network event loops; 0 = one per core
+  std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
+  Iscsi iscsi;
+  std::vector<Target> targets;
+};
+
+// Throws ConfigError. Does not touch any backing path.
+Config load_file(const std::string& path);
+Config load_string(const std::string& yaml_text, const std::string& source_name);
+
+// The README's demo: LUN 1 of iqn.2019-02.lb2:odcfs2 on 127.0.0.1:3260, a 1 GiB
+// sparse file at `demo_backing_path`.
+Config embedded_default(const std::string& demo_backing_path);
+
+// RFC 3720/7143 iSCSI name rules (iqn., eui., naa.); returns an empty string
+// when valid, else the reason.
+std::string check_iscsi_name(const std::string& name);
+
+// The decoded NAA bytes of a Lun::naa string (8 or 16 bytes).
+std::vector<uint8_t> naa_bytes(const std::string& naa_hex);
+
+}  // namespace sharedisk::config

@@ -1,0 +1,102 @@
+// The SCSI target device: the logical units of one iSCSI target and the
+// SPC-4/SBC-3 emulation that serves them.
+//
+// Thread-safe: every event loop submits tasks concurrently. Per-LUN data-path
+// state is either immutable after start-up, atomic, or per loop (one
+// blockdev::IoChannel per loop); shared state that is rare on the data path
+// (unit attentions, reservations) sits behind its own small lock and a
+// lock-free "nothing pending" check.
+//
+// The transport owns I_T nexuses through attach()/detach() and aborting of
+// tasks it has not handed over; task-management side effects on the device
+// (unit attentions, reservation release) come through the *_reset() calls.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "blockdev/block_device.h"
+#include "scsi/task.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace sharedisk::scsi {
+
+struct LunOptions {
+  uint64_t number = 0;
+  uint32_t block_size = 512;  // logical block size: 512 or 4096
+  bool read_only = false;
+  std::string serial;               // VPD 0x80; stable across restarts
+  std::array<uint8_t, 16> naa{};    // NAA designator (type 6: 16 bytes; type 3/5: first 8)
+  uint8_t naa_length = 16;          // 8 or 16
+  std::string vendor = "SHAREDSK";  // INQUIRY T10 vendor (<= 8)
+  std::string product = "VIRTUAL-DISK";  // <= 16
+  std::string revision = "0001";         // <= 4
+  bool thin = false;                     // logical block provisioning (UNMAP etc.)
+};
+
+// An I_T nexus: one initiator port talking to this device through one target port.
+class Nexus {
+ public:
+  virtual ~Nexus() = default;
+  const std::string& initiator_port() const { return initiator_port_; }  // "iqn...,i,0x<isid>"
+  const std::string& target_port() const { return target_port_; }        // "iqn...,t,0x<tpgt>"
+  uint16_t relative_target_port() const { return rtpi_; }
+  uint16_t target_port_group() const { return tpg_; }
+
+ protected:
+  Nexus(std::string ip, std::string tp, uint16_t rtpi, uint16_t tpg)
+      : initiator_port_(std::move(ip)), target_port_(std::move(tp)), rtpi_(rtpi), tpg_(tpg) {}
+
+ private:
+  std::string initiator_port_;
+  std::string target_port_;
+  uint16_t rtpi_;
+  uint16_t tpg_;
+};
+
+class Device {
+ public:
+  virtual ~Device() = default;
+
+  // Adds a LUN before serving starts; `loops` are the daemon's event loops,
+  // index i being Task::loop == i. Throws std::runtime_error on a bad option.
+  virtual void add_lun(const LunOptions& options, std::unique_ptr<blockdev::BlockDevice> backing,
+                       const std::vector<boost::asio::io_context*>& loops) = 0;
+
+  // A new I_T nexus; it sees a POWER ON, RESET OR BUS DEVICE RESET unit
+  // attention on each LUN first. The returned object lives until detach().
+  virtual Nexus* attach(const std::string& initiator_port, const std::string& target_port,
+                        uint16_t relative_target_port, uint16_t target_port_group) = 0;
+  virtual void detach(Nexus* nexus) = 0;
+
+  // Runs one command; completion through task.owner->task_done().
+  virtual void execute(Task& task) = 0;
+
+  // LUN numbers in ascending order (REPORT LUNS, status).
+  virtual std::vector<uint64_t> luns() const = 0;
+  virtual bool has_lun(uint64_t lun) const = 0;
+
+  // Task-management side effects (unit attentions to the other nexuses,
+  // release of SPC-2 reservations). The transport has already aborted and
+  // drained the affected tasks before it calls these.
+  virtual void lun_reset(Nexus* from, uint64_t lun) = 0;
+  virtual void target_reset(Nexus* from) = 0;
+
+  // Waits for nothing: returns true when no task of this device is in I/O.
+  virtual bool idle() const = 0;
+};
+
+std::unique_ptr<Device> make_device(const std::string& target_name);
+
+// Decodes the 8-byte SAM LUN field (peripheral and flat addressing) to a LUN
+// number, and encodes one back (REPORT LUNS). Returns false for a format we do not serve.
+bool decode_lun(uint64_t sam_lun, uint64_t* number);
+uint64_t encode_lun(uint64_t number);
+
+}  // namespace sharedisk::scsi
