@@ -17,7 +17,7 @@ class ConfigError : public std::runtime_error {
  public:
   ConfigError(std::string file, int line, std::string key, std::string message);
   const std::string& file() const { return file_; }
-  int line() const { return line_; }  // 1-based; 0 when unknown
+  int line() const { return line_; }               // 1-based; 0 when unknown
   const std::string& key() const { return key_; }  // dotted path, e.g. targets[0].luns[1].size
   const std::string& message() const { return message_; }
 
@@ -32,11 +32,12 @@ struct Endpoint {
   std::string address;  // numeric IPv4 or IPv6 (no brackets), or "0.0.0.0" / "::"
   uint16_t port = 3260;
   std::string to_string() const;  // "127.0.0.1:3260", "[::1]:3260"
+  bool v6() const { return address.find(':') != std::string::npos; }
 };
 
 // An IPv4 or IPv6 network in CIDR form: 192.168.55.0/24, fd00::/8, 10.0.0.1 (= /32).
 struct Network {
-  std::string text;     // as written
+  std::string text;  // as written
   bool v6 = false;
   uint8_t addr[16] = {};  // network address (IPv4 in the first 4 bytes)
   uint8_t prefix = 0;
@@ -44,21 +45,31 @@ struct Network {
   bool contains(const std::string& address) const;
 };
 
+// Parsers shared with other front ends (tgt import, reload). Each returns an
+// empty string on success, else the reason, and leaves `out` filled on success.
+// "a.b.c.d[:port]" or "[v6][:port]"; numeric addresses only; the address is
+// stored canonical (inet_ntop). default_port 0 means the port is required.
+std::string parse_endpoint(const std::string& text, uint16_t default_port, Endpoint& out);
+// "a.b.c.d/len", "v6/len" or a bare address (= /32, /128); host bits must be zero.
+std::string parse_network(const std::string& text, Network& out);
+
 enum class BackingType { kFile, kBlock, kMemory };
 enum class Thin { kAuto, kOn, kOff };
+const char* to_string(BackingType type);  // "file", "block", "memory"
+const char* to_string(Thin thin);         // "auto", "on", "off"
 
 struct Lun {
   uint64_t number = 0;
   BackingType type = BackingType::kFile;  // kFile/kBlock guessed from `path` when not given
   std::string path;                       // empty for memory
-  std::optional<uint64_t> size;  // bytes; required for memory, creates a missing file
+  std::optional<uint64_t> size;           // bytes; required for memory, creates a missing file
   uint32_t block_size = 512;
   bool read_only = false;
   bool write_cache = true;  // write-back (true) or write-through (false)
   bool direct = true;       // O_DIRECT
   Thin thin = Thin::kAuto;
-  std::string serial;  // filled from a stable hash of target IQN + LUN number when absent
-  std::string naa;     // 16 or 32 hex digits; filled the same way when absent
+  std::string serial;   // filled from a stable hash of target IQN + LUN number when absent
+  std::string naa;      // 16 or 32 hex digits; filled the same way when absent
   std::string product;  // INQUIRY product id override (<= 16 chars); empty = default
   int line = 0;         // where the LUN is defined, for messages
 };
@@ -72,10 +83,13 @@ struct Target {
   std::vector<Network> allowed_networks;
   uint32_t queue_depth = 0;  // per session CmdSN window; 0 = iscsi.queue_depth
   int line = 0;
+  // Both access lists at once; initiator names compare case-insensitively and
+  // `address` is the peer's numeric address (IPv4, IPv6 or v4-mapped IPv6).
+  bool allows(const std::string& initiator_name, const std::string& address) const;
 };
 
 struct Iscsi {
-  uint32_t queue_depth = 128;  // MaxCmdSN - ExpCmdSN + 1 per session
+  uint32_t queue_depth = 128;                      // MaxCmdSN - ExpCmdSN + 1 per session
   uint32_t max_recv_data_segment_length = 262144;  // what the target can receive per PDU
   uint32_t max_burst_length = 16776192;
   uint32_t first_burst_length = 262144;
@@ -92,10 +106,14 @@ struct Iscsi {
 struct Config {
   std::string source;  // file name, or "<embedded default>"
   std::vector<Endpoint> portals;
-  uint32_t threads = 0;  // network event loops; 0 = one per core
+  uint32_t threads = 0;            // network event loops; 0 = one per core
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
   Iscsi iscsi;
   std::vector<Target> targets;
+  std::string admin_socket = "/run/sharedisk/admin.sock";  // Unix socket for status/reload
+  struct Metrics {
+    std::optional<Endpoint> listen;  // Prometheus HTTP endpoint; absent = off
+  } metrics;
 };
 
 // Throws ConfigError. Does not touch any backing path.
