@@ -43,6 +43,18 @@ bool printable_ascii(const std::string& s, char lowest) {
   return true;
 }
 
+bool valid_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : 9;
+    if (n == 9 || i + n >= s.size()) return false;
+    for (size_t k = 1; k <= n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 // Remembers where each unique value was first seen.
 class Uniques {
  public:
@@ -194,6 +206,7 @@ class Loader {
       if (t.alias.empty() || t.alias.size() > kMaxAlias) r_.fail(*a, "must be 1 to 255 bytes long");
       for (unsigned char c : t.alias)
         if (c < 0x20 || c == 0x7f) r_.fail(*a, "must not contain control characters");
+      if (!valid_utf8(t.alias)) r_.fail(*a, "must be valid UTF-8");
     }
     if (auto q = m.get("queue_depth"))
       t.queue_depth = static_cast<uint32_t>(r_.number(*q, 1, kMaxQueueDepth));
