@@ -18,6 +18,11 @@ std::string parse_size(std::string_view text, uint64_t& out);
 // true/false, yes/no, on/off in any letter case.
 std::string parse_bool(std::string_view text, bool& out);
 
+// Text checks shared by the section readers.
+std::string to_lower(std::string s);
+bool printable_ascii(const std::string& s, char lowest);  // every byte in [lowest, 0x7e]
+bool valid_utf8(const std::string& s);
+
 // Stable identity of a LUN, the same on every start: FNV-1a 64 of
 // "<target iqn>\0<lun number>".
 uint64_t lun_hash(const std::string& target_iqn, uint64_t lun_number);

@@ -61,6 +61,29 @@ std::string parse_bool(std::string_view text, bool& out) {
   return "must be true or false (got '" + std::string(text) + "')";
 }
 
+std::string to_lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool printable_ascii(const std::string& s, char lowest) {
+  for (unsigned char c : s)
+    if (c < static_cast<unsigned char>(lowest) || c > 0x7e) return false;
+  return true;
+}
+
+bool valid_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    auto c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xe ? 2 : (c >> 3) == 0x1e ? 3 : 9;
+    if (n == 9 || i + n >= s.size()) return false;
+    for (size_t k = 1; k <= n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
 // Optimal string alignment distance: Levenshtein plus adjacent transpositions,
 // the most common typing slip ("paht" -> "path" is one edit).
 size_t edit_distance(std::string_view a, std::string_view b) {

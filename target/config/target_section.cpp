@@ -1,0 +1,61 @@
+// One entry of `targets:`: name, alias, queue depth, access lists and LUNs.
+#include "config/config_internal.h"
+#include "config/sections.h"
+
+namespace sharedisk::config::detail {
+namespace {
+
+constexpr size_t kMaxAlias = 255;
+
+void read_access(const Reader& r, const Field& f, Target& t) {
+  MapView m(r, f, {"initiators", "networks"});
+  if (auto list = m.get("initiators")) {
+    Uniques seen;
+    for (const Field& item : r.list(*list)) {
+      std::string name = r.text(item);
+      if (auto err = check_iscsi_name(name); !err.empty()) r.fail(item, err);
+      seen.add(r, item, to_lower(name), "initiator");
+      t.allowed_initiators.push_back(name);
+    }
+  }
+  if (auto list = m.get("networks")) {
+    Uniques seen;
+    for (const Field& item : r.list(*list)) {
+      Network n;
+      if (auto err = parse_network(r.text(item), n); !err.empty()) r.fail(item, err);
+      std::string key(reinterpret_cast<const char*>(n.addr), sizeof n.addr);
+      key += static_cast<char>(n.prefix);
+      key += n.v6 ? '6' : '4';
+      seen.add(r, item, key, "network", n.text);
+      t.allowed_networks.push_back(n);
+    }
+  }
+}
+
+}  // namespace
+
+Target read_target(const Reader& r, const Field& f, FileWideUniques& unique) {
+  MapView m(r, f, {"iqn", "alias", "queue_depth", "luns", "access"});
+  Target t;
+  t.line = f.line;
+  Field iqn = m.require("iqn");
+  t.iqn = r.text(iqn);
+  if (auto err = check_iscsi_name(t.iqn); !err.empty()) r.fail(iqn, err);
+  unique.target_names.add(r, iqn, to_lower(t.iqn), "target name");
+  if (auto a = m.get("alias")) {
+    t.alias = r.text(*a);
+    if (t.alias.empty() || t.alias.size() > kMaxAlias) r.fail(*a, "must be 1 to 255 bytes long");
+    for (unsigned char c : t.alias)
+      if (c < 0x20 || c == 0x7f) r.fail(*a, "must not contain control characters");
+    if (!valid_utf8(t.alias)) r.fail(*a, "must be valid UTF-8");
+  }
+  if (auto q = m.get("queue_depth"))
+    t.queue_depth = static_cast<uint32_t>(r.number(*q, 1, kMaxQueueDepth));
+  if (auto a = m.get("access")) read_access(r, *a, t);
+  Uniques numbers;
+  for (const Field& l : r.list(m.require("luns")))
+    t.luns.push_back(read_lun(r, l, t.iqn, numbers, unique));
+  return t;
+}
+
+}  // namespace sharedisk::config::detail
