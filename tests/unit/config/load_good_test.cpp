@@ -1,6 +1,8 @@
 // Configurations that must load, and what they load to.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "config/config.h"
 
 namespace sharedisk::config {
@@ -240,6 +242,23 @@ targets:
                          "demo.yaml");
   EXPECT_EQ(y.targets[0].luns[0].serial, l.serial);
   EXPECT_EQ(y.targets[0].luns[0].naa, l.naa);
+}
+
+TEST(LoadGood, TouchesNoBackingPath) {
+  // Missing directories and devices are the daemon's problem; loading neither
+  // checks nor creates them.
+  std::string missing = ::testing::TempDir() + "sharedisk-config-no-such-dir/lun1.img";
+  Config c = load_string(
+      "portals: [127.0.0.1]\ntargets:\n  - iqn: iqn.2019-02.lb2:t\n"
+      "    luns:\n      - {number: 1, path: " +
+          missing + ", size: 1M}\n      - {number: 2, path: /dev/sharedisk-no-such-dev}\n",
+      "t.yaml");
+  ASSERT_EQ(c.targets[0].luns.size(), 2u);
+  EXPECT_EQ(c.targets[0].luns[0].path, missing);
+  EXPECT_EQ(c.targets[0].luns[1].type, BackingType::kBlock);
+  std::FILE* f = std::fopen(missing.c_str(), "r");
+  EXPECT_EQ(f, nullptr);
+  if (f) std::fclose(f);
 }
 
 TEST(LoadFile, MissingFileNamesItAndTheReason) {
