@@ -31,13 +31,16 @@ struct LunOptions {
   uint64_t number = 0;
   uint32_t block_size = 512;  // logical block size: 512 or 4096
   bool read_only = false;
-  std::string serial;               // VPD 0x80; stable across restarts
-  std::array<uint8_t, 16> naa{};    // NAA designator (type 6: 16 bytes; type 3/5: first 8)
-  uint8_t naa_length = 16;          // 8 or 16
-  std::string vendor = "SHAREDSK";  // INQUIRY T10 vendor (<= 8)
+  std::string serial;                    // VPD 0x80; stable across restarts
+  std::array<uint8_t, 16> naa{};         // NAA designator (type 6: 16 bytes; type 3/5: first 8)
+  uint8_t naa_length = 16;               // 8 or 16
+  std::string vendor = "SHAREDSK";       // INQUIRY T10 vendor (<= 8)
   std::string product = "VIRTUAL-DISK";  // <= 16
   std::string revision = "0001";         // <= 4
   bool thin = false;                     // logical block provisioning (UNMAP etc.)
+  // Where persistent reservations with APTPL are kept (written atomically);
+  // empty: APTPL is not supported (PTPL_C=0) and the state lives in memory.
+  std::string pr_state_path;
 };
 
 // An I_T nexus: one initiator port talking to this device through one target port.
@@ -90,6 +93,11 @@ class Device {
 
   // Waits for nothing: returns true when no task of this device is in I/O.
   virtual bool idle() const = 0;
+
+  // The backing store of `lun` changed size: READ CAPACITY reports the new
+  // size and every nexus gets CAPACITY DATA HAS CHANGED (2A/09). Returns false
+  // for an unknown LUN or an unchanged size.
+  virtual bool capacity_changed(uint64_t lun) = 0;
 };
 
 std::unique_ptr<Device> make_device(const std::string& target_name);

@@ -22,7 +22,13 @@ class Task;
 enum class Direction : uint8_t { kNone, kRead, kWrite };
 
 // SAM task attributes, numbered as in the iSCSI SCSI Command PDU ATTR field.
-enum class TaskAttr : uint8_t { kUntagged = 0, kSimple = 1, kOrdered = 2, kHeadOfQueue = 3, kAca = 4 };
+enum class TaskAttr : uint8_t {
+  kUntagged = 0,
+  kSimple = 1,
+  kOrdered = 2,
+  kHeadOfQueue = 3,
+  kAca = 4
+};
 
 namespace status {
 constexpr uint8_t kGood = 0x00;
@@ -61,6 +67,7 @@ class Task final : public blockdev::IoCallback {
   Nexus* nexus = nullptr;        // the I_T nexus the command came through
   unsigned loop = 0;             // index of the event loop running this task
   TaskOwner* owner = nullptr;
+  void* transport_context = nullptr;  // free for the transport (its command object)
 
   // ---- out: set by the SCSI layer before task_done()
   uint8_t status = status::kGood;

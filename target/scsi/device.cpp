@@ -1,0 +1,250 @@
+// Device: the LUN table, I_T nexuses, and the dispatch every command passes:
+// LUN lookup -> unit attention -> opcode table -> reservation check -> handler.
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <stdexcept>
+
+#include "scsi/command.h"
+#include "scsi/device_impl.h"
+#include "scsi/opcodes.h"
+#include "scsi/reservations.h"
+#include "scsi/write_gate.h"
+
+namespace sharedisk::scsi {
+
+// ---- SAM LUN addressing (SAM-5 4.7): peripheral 00b and flat 01b, single level.
+bool decode_lun(uint64_t sam_lun, uint64_t* number) {
+  if ((sam_lun & 0x0000FFFFFFFFFFFFull) != 0) return false;  // second..fourth levels
+  uint16_t first = static_cast<uint16_t>(sam_lun >> 48);
+  switch (first >> 14) {
+    case 0:  // peripheral device: bus identifier must be 0
+      if ((first >> 8) != 0) return false;
+      *number = first & 0xFF;
+      return true;
+    case 1:  // flat space
+      *number = first & 0x3FFF;
+      return true;
+    default:
+      return false;
+  }
+}
+
+uint64_t encode_lun(uint64_t number) {
+  if (number < 256) return number << 48;
+  return (0x4000ull | (number & 0x3FFF)) << 48;
+}
+
+std::unique_ptr<Device> make_device(const std::string& target_name) {
+  return std::make_unique<DeviceImpl>(target_name);
+}
+
+// ---- helpers shared by the handlers
+
+void complete(Task& task) {
+  if (task.scratch[kAuxSlot] != 0) {
+    std::free(reinterpret_cast<void*>(task.scratch[kAuxSlot]));
+    task.scratch[kAuxSlot] = 0;
+  }
+  task.owner->task_done(task);
+}
+
+uint8_t* aux_buffer(Task& task, size_t bytes) {
+  size_t rounded = (bytes + 4095) & ~size_t(4095);
+  if (rounded == 0) rounded = 4096;
+  void* p = std::aligned_alloc(4096, rounded);
+  if (p == nullptr) return nullptr;
+  if (task.scratch[kAuxSlot] != 0) std::free(reinterpret_cast<void*>(task.scratch[kAuxSlot]));
+  task.scratch[kAuxSlot] = reinterpret_cast<uint64_t>(p);
+  return static_cast<uint8_t*>(p);
+}
+
+void send_data_in(Task& task, const uint8_t* data, uint32_t len, uint32_t allocation_length) {
+  uint32_t n = std::min(len, allocation_length);
+  task.transfer_length = n;
+  uint32_t m = std::min<uint64_t>({n, task.expected_length, task.buffer.capacity()});
+  if (m > 0) std::memcpy(task.buffer.data(), data, m);
+  task.data_in_length = m;
+  task.status = status::kGood;
+  complete(task);
+}
+
+void prepare_rw(Task& task, blockdev::IoOp op, uint8_t* data, uint64_t offset, uint64_t bytes,
+                bool fua) {
+  task.iov[0].iov_base = data;
+  task.iov[0].iov_len = bytes;
+  task.io.op = op;
+  task.io.fua = fua;
+  task.io.unmap = false;
+  task.io.iov = task.iov;
+  task.io.iovcnt = 1;
+  task.io.offset = offset;
+  task.io.length = bytes;
+}
+
+void submit_io(Task& task, Lun& lun, const Step& next) {
+  task.scsi_state = const_cast<Step*>(&next);
+  task.io.callback = &task;
+  task.io.user = &lun;
+  lun.in_io.fetch_add(1, std::memory_order_relaxed);
+  lun.channel(task.loop).submit(task.io);
+}
+
+void fail_io(Task& task, Lun& lun, int result, bool write) {
+  if (result == -ENOSPC)
+    fail(task, &lun, sense_key::kDataProtect, asc::kSpaceAllocationFailedWriteProtect);
+  else if (result == -EROFS || result == -EPERM || result == -EACCES)
+    fail_write_protected(task, &lun);
+  else
+    fail(task, &lun, sense_key::kMediumError,
+         write ? asc::kWriteError : asc::kUnrecoveredReadError);
+}
+
+void Task::io_done(blockdev::IoRequest& req, int result) {
+  auto* lun = static_cast<Lun*>(req.user);
+  lun->in_io.fetch_sub(1, std::memory_order_relaxed);
+  static_cast<const Step*>(scsi_state)->fn(*this, *lun, result);
+}
+
+bool reservation_conflict(Lun& lun, const Nexus* nexus, Access access);
+
+// ---- DeviceImpl
+
+DeviceImpl::~DeviceImpl() = default;
+
+void DeviceImpl::add_lun(const LunOptions& options, std::unique_ptr<blockdev::BlockDevice> backing,
+                         const std::vector<boost::asio::io_context*>& loops) {
+  if (options.number >= 16384)
+    throw std::runtime_error("LUN " + std::to_string(options.number) + " is not below 16384");
+  if (find_lun(options.number) != nullptr)
+    throw std::runtime_error("LUN " + std::to_string(options.number) + " defined twice");
+  auto lun = std::make_unique<Lun>(options, std::move(backing), loops,
+                                   make_local_reservation_store(options.pr_state_path));
+  Lun* raw = lun.get();
+  auto pos = std::find_if(luns_.begin(), luns_.end(),
+                          [&](const auto& l) { return l->number() > options.number; });
+  luns_.insert(pos, std::move(lun));
+  if (options.number < kDirect) direct_[options.number] = raw;
+  std::lock_guard lock(nexus_mutex_);
+  for (auto& n : nexuses_) raw->nexus_attached(n.get());
+}
+
+std::vector<Lun*> DeviceImpl::all_luns() const {
+  std::vector<Lun*> out;
+  for (auto& l : luns_) out.push_back(l.get());
+  return out;
+}
+
+std::vector<uint64_t> DeviceImpl::luns() const {
+  std::vector<uint64_t> out;
+  for (auto& l : luns_) out.push_back(l->number());
+  return out;
+}
+
+Nexus* DeviceImpl::attach(const std::string& initiator_port, const std::string& target_port,
+                          uint16_t relative_target_port, uint16_t target_port_group) {
+  auto n = std::make_unique<NexusImpl>(initiator_port, target_port, relative_target_port,
+                                       target_port_group);
+  NexusImpl* raw = n.get();
+  {
+    std::lock_guard lock(nexus_mutex_);
+    nexuses_.push_back(std::move(n));
+  }
+  for (auto& l : luns_) l->nexus_attached(raw);
+  return raw;
+}
+
+namespace {
+// SPC-2 reservations end with the nexus that holds them (SPC-2 5.5.1).
+void release_spc2_of(Lun& lun, const Nexus* n) {
+  lun.reservations().update([&](PrState& s) {
+    if (!s.spc2 || n == nullptr) return false;
+    if (s.spc2->first != n->initiator_port() || s.spc2->second != n->target_port()) return false;
+    s.spc2.reset();
+    return true;
+  });
+}
+}  // namespace
+
+void DeviceImpl::detach(Nexus* nexus) {
+  for (auto& l : luns_) {
+    release_spc2_of(*l, nexus);
+    l->nexus_detached(nexus);
+  }
+  std::lock_guard lock(nexus_mutex_);
+  auto it = std::find_if(nexuses_.begin(), nexuses_.end(),
+                         [&](const auto& n) { return n.get() == nexus; });
+  if (it != nexuses_.end()) nexuses_.erase(it);
+}
+
+void DeviceImpl::reset_lun(Lun& lun, Nexus* from, uint16_t asc_ascq) {
+  lun.reservations().update([](PrState& s) {
+    if (!s.spc2) return false;
+    s.spc2.reset();
+    return true;
+  });
+  for (const Nexus* n : lun.nexuses()) lun.set_prevent(n, false);
+  lun.ua_add_others(from, asc_ascq);
+}
+
+void DeviceImpl::lun_reset(Nexus* from, uint64_t number) {
+  if (Lun* lun = find_lun(number)) reset_lun(*lun, from, asc::kBusDeviceResetFunctionOccurred);
+}
+
+void DeviceImpl::target_reset(Nexus* from) {
+  for (auto& l : luns_) reset_lun(*l, from, asc::kScsiBusResetOccurred);
+}
+
+bool DeviceImpl::idle() const {
+  for (auto& l : luns_)
+    if (l->in_io.load(std::memory_order_relaxed) != 0) return false;
+  return true;
+}
+
+bool DeviceImpl::capacity_changed(uint64_t number) {
+  Lun* lun = find_lun(number);
+  if (lun == nullptr || !lun->refresh_capacity()) return false;
+  lun->ua_add_others(nullptr, asc::kCapacityDataHasChanged);
+  return true;
+}
+
+void DeviceImpl::execute(Task& task) {
+  task.scratch[kAuxSlot] = 0;
+  task.scratch[kGateSlot] = 0;
+  uint64_t number = 0;
+  Lun* lun = decode_lun(task.lun, &number) ? find_lun(number) : nullptr;
+  bool known = false;
+  const OpcodeInfo* op = find_opcode(task.cdb[0], task.cdb[1] & 0x1F, &known);
+
+  if (lun == nullptr) {
+    if (op != nullptr && (op->flags & opflag::kAnyLun)) {
+      op->handler(*this, nullptr, task);
+      return;
+    }
+    fail(task, nullptr, sense_key::kIllegalRequest, asc::kLunNotSupported);
+    return;
+  }
+  if ((op == nullptr || !(op->flags & opflag::kNoUa)) && lun->ua_maybe_pending()) {
+    uint16_t ua;
+    if (lun->ua_take(task.nexus, &ua)) {
+      fail(task, lun, sense_key::kUnitAttention, ua);
+      return;
+    }
+  }
+  if (op == nullptr) {
+    if (known)
+      fail_cdb(task, lun, 1, 4);  // service action
+    else
+      fail(task, lun, sense_key::kIllegalRequest, asc::kInvalidOpcode);
+    return;
+  }
+  if (op->access != Access::kExempt && !lun->reservations().unreserved() &&
+      reservation_conflict(*lun, task.nexus, op->access)) {
+    task.status = status::kReservationConflict;
+    complete(task);
+    return;
+  }
+  op->handler(*this, lun, task);
+}
+
+}  // namespace sharedisk::scsi

@@ -1,0 +1,60 @@
+// The Device implementation shared by the command files: the LUN table, the
+// nexus list and the target name. Private to target/scsi.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "scsi/device.h"
+#include "scsi/lun.h"
+
+namespace sharedisk::scsi {
+
+class NexusImpl final : public Nexus {
+ public:
+  NexusImpl(std::string ip, std::string tp, uint16_t rtpi, uint16_t tpg)
+      : Nexus(std::move(ip), std::move(tp), rtpi, tpg) {}
+};
+
+class DeviceImpl final : public Device {
+ public:
+  explicit DeviceImpl(std::string target_name) : target_name_(std::move(target_name)) {}
+  ~DeviceImpl() override;
+
+  void add_lun(const LunOptions& options, std::unique_ptr<blockdev::BlockDevice> backing,
+               const std::vector<boost::asio::io_context*>& loops) override;
+  Nexus* attach(const std::string& initiator_port, const std::string& target_port,
+                uint16_t relative_target_port, uint16_t target_port_group) override;
+  void detach(Nexus* nexus) override;
+  void execute(Task& task) override;
+  std::vector<uint64_t> luns() const override;
+  bool has_lun(uint64_t lun) const override { return find_lun(lun) != nullptr; }
+  void lun_reset(Nexus* from, uint64_t lun) override;
+  void target_reset(Nexus* from) override;
+  bool idle() const override;
+  bool capacity_changed(uint64_t lun) override;
+
+  const std::string& target_name() const { return target_name_; }
+  // Lock-free: the table is only changed by add_lun() before serving starts.
+  Lun* find_lun(uint64_t number) const {
+    if (number < kDirect) return direct_[number];
+    for (auto& l : luns_)
+      if (l->number() == number) return l.get();
+    return nullptr;
+  }
+  std::vector<Lun*> all_luns() const;
+
+ private:
+  static constexpr uint64_t kDirect = 256;
+  void reset_lun(Lun& lun, Nexus* from, uint16_t asc_ascq);
+
+  std::string target_name_;
+  std::vector<std::unique_ptr<Lun>> luns_;  // ascending by number
+  Lun* direct_[kDirect] = {};
+  mutable std::mutex nexus_mutex_;
+  std::vector<std::unique_ptr<NexusImpl>> nexuses_;
+};
+
+}  // namespace sharedisk::scsi

@@ -1,0 +1,197 @@
+// INQUIRY (SPC-4 6.6): standard data and the VPD pages 00h, 80h, 83h, 86h,
+// B0h, B1h, B2h. An unknown LUN answers peripheral qualifier 011b.
+#include <algorithm>
+#include <string>
+
+#include "scsi/cdb.h"
+#include "scsi/command.h"
+#include "util/buffer_pool.h"
+
+namespace sharedisk::scsi {
+
+namespace {
+
+constexpr uint8_t kVpdPages[] = {0x00, 0x80, 0x83, 0x86, 0xB0, 0xB1, 0xB2};
+
+// Copies s into a space-padded field of n bytes.
+void put_ascii(uint8_t* p, const std::string& s, size_t n) {
+  std::fill(p, p + n, ' ');
+  for (size_t i = 0; i < n && i < s.size(); ++i) {
+    char c = s[i];
+    p[i] = (c >= 0x20 && c <= 0x7E) ? static_cast<uint8_t>(c) : '_';
+  }
+}
+
+uint32_t standard(const Lun* lun, uint8_t* d) {
+  const LunOptions defaults;
+  const LunOptions& o = lun ? lun->options() : defaults;
+  d[0] = lun ? 0x00 : 0x7F;  // direct access block device; or PQ 011b / type 1Fh
+  d[1] = 0x00;               // not removable
+  d[2] = 0x06;               // SPC-4
+  d[3] = 0x12;               // HISUP, response data format 2
+  d[5] = 0x00;
+  d[6] = 0x00;
+  d[7] = 0x02;  // CMDQUE
+  put_ascii(d + 8, o.vendor, 8);
+  put_ascii(d + 16, o.product, 16);
+  put_ascii(d + 32, o.revision, 4);
+  // Version descriptors: SAM-5, iSCSI, SPC-4, SBC-3.
+  const uint16_t versions[] = {0x00A0, 0x0960, 0x0460, 0x04C0};
+  for (size_t i = 0; i < std::size(versions); ++i) put_be16(d + 58 + 2 * i, versions[i]);
+  constexpr uint32_t kLen = 96;
+  d[4] = kLen - 5;
+  return kLen;
+}
+
+uint32_t vpd_supported(uint8_t* d) {
+  d[3] = sizeof kVpdPages;
+  std::copy(std::begin(kVpdPages), std::end(kVpdPages), d + 4);
+  return 4 + sizeof kVpdPages;
+}
+
+uint32_t vpd_serial(const Lun& lun, uint8_t* d) {
+  std::string serial = lun.options().serial;
+  if (serial.empty()) serial = "LUN" + std::to_string(lun.number());
+  if (serial.size() > 250) serial.resize(250);
+  put_ascii(d + 4, serial, serial.size());
+  d[3] = static_cast<uint8_t>(serial.size());
+  return 4 + static_cast<uint32_t>(serial.size());
+}
+
+// Appends one designation descriptor; returns its size.
+uint32_t designator(uint8_t* p, uint8_t proto_codeset, uint8_t piv_assoc_type, const uint8_t* id,
+                    uint32_t len) {
+  p[0] = proto_codeset;
+  p[1] = piv_assoc_type;
+  p[2] = 0;
+  p[3] = static_cast<uint8_t>(len);
+  std::copy(id, id + len, p + 4);
+  return 4 + len;
+}
+
+uint32_t name_string(uint8_t* p, uint8_t piv_assoc_type, const std::string& name) {
+  // NUL-terminated, padded with NULs to a multiple of 4 (SPC-4 7.8.6.11).
+  uint32_t len = static_cast<uint32_t>(std::min<size_t>(name.size(), 251) + 4) & ~3u;
+  uint8_t buf[256] = {};
+  std::copy(name.begin(), name.begin() + std::min<size_t>(name.size(), 251), buf);
+  return designator(p, 0x53, piv_assoc_type, buf, len);
+}
+
+uint32_t vpd_device_id(const DeviceImpl& dev, const Lun& lun, const Nexus* nexus, uint8_t* d) {
+  const LunOptions& o = lun.options();
+  uint8_t* p = d + 4;
+  // Logical unit: NAA (binary) and T10 vendor ID (ASCII).
+  uint32_t naa_len = o.naa_length == 8 ? 8 : 16;
+  p += designator(p, 0x01, 0x03, o.naa.data(), naa_len);
+  uint8_t t10[8 + 16 + 64];
+  std::string serial = o.serial.empty() ? "LUN" + std::to_string(lun.number()) : o.serial;
+  if (serial.size() > 64) serial.resize(64);
+  put_ascii(t10, o.vendor, 8);
+  put_ascii(t10 + 8, o.product, 16);
+  put_ascii(t10 + 24, serial, serial.size());
+  p += designator(p, 0x02, 0x01, t10, static_cast<uint32_t>(24 + serial.size()));
+  if (nexus != nullptr) {
+    // Target port (association 01b, iSCSI protocol, PIV): relative port, port group, name.
+    uint8_t rtp[4] = {0, 0, static_cast<uint8_t>(nexus->relative_target_port() >> 8),
+                      static_cast<uint8_t>(nexus->relative_target_port())};
+    p += designator(p, 0x51, 0x94, rtp, 4);
+    uint8_t tpg[4] = {0, 0, static_cast<uint8_t>(nexus->target_port_group() >> 8),
+                      static_cast<uint8_t>(nexus->target_port_group())};
+    p += designator(p, 0x51, 0x95, tpg, 4);
+    p += name_string(p, 0x98, nexus->target_port());
+  }
+  // Target device name (association 10b).
+  p += name_string(p, 0xA8, dev.target_name());
+  uint32_t len = static_cast<uint32_t>(p - d);
+  put_be16(d + 2, static_cast<uint16_t>(len - 4));
+  return len;
+}
+
+uint32_t vpd_extended(uint8_t* d) {
+  d[3] = 0x3C;
+  d[5] = 0x07;  // HEADSUP, ORDSUP, SIMPSUP
+  d[6] = 0x01;  // NV_SUP: SYNCHRONIZE CACHE reaches non-volatile storage
+  return 64;
+}
+
+uint32_t vpd_block_limits(const Lun& lun, uint8_t* d) {
+  d[3] = 0x3C;
+  uint32_t bs = lun.block_size();
+  uint32_t max_blocks = static_cast<uint32_t>(util::BufferPool::kMaxBuffer / bs);
+  d[5] = 0;  // MAXIMUM COMPARE AND WRITE LENGTH
+  put_be16(d + 6, static_cast<uint16_t>(1u << lun.lbppbe()));
+  put_be32(d + 8, max_blocks);        // MAXIMUM TRANSFER LENGTH
+  put_be32(d + 12, (1u << 20) / bs);  // OPTIMAL TRANSFER LENGTH: 1 MiB
+  put_be32(d + 16, max_blocks);       // MAXIMUM PREFETCH LENGTH
+  if (lun.thin()) {
+    put_be32(d + 20, (64u << 20) / bs);                  // MAXIMUM UNMAP LBA COUNT: 64 MiB
+    put_be32(d + 24, 256);                               // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
+    put_be32(d + 28, std::max<uint32_t>(1, 4096 / bs));  // OPTIMAL UNMAP GRANULARITY
+  }
+  return 64;
+}
+
+uint32_t vpd_characteristics(uint8_t* d) {
+  d[3] = 0x3C;
+  put_be16(d + 4, 1);  // MEDIUM ROTATION RATE: non-rotating medium
+  return 64;
+}
+
+uint32_t vpd_provisioning(const Lun& lun, uint8_t* d) {
+  d[3] = 0x04;
+  if (lun.thin()) {
+    // LBPU, LBPWS, LBPWS10, LBPRZ when discarded blocks read back as zeroes.
+    d[5] = 0xE0 | (lun.info().discard_zeroes ? 0x04 : 0);
+    d[6] = 0x02;  // thin provisioned
+  }
+  return 8;
+}
+
+}  // namespace
+
+void cmd_inquiry(DeviceImpl& dev, Lun* lun, Task& task) {
+  const uint8_t* cdb = task.cdb;
+  bool evpd = cdb[1] & 0x01;
+  uint8_t page = cdb[2];
+  uint32_t alloc = get_be16(cdb + 3);
+  if (cdb[1] & 0x02) return fail_cdb(task, lun, 1, 1);  // CMDDT (obsolete)
+  if (!evpd && page != 0) return fail_cdb(task, lun, 2);
+  uint8_t d[1024] = {};
+  uint32_t len = 0;
+  if (!evpd) {
+    len = standard(lun, d);
+  } else {
+    if (lun == nullptr)
+      return fail(task, nullptr, sense_key::kIllegalRequest, asc::kLunNotSupported);
+    switch (page) {
+      case 0x00:
+        len = vpd_supported(d);
+        break;
+      case 0x80:
+        len = vpd_serial(*lun, d);
+        break;
+      case 0x83:
+        len = vpd_device_id(dev, *lun, task.nexus, d);
+        break;
+      case 0x86:
+        len = vpd_extended(d);
+        break;
+      case 0xB0:
+        len = vpd_block_limits(*lun, d);
+        break;
+      case 0xB1:
+        len = vpd_characteristics(d);
+        break;
+      case 0xB2:
+        len = vpd_provisioning(*lun, d);
+        break;
+      default:
+        return fail_cdb(task, lun, 2);
+    }
+    d[0] = 0x00;
+    d[1] = page;
+  }
+  send_data_in(task, d, len, alloc);
+}
+
+}  // namespace sharedisk::scsi
