@@ -1,0 +1,35 @@
+// What a command found, printed either for a person or (with --json) for a provisioning
+// tool. The JSON document is one object:
+//   {"command": ..., "ok": bool, "exit_code": 0|1, "file": ..., "diagnostics": [
+//      {"line": N, "severity": "error|warning|info", "code": ..., "message": ...}], ...}
+// plus fields specific to the command, added through `extra`.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "json_writer.h"
+#include "sharedisk/ocfs2/diagnostic.h"
+
+namespace sharedisk::ocfs2::cli {
+
+struct Report {
+  std::string command;
+  std::string file;  // the file diagnostics' line numbers refer to
+  Diagnostics diagnostics;
+  std::vector<std::string> text;           // result lines for a person
+  std::function<void(JsonWriter&)> extra;  // writes command-specific "key": value pairs
+  bool strict = false;                     // warnings count as problems
+
+  int exit_code() const;
+  void print(bool json) const;
+};
+
+inline Report new_report(std::string command) {
+  Report r;
+  r.command = std::move(command);
+  return r;
+}
+
+}  // namespace sharedisk::ocfs2::cli
