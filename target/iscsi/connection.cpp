@@ -1,0 +1,988 @@
+#include "iscsi/connection.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+namespace sharedisk::iscsi {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+constexpr size_t kReceiveBuffer = 128 * 1024;
+constexpr uint32_t kDirectReadThreshold = 16 * 1024;
+constexpr uint32_t kSlotBits = 12;  // TTT = generation << 12 | slot
+constexpr uint32_t kMaxSlots = 1u << kSlotBits;
+const uint8_t kZeroPad[4] = {};
+
+// Numeric text of an address, IPv4-mapped IPv6 shown as IPv4.
+std::string plain_address(const asio::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
+  return a.to_string();
+}
+
+// A view of our gather list that asio can copy cheaply (a std::vector would be
+// copied, and allocated, by every async_write).
+struct GatherSpan {
+  const asio::const_buffer* first;
+  const asio::const_buffer* last;
+  const asio::const_buffer* begin() const { return first; }
+  const asio::const_buffer* end() const { return last; }
+};
+}  // namespace
+
+struct Connection::Command {
+  enum class State : uint8_t { kFree, kReceiving, kInScsi, kResponding };
+  scsi::Task task;
+  uint16_t slot = 0;
+  State state = State::kFree;
+  bool immediate = false;
+  bool accepted = false;  // in CmdSN order (counted in outstanding_ unless immediate)
+  bool aborted = false;
+  uint32_t itt = 0;
+  uint32_t cmdsn = 0;
+  uint32_t edtl = 0;
+  uint32_t received = 0;         // write data received, contiguous from offset 0
+  uint32_t unsolicited_end = 0;  // data the initiator sends without R2T
+  uint32_t solicited_end = 0;    // data asked for so far (unsolicited + R2Ts)
+  uint32_t r2tsn = 0;
+  uint32_t r2t_outstanding = 0;
+  uint32_t ttt = kReservedTag;
+  uint32_t datasn = 0;  // next expected Data-Out DataSN in the current sequence
+  uint8_t sense_pdu[2 + scsi::Task::kMaxSense] = {};
+};
+
+Connection::Connection(ServerContext& server, EventLoop& loop, asio::ip::tcp::socket socket)
+    : server_(server), loop_(loop), socket_(std::move(socket)), timer_(loop.io) {
+  boost::system::error_code ec;
+  auto remote = socket_.remote_endpoint(ec);
+  if (!ec) peer_ = plain_address(remote.address());
+  auto local = socket_.local_endpoint(ec);
+  if (!ec) local_address_ = plain_address(local.address());
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  rbuf_.resize(kReceiveBuffer);
+  txq_.reserve(256);
+  tx_inflight_.reserve(256);
+  gather_.reserve(768);
+  loop_.connections++;
+}
+
+Connection::~Connection() {
+  if (nexus_ != nullptr) target_->device->detach(nexus_);
+  loop_.members.erase(this);
+  loop_.connections--;
+}
+
+void Connection::start() {
+  started_ = last_rx_ = Clock::now();
+  loop_.members.insert(this);
+  login_.emplace(server_.registry, server_.limits, peer_, static_cast<SessionAdmission&>(*this));
+  spdlog::info("connection from {} accepted", peer_);
+  timer_.expires_after(std::chrono::seconds(1));
+  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->on_timer();
+  });
+  read_more();
+}
+
+void Connection::post_close(const char* why) {
+  asio::post(loop_.io, [self = shared_from_this(), why] { self->close(why); });
+}
+
+void Connection::close(const char* why) {
+  if (closed_) return;
+  closed_ = true;
+  spdlog::info("connection {} ({}) closed: {}", peer_, initiator_.empty() ? "-" : initiator_, why);
+  boost::system::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  timer_.cancel();
+  if (tsih_ != 0) server_.sessions.remove(tsih_, this);
+  // Commands not inside the SCSI layer can go now; the others finish there
+  // (writes already handed to the disk complete) and are dropped in task_done.
+  for (Command* cmd : std::vector<Command*>(active_))
+    if (cmd->state == Command::State::kReceiving) free_command(cmd);
+  waiting_.clear();
+}
+
+// ---------------------------------------------------------------- receive
+
+void Connection::read_more() {
+  if (closed_ || reading_) return;
+  reading_ = true;
+  auto self = shared_from_this();
+  if (rx_state_ == RxState::kData && data_dest_ != nullptr && rpos_ == rend_ &&
+      data_need_ >= kDirectReadThreshold) {
+    // Large data segment: straight from the socket into the command's buffer.
+    socket_.async_read_some(
+        asio::buffer(data_dest_, data_need_),
+        [self](const boost::system::error_code& ec, size_t n) { self->on_read(ec, n, true); });
+    return;
+  }
+  if (rpos_ == rend_) {
+    rpos_ = rend_ = 0;
+  } else if (rbuf_.size() - rend_ < 4096) {
+    std::memmove(rbuf_.data(), rbuf_.data() + rpos_, rend_ - rpos_);
+    rend_ -= rpos_;
+    rpos_ = 0;
+  }
+  socket_.async_read_some(
+      asio::buffer(rbuf_.data() + rend_, rbuf_.size() - rend_),
+      [self](const boost::system::error_code& ec, size_t n) { self->on_read(ec, n, false); });
+}
+
+void Connection::on_read(const boost::system::error_code& ec, size_t n, bool direct) {
+  reading_ = false;
+  if (closed_) return;
+  if (ec) {
+    close(ec == asio::error::eof ? "peer closed the connection" : "read error");
+    return;
+  }
+  last_rx_ = Clock::now();
+  if (direct) {
+    data_dest_ += n;
+    data_need_ -= uint32_t(n);
+  } else {
+    rend_ += n;
+  }
+  if (process_rx()) {
+    read_more();
+  } else if (!closed_ && !close_after_write_) {
+    close("protocol error");
+  }
+}
+
+void Connection::expect_data(uint8_t* dest, uint32_t length) {
+  data_dest_ = dest;
+  data_need_ = length;
+  rx_state_ = RxState::kData;
+}
+
+bool Connection::process_rx() {
+  while (!closed_ && !close_after_write_) {
+    size_t avail = rend_ - rpos_;
+    switch (rx_state_) {
+      case RxState::kHeader:
+        if (avail < kBhsSize) return true;
+        std::memcpy(hdr_.b.data(), rbuf_.data() + rpos_, kBhsSize);
+        rpos_ += kBhsSize;
+        discard_need_ = hdr_.ahs_length();
+        rx_state_ = RxState::kAhs;
+        if (discard_need_ == 0 && !on_header()) return false;
+        break;
+      case RxState::kAhs: {
+        size_t n = std::min<size_t>(avail, discard_need_);
+        uint32_t have = hdr_.ahs_length() - discard_need_;
+        std::memcpy(ahs_ + have, rbuf_.data() + rpos_, n);
+        rpos_ += n;
+        discard_need_ -= uint32_t(n);
+        if (discard_need_ != 0) return true;
+        if (!on_header()) return false;
+        break;
+      }
+      case RxState::kData: {
+        if (data_need_ != 0) {
+          if (avail == 0) return true;
+          size_t n = std::min<size_t>(avail, data_need_);
+          if (data_dest_ != nullptr) {
+            std::memcpy(data_dest_, rbuf_.data() + rpos_, n);
+            data_dest_ += n;
+          }
+          rpos_ += n;
+          data_need_ -= uint32_t(n);
+          if (data_need_ != 0) return true;
+        }
+        discard_need_ = data_pad_;
+        rx_state_ = RxState::kDiscard;
+        break;
+      }
+      case RxState::kDiscard: {
+        size_t n = std::min<size_t>(avail, discard_need_);
+        rpos_ += n;
+        discard_need_ -= uint32_t(n);
+        if (discard_need_ != 0) return true;
+        rx_state_ = RxState::kHeader;
+        if (!on_pdu()) return false;
+        break;
+      }
+    }
+  }
+  return true;
+}
+
+// The header (and AHS) is in; decide where the data segment goes.
+bool Connection::on_header() {
+  uint32_t dsl = hdr_.data_length();
+  data_pad_ = pad4(dsl);
+  rx_cmd_ = nullptr;
+  uint32_t limit = full_feature_ ? params_.target_mrdsl : Login::kMaxLoginText;
+  uint8_t reason = check_received(hdr_, full_feature_, limit);
+  if (reason != 0) {
+    spdlog::warn("{}: bad PDU {}: reject reason 0x{:02x}", peer_, describe(hdr_), reason);
+    if (!full_feature_ || dsl > limit) return false;  // cannot resynchronise safely
+    send_reject(reason, hdr_);
+    expect_data(nullptr, dsl);
+    return true;
+  }
+  switch (hdr_.opcode()) {
+    case op::kScsiCommand:
+      return handle_scsi_command();
+    case op::kDataOut:
+      return start_data_out();
+    default:
+      control_data_.resize(dsl);
+      expect_data(reinterpret_cast<uint8_t*>(control_data_.data()), dsl);
+      return true;
+  }
+}
+
+// A whole PDU (header, AHS, data) has been received.
+bool Connection::on_pdu() {
+  switch (hdr_.opcode()) {
+    case op::kLoginRequest:
+      return handle_login();
+    case op::kScsiCommand:
+    case op::kDataOut: {
+      Command* cmd = rx_cmd_;
+      rx_cmd_ = nullptr;
+      if (cmd == nullptr) return true;  // dropped or rejected: data discarded
+      cmd->received += hdr_.data_length();
+      if (hdr_.opcode() == op::kScsiCommand) {
+        if (cmd->immediate) {
+          command_ready(cmd);
+        } else if (cmd->cmdsn == exp_cmdsn_) {
+          accept_in_order(cmd);
+        } else {
+          waiting_.push_back(cmd);
+        }
+        return true;
+      }
+      bool solicited = hdr_.ttt() != kReservedTag;
+      cmd->datasn++;
+      if (hdr_.final()) {
+        cmd->datasn = 0;
+        if (solicited) {
+          if (cmd->r2t_outstanding > 0) cmd->r2t_outstanding--;
+        } else if (cmd->received < cmd->unsolicited_end) {
+          // The initiator ended its unsolicited burst early: solicit the rest.
+          cmd->unsolicited_end = cmd->solicited_end = cmd->received;
+        }
+      }
+      if (cmd->accepted) command_ready(cmd);
+      return true;
+    }
+    case op::kNopOut:
+      return handle_nop_out();
+    case op::kTextRequest:
+      return handle_text();
+    case op::kLogoutRequest:
+      return handle_logout();
+    case op::kTaskMgmtRequest:
+      return handle_task_management();
+    default:
+      return true;
+  }
+}
+
+// ---------------------------------------------------------------- login
+
+bool Connection::handle_login() {
+  Login::Reply reply = login_->handle(hdr_, reinterpret_cast<const uint8_t*>(control_data_.data()),
+                                      control_data_.size());
+  OutPdu& pdu = queue_pdu(op::kLoginResponse);
+  pdu.bhs = reply.bhs;
+  pdu.owned = std::move(reply.data);
+  pdu.length = uint32_t(pdu.owned.size());
+  if (reply.close) {
+    spdlog::warn("login from {} ({}) refused: status 0x{:04x}", peer_,
+                 login_->initiator_name().empty() ? "-" : login_->initiator_name(),
+                 uint16_t(reply.bhs.b[36] << 8 | reply.bhs.b[37]));
+    close_after_write_ = true;
+  } else if (reply.complete) {
+    full_feature_ = true;
+    params_ = login_->params();
+    statsn_ = login_->next_statsn();
+    exp_cmdsn_ = login_->exp_cmdsn();
+    spdlog::info(
+        "{} session tsih {} for {} from {} (mrdsl in/out {}/{}, burst {}/{}, r2t {}, "
+        "immediate {})",
+        discovery_ ? "discovery" : "normal", tsih_, initiator_, peer_, params_.target_mrdsl,
+        params_.initiator_mrdsl, params_.first_burst_length, params_.max_burst_length,
+        params_.initial_r2t, params_.immediate_data);
+  }
+  schedule_flush();
+  return true;
+}
+
+uint16_t Connection::admit(const Login& login, uint16_t* status) {
+  discovery_ = login.session_type() == SessionType::kDiscovery;
+  initiator_ = login.initiator_name();
+  target_ = login.target();
+  SessionKey key{login.initiator_name(), login.isid(), target_ ? target_->iqn : std::string()};
+  std::shared_ptr<Connection> replaced;
+  uint16_t tsih =
+      server_.sessions.admit(key, login.requested_tsih(), weak_from_this(), &replaced, status);
+  if (tsih == 0) return 0;
+  if (replaced && replaced.get() != this) {
+    spdlog::info("session of {} isid 0x{:012x} reinstated", initiator_, login.isid());
+    replaced->post_close("session reinstated by a new login");
+  }
+  tsih_ = tsih;
+  if (target_ != nullptr) {
+    queue_depth_ = target_->queue_depth;
+    char isid[16];
+    std::snprintf(isid, sizeof isid, "%012llx", static_cast<unsigned long long>(login.isid()));
+    nexus_ =
+        target_->device->attach(initiator_ + ",i,0x" + isid,
+                                target_->iqn + ",t,0x" + std::to_string(kPortalGroupTag), 1, 1);
+  } else {
+    queue_depth_ = 16;
+  }
+  return tsih;
+}
+
+// ---------------------------------------------------------------- commands
+
+bool Connection::check_cmdsn(const Bhs& bhs, bool* drop) {
+  *drop = false;
+  if (bhs.immediate()) return true;
+  uint32_t sn = bhs.cmdsn();
+  // Outside [ExpCmdSN, MaxCmdSN]: silently ignored (RFC 7143 §4.2.2.1).
+  if (sn_lt(sn, exp_cmdsn_) || sn_lt(max_cmdsn(), sn)) {
+    spdlog::debug("{}: CmdSN {} outside window [{}, {}], ignored", peer_, sn, exp_cmdsn_,
+                  max_cmdsn());
+    *drop = true;
+  }
+  return true;
+}
+
+Connection::Command* Connection::alloc_command() {
+  if (free_.empty()) {
+    if (slots_.size() >= kMaxSlots) return nullptr;
+    auto cmd = std::make_unique<Command>();
+    cmd->slot = uint16_t(slots_.size());
+    free_.push_back(cmd.get());
+    slots_.push_back(std::move(cmd));
+  }
+  Command* cmd = free_.back();
+  free_.pop_back();
+  active_.push_back(cmd);
+  return cmd;
+}
+
+void Connection::free_command(Command* cmd) {
+  if (cmd->accepted && !cmd->immediate) outstanding_--;
+  cmd->state = Command::State::kFree;
+  cmd->accepted = false;
+  cmd->aborted = false;
+  cmd->task.buffer.reset();
+  auto it = std::find(active_.begin(), active_.end(), cmd);
+  if (it != active_.end()) {
+    *it = active_.back();
+    active_.pop_back();
+  }
+  std::erase(waiting_, cmd);
+  free_.push_back(cmd);
+}
+
+bool Connection::handle_scsi_command() {
+  uint32_t dsl = hdr_.data_length();
+  bool drop = false;
+  check_cmdsn(hdr_, &drop);
+  if (drop) {
+    expect_data(nullptr, dsl);
+    return true;
+  }
+  uint8_t flags = hdr_.flags();
+  bool read = flags & flag::kRead;
+  bool write = flags & flag::kWrite;
+  uint32_t edtl = hdr_.expected_length();
+  uint8_t reason = 0;
+  if (discovery_)
+    reason = reject::kProtocolError;
+  else if (hdr_.ahs_length() != 0)
+    reason = reject::kCommandNotSupported;  // extended CDB / bidi
+  else if (read && write)
+    reason = reject::kCommandNotSupported;
+  else if (dsl > 0 &&
+           (!write || dsl > edtl || !params_.immediate_data || dsl > params_.first_burst_length))
+    reason = reject::kProtocolError;
+  if (reason != 0) {
+    send_reject(reason, hdr_);
+    if (!hdr_.immediate() && hdr_.cmdsn() == exp_cmdsn_) exp_cmdsn_++;
+    expect_data(nullptr, dsl);
+    return true;
+  }
+  Command* cmd = alloc_command();
+  if (cmd == nullptr) return false;
+  cmd->state = Command::State::kReceiving;
+  cmd->immediate = hdr_.immediate();
+  cmd->itt = hdr_.itt();
+  cmd->cmdsn = hdr_.cmdsn();
+  cmd->edtl = edtl;
+  cmd->received = 0;
+  cmd->r2tsn = 0;
+  cmd->r2t_outstanding = 0;
+  cmd->datasn = 0;
+  cmd->ttt = (++ttt_generation_ << kSlotBits | cmd->slot) & 0x7fffffff;
+  scsi::Task& task = cmd->task;
+  task.reset_result();
+  std::memcpy(task.cdb, hdr_.cdb(), 16);
+  task.cdb_length = 16;
+  task.lun = hdr_.lun();
+  task.attr = static_cast<scsi::TaskAttr>(flags & flag::kAttrMask);
+  task.tag = cmd->itt;
+  task.expected_length = edtl;
+  task.direction = write  ? scsi::Direction::kWrite
+                   : read ? scsi::Direction::kRead
+                          : scsi::Direction::kNone;
+  task.data_out_length = 0;
+  task.nexus = nexus_;
+  task.loop = loop_.index;
+  task.owner = this;
+  task.transport_context = cmd;
+  if (edtl > 0 && (read || write)) {
+    task.buffer = loop_.pool.get(edtl);
+    if (!task.buffer) {
+      // More than we can buffer: answered once it is in order, no data taken.
+      cmd->edtl = 0;
+      cmd->aborted = false;
+      task.expected_length = 0;
+      task.direction = scsi::Direction::kNone;
+      cmd->unsolicited_end = cmd->solicited_end = 0;
+      cmd->state = Command::State::kResponding;
+      expect_data(nullptr, dsl);
+      rx_cmd_ = cmd;
+      hdr_.set_data_length(0);  // nothing counted as received
+      return true;
+    }
+  }
+  if (write) {
+    uint32_t unsolicited = params_.initial_r2t ? dsl : std::min(edtl, params_.first_burst_length);
+    if (hdr_.final()) unsolicited = dsl;  // F: no unsolicited Data-Out follows
+    cmd->unsolicited_end = cmd->solicited_end = std::max(unsolicited, dsl);
+  } else {
+    cmd->unsolicited_end = cmd->solicited_end = 0;
+  }
+  rx_cmd_ = cmd;
+  expect_data(dsl > 0 ? task.buffer.data() : nullptr, dsl);
+  return true;
+}
+
+bool Connection::start_data_out() {
+  uint32_t dsl = hdr_.data_length();
+  uint32_t ttt = hdr_.ttt();
+  Command* cmd = nullptr;
+  if (ttt == kReservedTag) {
+    cmd = find_by_itt(hdr_.itt());
+  } else {
+    uint32_t slot = ttt & (kMaxSlots - 1);
+    if (slot < slots_.size() && slots_[slot]->ttt == ttt) cmd = slots_[slot].get();
+  }
+  if (cmd == nullptr || cmd->state != Command::State::kReceiving || cmd->itt != hdr_.itt()) {
+    // Data for a task we do not have (aborted, or never sent): drop it.
+    spdlog::debug("{}: Data-Out for unknown task itt 0x{:08x} ttt 0x{:08x}", peer_, hdr_.itt(),
+                  ttt);
+    expect_data(nullptr, dsl);
+    return true;
+  }
+  uint32_t offset = hdr_.buffer_offset();
+  uint32_t end_limit = ttt == kReservedTag ? cmd->unsolicited_end : cmd->solicited_end;
+  if (hdr_.datasn() != cmd->datasn || offset != cmd->received || dsl > end_limit - offset ||
+      (ttt == kReservedTag && params_.initial_r2t)) {
+    spdlog::warn(
+        "{}: Data-Out out of sequence (itt 0x{:08x} datasn {} expected {}, offset {} "
+        "expected {}, length {})",
+        peer_, cmd->itt, hdr_.datasn(), cmd->datasn, offset, cmd->received, dsl);
+    return false;  // ErrorRecoveryLevel 0: a sequence error ends the connection
+  }
+  rx_cmd_ = cmd;
+  expect_data(cmd->task.buffer.data() + offset, dsl);
+  return true;
+}
+
+Connection::Command* Connection::find_by_itt(uint32_t itt) {
+  for (Command* cmd : active_)
+    if (cmd->itt == itt) return cmd;
+  return nullptr;
+}
+
+void Connection::accept_in_order(Command* cmd) {
+  while (cmd != nullptr) {
+    exp_cmdsn_++;
+    outstanding_++;
+    cmd->accepted = true;
+    command_ready(cmd);
+    cmd = nullptr;
+    for (Command* w : waiting_) {
+      if (w->cmdsn == exp_cmdsn_) {
+        cmd = w;
+        std::erase(waiting_, w);
+        break;
+      }
+    }
+  }
+}
+
+void Connection::command_ready(Command* cmd) {
+  if (cmd->immediate) cmd->accepted = true;
+  if (cmd->state == Command::State::kResponding) {  // refused before any data (too large)
+    respond_check_condition(cmd, 0x05, 0x24, 0x00);
+    return;
+  }
+  if (cmd->state != Command::State::kReceiving) return;
+  if (cmd->received >= cmd->edtl || cmd->task.direction != scsi::Direction::kWrite) {
+    execute(cmd);
+  } else if (cmd->received >= cmd->unsolicited_end) {
+    send_r2ts(cmd);
+  }
+}
+
+void Connection::send_r2ts(Command* cmd) {
+  while (cmd->r2t_outstanding < params_.max_outstanding_r2t && cmd->solicited_end < cmd->edtl) {
+    uint32_t length = std::min(params_.max_burst_length, cmd->edtl - cmd->solicited_end);
+    OutPdu& pdu = queue_pdu(op::kR2T);
+    pdu.bhs.set_flags(flag::kFinal);
+    pdu.bhs.set_lun(cmd->task.lun);
+    pdu.bhs.set_itt(cmd->itt);
+    pdu.bhs.set32(20, cmd->ttt);
+    fill_sn(pdu.bhs, false);
+    pdu.bhs.set32(36, cmd->r2tsn++);
+    pdu.bhs.set32(40, cmd->solicited_end);
+    pdu.bhs.set32(44, length);
+    cmd->solicited_end += length;
+    cmd->r2t_outstanding++;
+  }
+  schedule_flush();
+}
+
+void Connection::execute(Command* cmd) {
+  cmd->state = Command::State::kInScsi;
+  cmd->task.data_out_length = cmd->received;
+  in_scsi_++;
+  if (!keep_alive_) keep_alive_ = shared_from_this();
+  target_->device->execute(cmd->task);
+}
+
+void Connection::task_done(scsi::Task& task) {
+  auto* cmd = static_cast<Command*>(task.transport_context);
+  in_scsi_--;
+  if (closed_ || cmd->aborted) {
+    free_command(cmd);
+    if (pending_tmf_) finish_pending_tmf();
+  } else {
+    respond(cmd);
+  }
+  if (pending_logout_ && in_scsi_ == 0 && !closed_) handle_logout();
+  if (in_scsi_ == 0) {
+    auto self = std::move(keep_alive_);  // may destroy *this at the end of this scope
+    if (closed_ && nexus_ != nullptr) {
+      target_->device->detach(nexus_);
+      nexus_ = nullptr;
+    }
+  }
+}
+
+void Connection::respond(Command* cmd) {
+  scsi::Task& task = cmd->task;
+  cmd->state = Command::State::kResponding;
+  if (cmd->accepted && !cmd->immediate) {
+    outstanding_--;
+    cmd->accepted = false;  // no longer counted
+  }
+  uint32_t edtl = cmd->edtl;
+  uint8_t residual_flags = 0;
+  uint32_t residual = 0;
+  if (task.transfer_length > edtl) {
+    residual_flags = flag::kOverflow;
+    residual = task.transfer_length - edtl;
+  } else if (task.transfer_length < edtl) {
+    residual_flags = flag::kUnderflow;
+    residual = edtl - task.transfer_length;
+  }
+  uint32_t length =
+      task.direction == scsi::Direction::kRead ? std::min(task.data_in_length, edtl) : 0;
+  bool collapse = task.status == scsi::status::kGood && task.sense_length == 0;
+  uint32_t offset = 0, datasn = 0, burst = 0;
+  OutPdu* last = nullptr;
+  while (offset < length) {
+    uint32_t n =
+        std::min({params_.initiator_mrdsl, length - offset, params_.max_burst_length - burst});
+    OutPdu& pdu = queue_pdu(op::kDataIn);
+    burst += n;
+    bool end = offset + n == length;
+    uint8_t f = (end || burst == params_.max_burst_length) ? flag::kFinal : 0;
+    if (burst == params_.max_burst_length) burst = 0;
+    pdu.bhs.set_itt(cmd->itt);
+    pdu.bhs.set32(20, kReservedTag);
+    pdu.bhs.set32(36, datasn++);
+    pdu.bhs.set32(40, offset);
+    pdu.bhs.set_data_length(n);
+    pdu.data = task.buffer.data() + offset;
+    pdu.length = n;
+    if (end && collapse) {
+      pdu.bhs.set_flags(uint8_t(flag::kFinal | flag::kStatus | residual_flags));
+      pdu.bhs.b[3] = task.status;
+      fill_sn(pdu.bhs, true);
+      pdu.bhs.set32(44, residual);
+      pdu.release = cmd;
+      schedule_flush();
+      return;
+    }
+    pdu.bhs.set_flags(f);
+    fill_sn(pdu.bhs, false);
+    pdu.bhs.set32(24, 0);  // StatSN is reserved without the S bit
+    offset += n;
+    last = &pdu;
+  }
+  (void)last;
+  OutPdu& rsp = queue_pdu(op::kScsiResponse);
+  rsp.bhs.set_flags(uint8_t(flag::kFinal | residual_flags));
+  rsp.bhs.b[2] = 0;  // command completed at target
+  rsp.bhs.b[3] = task.status;
+  rsp.bhs.set_itt(cmd->itt);
+  fill_sn(rsp.bhs, true);
+  rsp.bhs.set32(36, datasn);  // ExpDataSN
+  rsp.bhs.set32(44, residual);
+  if (task.sense_length > 0) {
+    store16(cmd->sense_pdu, task.sense_length);
+    std::memcpy(cmd->sense_pdu + 2, task.sense, task.sense_length);
+    rsp.data = cmd->sense_pdu;
+    rsp.length = 2u + task.sense_length;
+    rsp.bhs.set_data_length(rsp.length);
+  }
+  rsp.release = cmd;
+  schedule_flush();
+}
+
+void Connection::respond_check_condition(Command* cmd, uint8_t key, uint8_t asc, uint8_t ascq) {
+  scsi::Task& task = cmd->task;
+  task.status = scsi::status::kCheckCondition;
+  std::memset(task.sense, 0, 18);
+  task.sense[0] = 0x70;
+  task.sense[2] = key;
+  task.sense[7] = 10;
+  task.sense[12] = asc;
+  task.sense[13] = ascq;
+  task.sense_length = 18;
+  task.transfer_length = 0;
+  task.data_in_length = 0;
+  respond(cmd);
+}
+
+// ---------------------------------------------------------------- control PDUs
+
+bool Connection::handle_nop_out() {
+  bool drop = false;
+  check_cmdsn(hdr_, &drop);
+  if (drop) return true;
+  if (!hdr_.immediate()) exp_cmdsn_++;
+  uint32_t itt = hdr_.itt();
+  if (itt == kReservedTag) {
+    // The answer to our NOP-In ping (or an unsolicited ping, which needs none).
+    if (ping_outstanding_ && hdr_.ttt() == ping_ttt_) ping_outstanding_ = false;
+    return true;
+  }
+  OutPdu& pdu = queue_pdu(op::kNopIn);
+  pdu.bhs.set_flags(flag::kFinal);
+  pdu.bhs.set_lun(hdr_.lun());
+  pdu.bhs.set_itt(itt);
+  pdu.bhs.set32(20, kReservedTag);
+  fill_sn(pdu.bhs, true);
+  pdu.owned = control_data_;  // ping data is echoed back
+  pdu.length = uint32_t(pdu.owned.size());
+  pdu.bhs.set_data_length(pdu.length);
+  schedule_flush();
+  return true;
+}
+
+bool Connection::handle_text() {
+  bool drop = false;
+  check_cmdsn(hdr_, &drop);
+  if (drop) return true;
+  if (!hdr_.immediate()) exp_cmdsn_++;
+  std::string answer;
+  if (hdr_.ttt() != kReservedTag && hdr_.ttt() == text_ttt_) {
+    answer = std::move(text_rest_);  // the initiator asks for the rest
+  } else {
+    std::vector<KeyValue> keys;
+    std::string error;
+    if (hdr_.cont() || !parse_text(reinterpret_cast<const uint8_t*>(control_data_.data()),
+                                   control_data_.size(), &keys, &error)) {
+      send_reject(reject::kProtocolError, hdr_);
+      return true;
+    }
+    for (const KeyValue& kv : keys) {
+      if (kv.key == "SendTargets") {
+        // Discovery: "All" lists every target we may show; a normal session
+        // may only ask about its own target.
+        std::string only = discovery_ ? (kv.value == "All" ? "" : kv.value)
+                                      : (target_ ? target_->iqn : std::string());
+        answer += server_.registry.send_targets(initiator_, peer_, local_address_, only);
+      } else {
+        append_key(answer, kv.key, "NotUnderstood");
+      }
+    }
+  }
+  OutPdu& pdu = queue_pdu(op::kTextResponse);
+  pdu.bhs.set_itt(hdr_.itt());
+  pdu.bhs.set_lun(hdr_.lun());
+  if (answer.size() > params_.initiator_mrdsl) {
+    text_rest_ = answer.substr(params_.initiator_mrdsl);
+    answer.resize(params_.initiator_mrdsl);
+    text_ttt_ = (++ttt_generation_ & 0x7fffffffu) | 0x80000000u;
+    if (text_ttt_ == kReservedTag) text_ttt_ = 0x80000000u;
+    pdu.bhs.set_flags(flag::kContinue);
+    pdu.bhs.set32(20, text_ttt_);
+  } else {
+    text_rest_.clear();
+    text_ttt_ = kReservedTag;
+    pdu.bhs.set_flags(flag::kFinal);
+    pdu.bhs.set32(20, kReservedTag);
+  }
+  fill_sn(pdu.bhs, true);
+  pdu.owned = std::move(answer);
+  pdu.length = uint32_t(pdu.owned.size());
+  pdu.bhs.set_data_length(pdu.length);
+  schedule_flush();
+  return true;
+}
+
+bool Connection::handle_logout() {
+  if (!pending_logout_) {
+    bool drop = false;
+    check_cmdsn(hdr_, &drop);
+    if (drop) return true;
+    if (!hdr_.immediate()) exp_cmdsn_++;
+    pending_logout_ = hdr_;
+    // Commands still waiting for data can never complete now.
+    for (Command* cmd : std::vector<Command*>(active_))
+      if (cmd->state == Command::State::kReceiving) free_command(cmd);
+  }
+  if (in_scsi_ > 0) return true;  // answered when the running commands are done
+  Bhs request = *pending_logout_;
+  pending_logout_.reset();
+  uint8_t reason = request.flags() & 0x7f;
+  OutPdu& pdu = queue_pdu(op::kLogoutResponse);
+  pdu.bhs.set_flags(flag::kFinal);
+  // Reason 2 (remove the connection for recovery) needs ErrorRecoveryLevel 2.
+  pdu.bhs.b[2] = reason == 2 ? 2 : 0;
+  pdu.bhs.set_itt(request.itt());
+  fill_sn(pdu.bhs, true);
+  store16(&pdu.bhs.b[40], 0);  // Time2Wait
+  store16(&pdu.bhs.b[42], 0);  // Time2Retain
+  spdlog::info("logout from {} ({}), reason {}", peer_, initiator_, reason);
+  close_after_write_ = true;
+  schedule_flush();
+  return true;
+}
+
+void Connection::abort_commands(uint32_t lun_filter_valid, uint64_t lun, uint32_t only_itt) {
+  for (Command* cmd : std::vector<Command*>(active_)) {
+    if (only_itt != kReservedTag && cmd->itt != only_itt) continue;
+    if (lun_filter_valid && cmd->task.lun != lun) continue;
+    if (cmd->state == Command::State::kInScsi) {
+      cmd->aborted = true;  // its result is dropped when the device finishes it
+    } else if (cmd->state == Command::State::kReceiving) {
+      free_command(cmd);
+    }
+  }
+}
+
+bool Connection::handle_task_management() {
+  bool drop = false;
+  check_cmdsn(hdr_, &drop);
+  if (drop) return true;
+  if (!hdr_.immediate()) exp_cmdsn_++;
+  uint8_t function = hdr_.flags() & 0x7f;
+  uint64_t lun = hdr_.lun();
+  uint32_t ref = hdr_.field32(20);
+  uint8_t response = tmf::kComplete;
+  uint64_t lun_number = 0;
+  bool lun_ok = target_ != nullptr && scsi::decode_lun(lun, &lun_number) &&
+                target_->device->has_lun(lun_number);
+  if (discovery_ || target_ == nullptr) {
+    response = tmf::kRejected;
+  } else {
+    switch (function) {
+      case tmf::kAbortTask: {
+        Command* cmd = find_by_itt(ref);
+        if (cmd == nullptr || cmd->state == Command::State::kResponding) {
+          response = tmf::kTaskDoesNotExist;
+        } else {
+          abort_commands(0, 0, ref);
+        }
+        break;
+      }
+      case tmf::kAbortTaskSet:
+      case tmf::kClearTaskSet:
+        if (!lun_ok)
+          response = tmf::kLunDoesNotExist;
+        else
+          abort_commands(1, lun, kReservedTag);
+        break;
+      case tmf::kLogicalUnitReset:
+        if (!lun_ok) {
+          response = tmf::kLunDoesNotExist;
+        } else {
+          abort_commands(1, lun, kReservedTag);
+          target_->device->lun_reset(nexus_, lun_number);
+        }
+        break;
+      case tmf::kTargetWarmReset:
+      case tmf::kTargetColdReset:
+        abort_commands(0, 0, kReservedTag);
+        target_->device->target_reset(nexus_);
+        close_after_tmf_ = function == tmf::kTargetColdReset;
+        break;
+      case tmf::kQueryTask: {
+        Command* cmd = find_by_itt(ref);
+        response = (cmd != nullptr && cmd->state != Command::State::kResponding)
+                       ? tmf::kComplete
+                       : tmf::kTaskDoesNotExist;
+        break;
+      }
+      case tmf::kTaskReassign:
+        response = tmf::kReassignNotSupported;
+        break;
+      default:
+        response = tmf::kNotSupported;
+        break;
+    }
+  }
+  pending_tmf_ = hdr_;
+  pending_tmf_response_ = response;
+  finish_pending_tmf();
+  return true;
+}
+
+// The TMF response goes out only once no aborted command is still running, so
+// nothing it aborted can complete (or write) after the initiator hears "done".
+void Connection::finish_pending_tmf() {
+  for (Command* cmd : active_)
+    if (cmd->aborted) return;
+  Bhs request = *pending_tmf_;
+  pending_tmf_.reset();
+  OutPdu& pdu = queue_pdu(op::kTaskMgmtResponse);
+  pdu.bhs.set_flags(flag::kFinal);
+  pdu.bhs.b[2] = pending_tmf_response_;
+  pdu.bhs.set_itt(request.itt());
+  fill_sn(pdu.bhs, true);
+  if (close_after_tmf_) close_after_write_ = true;
+  schedule_flush();
+}
+
+// ---------------------------------------------------------------- transmit
+
+Connection::OutPdu& Connection::queue_pdu(uint8_t opcode) {
+  OutPdu& pdu = txq_.emplace_back();
+  pdu.bhs.set_opcode(opcode);
+  return pdu;
+}
+
+void Connection::fill_sn(Bhs& bhs, bool advance_statsn) {
+  bhs.set32(24, advance_statsn ? statsn_++ : statsn_);
+  bhs.set32(28, exp_cmdsn_);
+  bhs.set32(32, max_cmdsn());
+}
+
+void Connection::send_reject(uint8_t reason, const Bhs& rejected) {
+  OutPdu& pdu = queue_pdu(op::kReject);
+  pdu.bhs.set_flags(flag::kFinal);
+  pdu.bhs.b[2] = reason;
+  pdu.bhs.set_itt(kReservedTag);
+  fill_sn(pdu.bhs, true);
+  pdu.owned.assign(reinterpret_cast<const char*>(rejected.b.data()), kBhsSize);
+  pdu.length = kBhsSize;
+  pdu.bhs.set_data_length(kBhsSize);
+  schedule_flush();
+}
+
+void Connection::schedule_flush() {
+  if (flush_scheduled_ || writing_ || closed_) return;
+  flush_scheduled_ = true;
+  // Deferred to the end of this loop turn so that every response produced by
+  // one batch of completions leaves in a single gather write.
+  asio::post(loop_.io, [self = shared_from_this()] {
+    self->flush_scheduled_ = false;
+    self->flush();
+  });
+}
+
+void Connection::flush() {
+  if (writing_ || closed_ || txq_.empty()) return;
+  std::swap(txq_, tx_inflight_);
+  gather_.clear();
+  for (OutPdu& pdu : tx_inflight_) {
+    gather_.emplace_back(pdu.bhs.b.data(), kBhsSize);
+    if (pdu.length > 0) {
+      const uint8_t* data =
+          pdu.owned.empty() ? pdu.data : reinterpret_cast<const uint8_t*>(pdu.owned.data());
+      gather_.emplace_back(data, pdu.length);
+      if (uint32_t pad = pad4(pdu.length)) gather_.emplace_back(kZeroPad, pad);
+    }
+  }
+  writing_ = true;
+  asio::async_write(socket_, GatherSpan{gather_.data(), gather_.data() + gather_.size()},
+                    [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                      self->on_written(ec);
+                    });
+}
+
+void Connection::on_written(const boost::system::error_code& ec) {
+  writing_ = false;
+  for (OutPdu& pdu : tx_inflight_)
+    if (pdu.release != nullptr) free_command(pdu.release);
+  tx_inflight_.clear();
+  if (closed_) return;
+  if (ec) {
+    close("write error");
+    return;
+  }
+  if (!txq_.empty()) {
+    flush();
+  } else if (close_after_write_) {
+    close("logout or failed login");
+  }
+}
+
+// ---------------------------------------------------------------- timers
+
+void Connection::on_timer() {
+  if (closed_) return;
+  auto now = Clock::now();
+  if (!full_feature_) {
+    if (now - started_ > std::chrono::seconds(server_.login_timeout_s)) {
+      close("login timed out");
+      return;
+    }
+  } else if (server_.nop_interval_s > 0) {
+    if (ping_outstanding_) {
+      if (now - ping_sent_ > std::chrono::seconds(server_.nop_timeout_s)) {
+        close("initiator did not answer NOP-In");
+        return;
+      }
+    } else if (now - last_rx_ > std::chrono::seconds(server_.nop_interval_s)) {
+      ping_outstanding_ = true;
+      ping_sent_ = now;
+      ping_ttt_ = (++ttt_generation_ | 0x40000000u) & 0x7fffffffu;
+      OutPdu& pdu = queue_pdu(op::kNopIn);
+      pdu.bhs.set_flags(flag::kFinal);
+      pdu.bhs.set_itt(kReservedTag);
+      pdu.bhs.set32(20, ping_ttt_);
+      fill_sn(pdu.bhs, false);
+      schedule_flush();
+    }
+  }
+  timer_.expires_after(std::chrono::seconds(1));
+  timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->on_timer();
+  });
+}
+
+}  // namespace sharedisk::iscsi

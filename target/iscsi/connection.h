@@ -1,0 +1,194 @@
+// One iSCSI connection (and, since MaxConnections=1, its session): reads and
+// decodes PDUs from the socket, runs login, orders commands by CmdSN, moves
+// write data straight from the socket into the command's pooled buffer
+// (immediate, unsolicited and R2T-solicited), hands complete commands to the
+// SCSI device, and sends Data-In/Response PDUs as gather writes batched per
+// event-loop turn. NOP-In pings idle initiators and drops dead ones.
+//
+// A Connection lives on one event loop and is touched only by that loop's
+// thread (close() may be requested from elsewhere with post_close()).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "iscsi/event_loop.h"
+#include "iscsi/login.h"
+#include "iscsi/pdu.h"
+#include "iscsi/session_table.h"
+#include "iscsi/target_node.h"
+#include "scsi/task.h"
+
+namespace sharedisk::iscsi {
+
+// What every connection of the daemon shares; immutable while serving except
+// the session table (which has its own lock).
+struct ServerContext {
+  TargetRegistry registry;
+  SessionTable sessions;
+  TargetLimits limits;
+  uint32_t nop_interval_s = 5;
+  uint32_t nop_timeout_s = 30;
+  uint32_t login_timeout_s = 15;
+};
+
+struct ConnectionStats {
+  std::string initiator;
+  std::string peer;
+  std::string target;
+  uint16_t tsih = 0;
+  bool discovery = false;
+};
+
+class Connection final : public std::enable_shared_from_this<Connection>,
+                         private scsi::TaskOwner,
+                         private SessionAdmission {
+ public:
+  Connection(ServerContext& server, EventLoop& loop, boost::asio::ip::tcp::socket socket);
+  ~Connection();
+
+  void start();
+  // Thread-safe: asks the connection's loop to close it.
+  void post_close(const char* why);
+  // From the connection's own loop only.
+  void close_now(const char* why) { close(why); }
+  EventLoop& loop() { return loop_; }
+
+ private:
+  struct Command;
+  struct OutPdu {
+    Bhs bhs;
+    const uint8_t* data = nullptr;
+    uint32_t length = 0;
+    Command* release = nullptr;  // returned to the free list once written
+    std::string owned;           // data owned by the PDU (control PDUs only)
+  };
+  enum class RxState : uint8_t { kHeader, kAhs, kData, kDiscard };
+
+  // ---- receive path
+  void read_more();
+  void on_read(const boost::system::error_code& ec, size_t n, bool direct);
+  bool process_rx();
+  bool on_header();
+  bool on_pdu();
+  void expect_data(uint8_t* dest, uint32_t length);
+
+  // ---- PDU handlers (return false when the connection must close)
+  bool handle_login();
+  bool handle_scsi_command();
+  bool start_data_out();
+  bool handle_nop_out();
+  bool handle_text();
+  bool handle_logout();
+  bool handle_task_management();
+  bool check_cmdsn(const Bhs& bhs, bool* drop);
+
+  // ---- commands
+  Command* alloc_command();
+  void free_command(Command* cmd);
+  void accept_in_order(Command* cmd);
+  void command_ready(Command* cmd);
+  void send_r2ts(Command* cmd);
+  void execute(Command* cmd);
+  void task_done(scsi::Task& task) override;
+  void respond(Command* cmd);
+  void respond_check_condition(Command* cmd, uint8_t key, uint8_t asc, uint8_t ascq);
+  Command* find_by_itt(uint32_t itt);
+  void abort_commands(uint32_t lun_filter_valid, uint64_t lun, uint32_t only_itt);
+  void finish_pending_tmf();
+
+  // ---- transmit path
+  OutPdu& queue_pdu(uint8_t opcode);
+  void fill_sn(Bhs& bhs, bool advance_statsn);
+  void send_reject(uint8_t reason, const Bhs& rejected);
+  void schedule_flush();
+  void flush();
+  void on_written(const boost::system::error_code& ec);
+
+  // ---- session
+  uint16_t admit(const Login& login, uint16_t* status) override;
+  uint32_t max_cmdsn() const { return exp_cmdsn_ + queue_depth_ - 1 - outstanding_; }
+  void on_timer();
+  void close(const char* why);
+  void maybe_destroy_session();
+
+  ServerContext& server_;
+  EventLoop& loop_;
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer timer_;
+  std::string peer_;
+  std::string local_address_;
+  std::shared_ptr<Connection> keep_alive_;  // held while commands are in the SCSI layer
+
+  // Receive state.
+  std::vector<uint8_t> rbuf_;
+  size_t rpos_ = 0, rend_ = 0;
+  RxState rx_state_ = RxState::kHeader;
+  Bhs hdr_;
+  uint8_t ahs_[1024];
+  uint8_t* data_dest_ = nullptr;
+  uint32_t data_need_ = 0;     // bytes still to copy to data_dest_
+  uint32_t discard_need_ = 0;  // bytes to skip (padding, dropped data)
+  uint32_t data_pad_ = 0;
+  std::string control_data_;   // data segment of non-SCSI PDUs
+  Command* rx_cmd_ = nullptr;  // command whose data is being received
+  bool reading_ = false;
+  std::chrono::steady_clock::time_point last_rx_;
+
+  // Login / session.
+  std::optional<Login> login_;
+  bool full_feature_ = false;
+  bool discovery_ = false;
+  TargetNode* target_ = nullptr;
+  scsi::Nexus* nexus_ = nullptr;
+  SessionParams params_;
+  std::string initiator_;
+  uint16_t tsih_ = 0;
+  uint32_t queue_depth_ = 128;
+  uint32_t exp_cmdsn_ = 0;
+  uint32_t statsn_ = 0;
+  uint32_t outstanding_ = 0;  // accepted non-immediate commands not yet answered
+  std::chrono::steady_clock::time_point started_;
+
+  // Commands.
+  std::vector<std::unique_ptr<Command>> slots_;
+  std::vector<Command*> free_;
+  std::vector<Command*> active_;   // every command not free
+  std::vector<Command*> waiting_;  // CmdSN ahead of ExpCmdSN
+  uint32_t in_scsi_ = 0;           // commands inside Device::execute
+  uint32_t ttt_generation_ = 0;
+
+  // Text continuation (a SendTargets answer longer than one PDU).
+  std::string text_rest_;
+  uint32_t text_ttt_ = kReservedTag;
+
+  // Task management waiting for aborted commands to drain.
+  std::optional<Bhs> pending_tmf_;
+  uint8_t pending_tmf_response_ = 0;
+  bool close_after_tmf_ = false;
+  std::optional<Bhs> pending_logout_;
+
+  // NOP-In ping.
+  bool ping_outstanding_ = false;
+  uint32_t ping_ttt_ = 0;
+  std::chrono::steady_clock::time_point ping_sent_;
+
+  // Transmit: PDUs queued this turn, and the ones being written.
+  std::vector<OutPdu> txq_;
+  std::vector<OutPdu> tx_inflight_;
+  std::vector<boost::asio::const_buffer> gather_;
+  bool writing_ = false;
+  bool flush_scheduled_ = false;
+  bool close_after_write_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace sharedisk::iscsi

@@ -1,0 +1,58 @@
+#include "iscsi/session_table.h"
+
+#include <algorithm>
+
+#include "iscsi/pdu.h"
+
+namespace sharedisk::iscsi {
+
+uint16_t SessionTable::admit(const SessionKey& key, uint16_t requested_tsih,
+                             std::weak_ptr<Connection> conn, std::shared_ptr<Connection>* replaced,
+                             uint16_t* status) {
+  std::lock_guard lock(mutex_);
+  auto same = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) {
+    return e.key.isid == key.isid && e.key.initiator == key.initiator && e.key.target == key.target;
+  });
+  uint16_t tsih = 0;
+  if (requested_tsih != 0) {
+    if (same == entries_.end() || same->tsih != requested_tsih) {
+      *status = login_status::kSessionDoesNotExist;
+      return 0;
+    }
+    tsih = requested_tsih;
+  }
+  if (same != entries_.end()) {
+    *replaced = same->conn.lock();
+    entries_.erase(same);
+  }
+  if (tsih == 0) {
+    // Skip 0 (reserved) and any TSIH still in use.
+    do {
+      tsih = next_tsih_++;
+    } while (tsih == 0 || std::any_of(entries_.begin(), entries_.end(),
+                                      [&](const Entry& e) { return e.tsih == tsih; }));
+  }
+  auto locked = conn.lock();
+  entries_.push_back({key, tsih, std::move(conn), locked.get()});
+  return tsih;
+}
+
+void SessionTable::remove(uint16_t tsih, const Connection* conn) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(entries_, [&](const Entry& e) { return e.tsih == tsih && e.raw == conn; });
+}
+
+size_t SessionTable::size() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
+std::vector<std::shared_ptr<Connection>> SessionTable::connections() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::shared_ptr<Connection>> out;
+  for (const Entry& e : entries_)
+    if (auto c = e.conn.lock()) out.push_back(std::move(c));
+  return out;
+}
+
+}  // namespace sharedisk::iscsi
