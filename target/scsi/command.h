@@ -103,6 +103,18 @@ void cmd_synchronize_cache(DeviceImpl&, Lun*, Task&);
 void cmd_start_stop_unit(DeviceImpl&, Lun*, Task&);
 void cmd_report_supported_opcodes(DeviceImpl&, Lun*, Task&);
 void cmd_report_supported_tmf(DeviceImpl&, Lun*, Task&);
+void cmd_prevent_allow(DeviceImpl&, Lun*, Task&);
+void cmd_prefetch(DeviceImpl&, Lun*, Task&);
+void cmd_read_defect_data(DeviceImpl&, Lun*, Task&);
+void cmd_reserve(DeviceImpl&, Lun*, Task&);
+void cmd_release(DeviceImpl&, Lun*, Task&);
+void cmd_compare_and_write(DeviceImpl&, Lun*, Task&);
+void cmd_orwrite(DeviceImpl&, Lun*, Task&);
+void cmd_unmap(DeviceImpl&, Lun*, Task&);
+void cmd_write_same(DeviceImpl&, Lun*, Task&);
+void cmd_get_lba_status(DeviceImpl&, Lun*, Task&);
+void cmd_persistent_reserve_in(DeviceImpl&, Lun*, Task&);
+void cmd_persistent_reserve_out(DeviceImpl&, Lun*, Task&);
 
 }  // namespace sharedisk::scsi
 

@@ -118,7 +118,8 @@ uint32_t vpd_block_limits(const Lun& lun, uint8_t* d) {
   d[3] = 0x3C;
   uint32_t bs = lun.block_size();
   uint32_t max_blocks = static_cast<uint32_t>(util::BufferPool::kMaxBuffer / bs);
-  d[5] = 0;  // MAXIMUM COMPARE AND WRITE LENGTH
+  d[4] = 0x01;  // WSNZ: WRITE SAME needs a block count
+  d[5] = 255;   // MAXIMUM COMPARE AND WRITE LENGTH
   put_be16(d + 6, static_cast<uint16_t>(1u << lun.lbppbe()));
   put_be32(d + 8, max_blocks);        // MAXIMUM TRANSFER LENGTH
   put_be32(d + 12, (1u << 20) / bs);  // OPTIMAL TRANSFER LENGTH: 1 MiB
@@ -128,6 +129,7 @@ uint32_t vpd_block_limits(const Lun& lun, uint8_t* d) {
     put_be32(d + 24, 256);                               // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
     put_be32(d + 28, std::max<uint32_t>(1, 4096 / bs));  // OPTIMAL UNMAP GRANULARITY
   }
+  put_be64(d + 36, (1ull << 30) / bs);  // MAXIMUM WRITE SAME LENGTH: 1 GiB
   return 64;
 }
 

@@ -44,4 +44,44 @@ bool reservation_conflict(Lun& lun, const Nexus* nexus, Access access) {
   return conflict;
 }
 
+// RESERVE(6)/(10): the whole LUN for this nexus. A persistent reservation
+// makes it a conflict (SPC-4 5.13.3); third-party reservations are refused.
+void cmd_reserve(DeviceImpl&, Lun* lun, Task& task) {
+  if (task.cdb[0] == 0x56 && (task.cdb[1] & 0x12)) return fail_cdb(task, lun, 1, 4);
+  if (task.cdb[0] == 0x16 && (task.cdb[1] & 0x01)) return fail_cdb(task, lun, 1, 0);
+  bool conflict = false;
+  lun->reservations().update([&](PrState& s) {
+    if (s.type != 0 ||
+        (s.spc2 && (s.spc2->first != ini(task.nexus) || s.spc2->second != tgt(task.nexus)))) {
+      conflict = true;
+      return false;
+    }
+    if (s.spc2) return false;
+    s.spc2.emplace(ini(task.nexus), tgt(task.nexus));
+    return true;
+  });
+  task.status = conflict ? status::kReservationConflict : status::kGood;
+  complete(task);
+}
+
+// RELEASE(6)/(10): drops this nexus' reservation; anything else is a no-op.
+void cmd_release(DeviceImpl&, Lun* lun, Task& task) {
+  if (task.cdb[0] == 0x57 && (task.cdb[1] & 0x12)) return fail_cdb(task, lun, 1, 4);
+  bool conflict = false;
+  lun->reservations().update([&](PrState& s) {
+    if (s.type != 0 && !s.spc2) {
+      // SPC-4 5.13.3: RELEASE is a conflict when a persistent reservation
+      // is held, unless this nexus is a registrant.
+      conflict = s.find(ini(task.nexus), tgt(task.nexus)) == nullptr;
+      return false;
+    }
+    if (!s.spc2 || s.spc2->first != ini(task.nexus) || s.spc2->second != tgt(task.nexus))
+      return false;
+    s.spc2.reset();
+    return true;
+  });
+  task.status = conflict ? status::kReservationConflict : status::kGood;
+  complete(task);
+}
+
 }  // namespace sharedisk::scsi

@@ -108,13 +108,16 @@ void cmd_write(DeviceImpl&, Lun* lun, Task& task) {
     task.status = status::kGood;
     return complete(task);
   }
-  bool fua = cdb[0] != 0x0A && (cdb[1] & 0x08);
+  // WRITE AND VERIFY (2Eh, AEh, 8Eh): the data just written is what would be
+  // compared, so it is written FUA and verification cannot fail.
+  bool verify = cdb[0] == 0x2E || cdb[0] == 0xAE || cdb[0] == 0x8E;
+  bool fua = verify || (cdb[0] != 0x0A && (cdb[1] & 0x08));
   prepare_rw(task, blockdev::IoOp::kWrite, task.buffer.data(), lba << shift, n, fua);
   start_write(task, *lun);
 }
 
 // Submits the prepared write once no COMPARE AND WRITE holds its blocks.
-void start_write(Task& task, Lun& lun) {
+void start_write(Task& task, Lun& lun) {                  // NOLINT: also the gate's resume
   if (!write_gate_enter(lun, task, start_write)) return;  // queued; resumed later
   submit_io(task, lun, kWriteDone);
 }
