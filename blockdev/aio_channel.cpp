@@ -26,7 +26,7 @@ int to_result(const IoRequest& req, long res) {
 
 }  // namespace
 
-AioChannel::AioChannel(AioFileDevice& device, boost::asio::io_context& loop)
+AioChannel::AioChannel(AioFileDevice& device, boost::asio::io_context& loop, unsigned ring_depth)
     : device_(device),
       loop_(loop),
       eventfd_(loop),
@@ -37,7 +37,12 @@ AioChannel::AioChannel(AioFileDevice& device, boost::asio::io_context& loop)
       waiting_(kDepth),
       done_(64),
       alive_(std::make_shared<char>()) {
-  int rc = io_setup(kDepth, &ctx_);
+  // Each context reserves about twice its depth of fs.aio-max-nr. When the
+  // system is short, a smaller ring still works: io_submit then answers EAGAIN
+  // sooner and the extra requests wait in the channel.
+  int rc = -EAGAIN;
+  for (unsigned depth = ring_depth; depth >= 16 && rc == -EAGAIN; depth /= 4)
+    rc = io_setup(depth, &ctx_);
   if (rc < 0) throw std::system_error(-rc, std::generic_category(), "io_setup");
   int efd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (efd < 0) {
@@ -184,6 +189,7 @@ bool AioChannel::reap(unsigned& got) {
   dispatching_ = true;
   for (;;) {
     int n = io_getevents(ctx_, 0, kReapBatch, events_, &no_wait);
+    if (n == -EINTR) continue;
     if (n <= 0) break;
     kernel_in_flight_ -= n;
     got += n;

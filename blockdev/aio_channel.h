@@ -30,7 +30,9 @@ class AioChannel final : public IoChannel {
   static constexpr unsigned kDepth = 256;      // iocb slots and kernel ring size
   static constexpr unsigned kReapBatch = 128;  // events per io_getevents call
 
-  AioChannel(AioFileDevice& device, boost::asio::io_context& loop);
+  // ring_depth: the kernel ring asked for; smaller than kDepth only in tests,
+  // to exercise the EAGAIN path.
+  AioChannel(AioFileDevice& device, boost::asio::io_context& loop, unsigned ring_depth = kDepth);
   ~AioChannel() override;
 
   void submit(IoRequest& req) override;
