@@ -44,6 +44,7 @@ struct Connection::Command {
   bool immediate = false;
   bool accepted = false;  // in CmdSN order (counted in outstanding_ unless immediate)
   bool aborted = false;
+  bool data_error = false;  // a Data-Out broke the sequence: fail without executing
   uint32_t itt = 0;
   uint32_t cmdsn = 0;
   uint32_t edtl = 0;
@@ -217,6 +218,7 @@ bool Connection::process_rx() {
 
 // The header (and AHS) is in; decide where the data segment goes.
 bool Connection::on_header() {
+  SPDLOG_TRACE("{}: rx {}", peer_, describe(hdr_));
   uint32_t dsl = hdr_.data_length();
   data_pad_ = pad4(dsl);
   rx_cmd_ = nullptr;
@@ -251,7 +253,7 @@ bool Connection::on_pdu() {
       Command* cmd = rx_cmd_;
       rx_cmd_ = nullptr;
       if (cmd == nullptr) return true;  // dropped or rejected: data discarded
-      cmd->received += hdr_.data_length();
+      cmd->received = std::min(cmd->edtl, cmd->received + hdr_.data_length());
       if (hdr_.opcode() == op::kScsiCommand) {
         if (cmd->immediate) {
           command_ready(cmd);
@@ -426,6 +428,7 @@ bool Connection::handle_scsi_command() {
   cmd->cmdsn = hdr_.cmdsn();
   cmd->edtl = edtl;
   cmd->received = 0;
+  cmd->data_error = false;
   cmd->r2tsn = 0;
   cmd->r2t_outstanding = 0;
   cmd->datasn = 0;
@@ -493,13 +496,19 @@ bool Connection::start_data_out() {
   }
   uint32_t offset = hdr_.buffer_offset();
   uint32_t end_limit = ttt == kReservedTag ? cmd->unsolicited_end : cmd->solicited_end;
-  if (hdr_.datasn() != cmd->datasn || offset != cmd->received || dsl > end_limit - offset ||
-      (ttt == kReservedTag && params_.initial_r2t)) {
-    spdlog::warn(
-        "{}: Data-Out out of sequence (itt 0x{:08x} datasn {} expected {}, offset {} "
-        "expected {}, length {})",
-        peer_, cmd->itt, hdr_.datasn(), cmd->datasn, offset, cmd->received, dsl);
-    return false;  // ErrorRecoveryLevel 0: a sequence error ends the connection
+  if (hdr_.datasn() != cmd->datasn || offset != cmd->received || offset > end_limit ||
+      dsl > end_limit - offset || (ttt == kReservedTag && params_.initial_r2t) || cmd->data_error) {
+    // ErrorRecoveryLevel 0 has no recovery R2T: the data is dropped (never
+    // written), the rest of the command's data is taken and discarded, and
+    // the command ends with CHECK CONDITION; the session goes on.
+    if (!cmd->data_error)
+      spdlog::warn("{}: Data-Out out of sequence (itt 0x{:08x} datasn {} expected {}, offset {} "
+                   "expected {}, length {}): command failed",
+                   peer_, cmd->itt, hdr_.datasn(), cmd->datasn, offset, cmd->received, dsl);
+    cmd->data_error = true;
+    rx_cmd_ = cmd;
+    expect_data(nullptr, dsl);
+    return true;
   }
   rx_cmd_ = cmd;
   expect_data(cmd->task.buffer.data() + offset, dsl);
@@ -537,6 +546,10 @@ void Connection::command_ready(Command* cmd) {
   }
   if (cmd->state != Command::State::kReceiving) return;
   if (cmd->received >= cmd->edtl || cmd->task.direction != scsi::Direction::kWrite) {
+    if (cmd->data_error) {
+      respond_check_condition(cmd, 0x0b, 0x4b, 0x00);  // ABORTED COMMAND, DATA PHASE ERROR
+      return;
+    }
     execute(cmd);
   } else if (cmd->received >= cmd->unsolicited_end) {
     send_r2ts(cmd);
