@@ -5,7 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <thread>
 
 #include "blockdev/aio_file_device.h"
 #include "blockdev_test_support.h"
@@ -43,6 +47,55 @@ TEST(AioChannel, SmallKernelRingStillCompletesEveryRequestOnce) {
   Op r;
   ASSERT_EQ(run_op(ch, loop, r.read(back.data(), kTotal * kLen, 0)), 0);
   EXPECT_TRUE(matches_pattern(back.data(), kTotal * kLen, 0, 60));
+}
+
+// Worker-thread results (discard, write-zeroes, the fdatasync fallback) must be
+// delivered on the loop that submitted them, not on the worker.
+TEST(AioChannel, WorkerCompletionsRunOnTheSubmittingLoopThread) {
+  TempDir dir;
+  ASSERT_TRUE(dir.ok());
+  OpenOptions o;
+  o.path = dir.file("worker.img");
+  o.create_size = 4 << 20;
+  auto dev = open_aio_file(o);
+  auto* aio = dynamic_cast<AioFileDevice*>(dev.get());
+  ASSERT_NE(aio, nullptr);
+  ASSERT_TRUE(aio->aio_fdsync());
+  aio->disable_aio_fdsync();  // as if the kernel had refused IOCB_CMD_FDSYNC
+
+  boost::asio::io_context loop;
+  auto guard = boost::asio::make_work_guard(loop);
+  std::thread runner([&] { loop.run(); });
+  const std::thread::id loop_thread = runner.get_id();
+  auto ch = dev->make_channel(loop);
+
+  Op flush, zero, discard;
+  std::atomic<int> done{0};
+  std::thread::id seen[3];
+  Op* ops[3] = {&flush.flush(), &zero.range(IoOp::kWriteZeroes, 0, 1 << 20),
+                &discard.range(IoOp::kDiscard, 1 << 20, 1 << 20)};
+  for (int i = 0; i < 3; ++i) {
+    ops[i]->then = [&, i](Op&) {
+      seen[i] = std::this_thread::get_id();
+      ++done;
+    };
+  }
+  // Channels are used from their loop's thread only: submit from there.
+  boost::asio::post(loop, [&] {
+    for (Op* op : ops) ch->submit(op->req);
+  });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (done < 3 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  boost::asio::post(loop, [&] { ch.reset(); });
+  guard.reset();
+  runner.join();
+  ASSERT_EQ(done.load(), 3);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(ops[i]->result, 0) << i;
+    EXPECT_EQ(seen[i], loop_thread) << i;
+    EXPECT_EQ(ops[i]->calls, 1) << i;
+  }
 }
 
 }  // namespace
