@@ -48,6 +48,7 @@ int AioFileDevice::check(const IoRequest& req) const {
 }
 
 int AioFileDevice::discard(uint64_t offset, uint64_t length) {
+  if (length == 0) return 0;  // fallocate would call it EINVAL
   int rc;
   if (info_.is_block_device) {
     uint64_t range[2] = {offset, length};
@@ -59,6 +60,7 @@ int AioFileDevice::discard(uint64_t offset, uint64_t length) {
 }
 
 int AioFileDevice::write_zeroes(uint64_t offset, uint64_t length, bool unmap) {
+  if (length == 0) return 0;
   int rc;
   if (info_.is_block_device) {
     // With unmap the kernel may deallocate (REQ_OP_WRITE_ZEROES with unmap,

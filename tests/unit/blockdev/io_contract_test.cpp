@@ -155,6 +155,17 @@ TEST_P(IoContract, OutOfRangeRequestsFailWithEinval) {
   EXPECT_EQ(run(wrapping.range(IoOp::kWriteZeroes, ~uint64_t(0) - 511, 1024)), -EINVAL);
 }
 
+TEST_P(IoContract, EmptyRangesSucceedWithoutTouchingData) {
+  write_pattern(0, 4096, 51);
+  Op z, d, r;
+  EXPECT_EQ(run(z.range(IoOp::kWriteZeroes, 0, 0)), 0);
+  int rc = run(d.range(IoOp::kDiscard, 0, 0));
+  EXPECT_EQ(rc, dev_->info().supports_discard ? 0 : -EOPNOTSUPP);
+  EXPECT_EQ(run(r.range(IoOp::kRead, kDeviceSize, 0)), 0) << "an empty read at the end is in range";
+  auto got = read_back(0, 4096);
+  EXPECT_TRUE(matches_pattern(got.data(), 4096, 0, 51));
+}
+
 TEST_P(IoContract, CompletionsNeverRunInsideSubmitEvenWhenChained) {
   bool in_submit = false;
   bool ran_inline = false;
