@@ -13,6 +13,7 @@
 
 #include "blockdev/block_device.h"
 #include "scsi/device.h"
+#include "scsi/reservations.h"
 #include "scsi/task.h"
 #include "util/buffer_pool.h"
 

@@ -1,0 +1,340 @@
+// PERSISTENT RESERVE IN / OUT (SPC-4 6.15, 6.16, 5.13): all service actions
+// except SPEC_I_PT and ALL_TG_PT, all six reservation types, APTPL through
+// the ReservationStore. Registrations are per I_T nexus (initiator port name,
+// target port name), so they survive reconnects and restarts.
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "scsi/cdb.h"
+#include "scsi/command.h"
+#include "scsi/reservations.h"
+
+namespace sharedisk::scsi {
+
+namespace {
+
+bool valid_type(uint8_t t) {
+  return t == 1 || t == 3 || (t >= 5 && t <= 8);
+}
+bool all_registrants(uint8_t t) {
+  return t == pr_type::kWriteExclusiveAllRegistrants ||
+         t == pr_type::kExclusiveAccessAllRegistrants;
+}
+bool registrants_type(uint8_t t) {
+  return t >= 5 && t <= 8;
+}
+
+const std::string kNone;
+const std::string& ini(const Task& t) {
+  return t.nexus ? t.nexus->initiator_port() : kNone;
+}
+const std::string& tgt(const Task& t) {
+  return t.nexus ? t.nexus->target_port() : kNone;
+}
+
+// iSCSI TransportID (SPC-4 7.6.4.6) of an initiator port name "iqn...,i,0x<isid>".
+uint32_t transport_id(uint8_t* p, const std::string& initiator) {
+  uint32_t n = static_cast<uint32_t>(std::min<size_t>(initiator.size(), 220));
+  uint32_t len = std::max<uint32_t>((n + 1 + 3) & ~3u, 20);
+  std::fill(p, p + 4 + len, 0);
+  p[0] = 0x45;  // format 01b (with ISID), protocol 5 (iSCSI)
+  put_be16(p + 2, static_cast<uint16_t>(len));
+  std::copy(initiator.begin(), initiator.begin() + n, p + 4);
+  return 4 + len;
+}
+
+}  // namespace
+
+void cmd_persistent_reserve_in(DeviceImpl&, Lun* lun, Task& task) {
+  uint8_t sa = task.cdb[1] & 0x1F;
+  uint32_t alloc = get_be16(task.cdb + 7);
+  if (sa > 3) return fail_cdb(task, lun, 1, 4);
+  static thread_local uint8_t d[8192];
+  std::fill(d, d + sizeof d, 0);
+  uint32_t len = 8;
+  bool ptpl = lun->reservations().persistence_supported();
+  lun->reservations().read([&](const PrState& s) {
+    put_be32(d, s.generation);
+    switch (sa) {
+      case 0:  // READ KEYS
+        for (const auto& r : s.registrations) {
+          if (len + 8 > sizeof d) break;
+          put_be64(d + len, r.key);
+          len += 8;
+        }
+        break;
+      case 1:  // READ RESERVATION
+        if (s.type != 0) {
+          const PrRegistration* h = s.find(s.holder_initiator, s.holder_target);
+          put_be64(d + 8, all_registrants(s.type) || !h ? 0 : h->key);
+          d[8 + 13] = s.type;
+          len += 16;
+        }
+        break;
+      case 2:  // REPORT CAPABILITIES
+        put_be16(d, 8);
+        d[2] = 0x10 | (ptpl ? 0x01 : 0);          // CRH, PTPL_C
+        d[3] = 0x80 | (s.aptpl ? 0x01 : 0);       // TMV, PTPL_A
+        d[4] = 0x80 | 0x40 | 0x20 | 0x08 | 0x02;  // WR_EX_AR EX_AC_RO WR_EX_RO EX_AC WR_EX
+        d[5] = 0x01;                              // EX_AC_AR
+        len = 8;
+        break;
+      case 3:  // READ FULL STATUS
+        for (const auto& r : s.registrations) {
+          if (len + 24 + 256 > sizeof d) break;
+          uint8_t* p = d + len;
+          put_be64(p, r.key);
+          bool holder = s.is_holder(r.initiator, r.target);
+          p[12] = holder ? 0x01 : 0;
+          if (holder) p[13] = s.type;
+          put_be16(p + 18, r.rtpi);
+          uint32_t tid = transport_id(p + 24, r.initiator);
+          put_be32(p + 20, tid);
+          len += 24 + tid;
+        }
+        break;
+    }
+  });
+  if (sa != 2) put_be32(d + 4, len - 8);
+  send_data_in(task, d, len, alloc);
+}
+
+void cmd_persistent_reserve_out(DeviceImpl&, Lun* lun, Task& task) {
+  const uint8_t* cdb = task.cdb;
+  uint8_t sa = cdb[1] & 0x1F;
+  uint8_t scope = cdb[2] >> 4, type = cdb[2] & 0x0F;
+  uint32_t param_len = get_be32(cdb + 5);
+  task.transfer_length = param_len;
+  if (sa > 7) return fail_cdb(task, lun, 1, 4);
+  if (sa != 7 && param_len != 24)
+    return fail(task, lun, sense_key::kIllegalRequest, asc::kParameterListLengthError);
+  if (param_len < 24 || data_out_bytes(task) < param_len)
+    return fail(task, lun, sense_key::kIllegalRequest, asc::kParameterListLengthError);
+  const uint8_t* p = task.buffer.data();
+  uint64_t key = get_be64(p), sa_key = get_be64(p + 8);
+  uint8_t flags = p[20];
+  bool aptpl = flags & 0x01;
+  if (sa != 7 && (flags & 0x08)) return fail_param(task, lun, 20, 3);  // SPEC_I_PT
+  if (sa != 7 && (flags & 0x04)) return fail_param(task, lun, 20, 2);  // ALL_TG_PT
+  if (aptpl && !lun->reservations().persistence_supported() && (sa == 0 || sa == 6 || sa == 7))
+    return fail_param(task, lun, 20, 0);
+  bool by_type = sa == 1 || sa == 2 || sa == 4 || sa == 5 || sa == 7;
+  if (by_type && scope != 0) return fail_cdb(task, lun, 2, 7);
+  // RELEASE checks its type against the reservation (INVALID RELEASE), the
+  // others need a valid type; PREEMPT with no reservation ignores it.
+  if ((sa == 1 || sa == 7) && !valid_type(type)) return fail_cdb(task, lun, 2, 3);
+  if ((sa == 4 || sa == 5) && type != 0 && !valid_type(type)) return fail_cdb(task, lun, 2, 3);
+
+  const std::string& me_i = ini(task);
+  const std::string& me_t = tgt(task);
+  enum class Out { kGood, kConflict, kInvalidRelease, kBadParam, kBadType } out = Out::kGood;
+  // Unit attentions are raised after the state lock is released.
+  struct Ua {
+    std::string initiator, target;
+    uint16_t asc;
+  };
+  std::vector<Ua> uas;
+
+  bool persisted = lun->reservations().update([&](PrState& s) -> bool {
+    PrRegistration* mine = nullptr;
+    for (auto& r : s.registrations)
+      if (r.initiator == me_i && r.target == me_t) mine = &r;
+    auto others_registered = [&](uint16_t asc_code) {
+      for (const auto& r : s.registrations)
+        if (!(r.initiator == me_i && r.target == me_t))
+          uas.push_back({r.initiator, r.target, asc_code});
+    };
+    auto release = [&](bool notify) {
+      if (notify && registrants_type(s.type)) others_registered(asc::kReservationsReleased);
+      s.type = 0;
+      s.holder_initiator.clear();
+      s.holder_target.clear();
+    };
+    auto unregister = [&](const std::string& i, const std::string& t) {
+      bool was_holder = s.is_holder(i, t) && !all_registrants(s.type);
+      s.registrations.erase(std::remove_if(s.registrations.begin(), s.registrations.end(),
+                                           [&](const PrRegistration& r) {
+                                             return r.initiator == i && r.target == t;
+                                           }),
+                            s.registrations.end());
+      if (was_holder || (all_registrants(s.type) && s.registrations.empty())) release(true);
+    };
+
+    switch (sa) {
+      case 0:  // REGISTER
+      case 6:  // REGISTER AND IGNORE EXISTING KEY
+        if (mine == nullptr) {
+          if (sa == 0 && key != 0) {
+            out = Out::kConflict;
+            return false;
+          }
+          if (sa_key == 0) return false;
+          s.registrations.push_back(
+              {me_i, me_t, task.nexus ? task.nexus->relative_target_port() : uint16_t(0), sa_key});
+        } else {
+          if (sa == 0 && key != mine->key) {
+            out = Out::kConflict;
+            return false;
+          }
+          if (sa_key == 0)
+            unregister(me_i, me_t);
+          else
+            mine->key = sa_key;
+        }
+        s.aptpl = aptpl;
+        ++s.generation;
+        return true;
+      case 1:  // RESERVE
+        if (mine == nullptr || mine->key != key) {
+          out = Out::kConflict;
+          return false;
+        }
+        if (s.type != 0) {
+          if (!s.is_holder(me_i, me_t) || s.type != type) out = Out::kConflict;
+          return false;
+        }
+        s.type = type;
+        s.holder_initiator = me_i;
+        s.holder_target = me_t;
+        return true;
+      case 2:  // RELEASE
+        if (mine == nullptr || mine->key != key) {
+          out = Out::kConflict;
+          return false;
+        }
+        if (s.type == 0 || !s.is_holder(me_i, me_t)) return false;
+        if (s.type != type) {
+          out = Out::kInvalidRelease;
+          return false;
+        }
+        release(true);
+        return true;
+      case 3:  // CLEAR
+        if (mine == nullptr || mine->key != key) {
+          out = Out::kConflict;
+          return false;
+        }
+        others_registered(asc::kReservationsPreempted);
+        s.registrations.clear();
+        release(false);
+        ++s.generation;
+        return true;
+      case 4:    // PREEMPT
+      case 5: {  // PREEMPT AND ABORT (task abort is the transport's part)
+        if (mine == nullptr || mine->key != key) {
+          out = Out::kConflict;
+          return false;
+        }
+        bool holder_preempted = false;
+        if (s.type != 0) {
+          if (all_registrants(s.type))
+            holder_preempted = sa_key == 0;
+          else if (const PrRegistration* h = s.find(s.holder_initiator, s.holder_target))
+            holder_preempted = h->key == sa_key;
+        }
+        if (!holder_preempted && sa_key == 0) {
+          out = Out::kBadParam;
+          return false;
+        }
+        size_t removed = 0;
+        std::vector<PrRegistration> keep;
+        for (auto& r : s.registrations) {
+          bool self = r.initiator == me_i && r.target == me_t;
+          bool match = (holder_preempted && all_registrants(s.type) && sa_key == 0)
+                           ? !self
+                           : r.key == sa_key && !self;
+          if (match) {
+            uas.push_back({r.initiator, r.target, asc::kRegistrationsPreempted});
+            ++removed;
+          } else {
+            keep.push_back(r);
+          }
+        }
+        if (removed == 0 && !holder_preempted) {
+          out = Out::kConflict;
+          return false;
+        }
+        s.registrations = std::move(keep);
+        if (holder_preempted) {
+          s.type = type;
+          s.holder_initiator = me_i;
+          s.holder_target = me_t;
+        }
+        ++s.generation;
+        return true;
+      }
+      case 7: {  // REGISTER AND MOVE
+        if (mine == nullptr || mine->key != key) {
+          out = Out::kConflict;
+          return false;
+        }
+        if (s.type == 0 || !s.is_holder(me_i, me_t) || all_registrants(s.type)) {
+          out = Out::kConflict;
+          return false;
+        }
+        if (sa_key == 0) {
+          out = Out::kBadParam;
+          return false;
+        }
+        uint32_t tid_len = get_be32(p + 20);
+        if (param_len < 24 + tid_len || tid_len < 8 || (p[24] & 0x0F) != 5) {
+          out = Out::kBadParam;
+          return false;
+        }
+        std::string dest(reinterpret_cast<const char*>(p + 28),
+                         strnlen(reinterpret_cast<const char*>(p + 28), tid_len - 4));
+        if (dest == me_i) {
+          out = Out::kBadParam;
+          return false;
+        }
+        bool unreg = p[17] & 0x02;
+        PrRegistration* target = nullptr;
+        for (auto& r : s.registrations)
+          if (r.initiator == dest && r.target == me_t) target = &r;
+        if (target == nullptr) {
+          s.registrations.push_back({dest, me_t, get_be16(p + 18), sa_key});
+          target = &s.registrations.back();
+        } else {
+          target->key = sa_key;
+        }
+        s.holder_initiator = dest;
+        s.holder_target = me_t;
+        s.type = type;
+        if (unreg)
+          s.registrations.erase(std::remove_if(s.registrations.begin(), s.registrations.end(),
+                                               [&](const PrRegistration& r) {
+                                                 return r.initiator == me_i && r.target == me_t;
+                                               }),
+                                s.registrations.end());
+        s.aptpl = aptpl;
+        ++s.generation;
+        return true;
+      }
+    }
+    return false;
+  });
+
+  for (const auto& u : uas) lun->ua_add_port(u.initiator, u.target, u.asc);
+  switch (out) {
+    case Out::kConflict:
+      task.status = status::kReservationConflict;
+      return complete(task);
+    case Out::kInvalidRelease:
+      return fail(task, lun, sense_key::kIllegalRequest,
+                  asc::kInvalidReleaseOfPersistentReservation);
+    case Out::kBadParam:
+      return fail(task, lun, sense_key::kIllegalRequest, asc::kInvalidFieldInParameterList);
+    case Out::kBadType:
+      return fail_cdb(task, lun, 2, 3);
+    case Out::kGood:
+      break;
+  }
+  if (!persisted)
+    return fail(task, lun, sense_key::kHardwareError, asc::kInsufficientRegistrationResources);
+  task.status = status::kGood;
+  complete(task);
+}
+
+}  // namespace sharedisk::scsi

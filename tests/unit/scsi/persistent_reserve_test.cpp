@@ -1,0 +1,155 @@
+// PERSISTENT RESERVE IN/OUT between two I_T nexuses, and APTPL persistence.
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "scsi_harness.h"
+
+namespace sharedisk::scsi::test {
+namespace {
+
+std::vector<uint8_t> prout_cdb(uint8_t sa, uint8_t type) {
+  return {0x5F, sa, type, 0, 0, 0, 0, 0, 24, 0};
+}
+std::vector<uint8_t> prout_data(uint64_t key, uint64_t sa_key, bool aptpl = false) {
+  std::vector<uint8_t> p(24, 0);
+  for (int i = 0; i < 8; ++i) {
+    p[i] = uint8_t(key >> (56 - 8 * i));
+    p[8 + i] = uint8_t(sa_key >> (56 - 8 * i));
+  }
+  p[20] = aptpl ? 1 : 0;
+  return p;
+}
+
+struct Pr : ::testing::Test {
+  void SetUp() override {
+    b = h.dev->attach("iqn.x:b,i,0x2", "iqn.2019-02.lb2:odcfs2,t,0x1", 1, 1);
+    h.clear_ua();
+    h.clear_ua(b);
+  }
+  uint8_t out(uint8_t sa, uint8_t type, uint64_t key, uint64_t sa_key, Nexus* n = nullptr) {
+    return h.run(prout_cdb(sa, type), 24, prout_data(key, sa_key), n).status;
+  }
+  Result in(uint8_t sa, Nexus* n = nullptr) {
+    return h.run({0x5E, sa, 0, 0, 0, 0, 0, 0x10, 0, 0}, 4096, {}, n);
+  }
+  Harness h;
+  Nexus* b = nullptr;
+};
+
+TEST_F(Pr, RegisterReserveConflictsAndRelease) {
+  EXPECT_EQ(out(0, 0, 0, 0xA), status::kGood);
+  EXPECT_EQ(out(0, 0, 0, 0xB, b), status::kGood);
+  EXPECT_EQ(out(0, 0, 5, 0xC, b), status::kReservationConflict);  // wrong key
+  auto keys = in(0);
+  ASSERT_EQ(keys.status, status::kGood);
+  EXPECT_EQ(keys.data[7], 16);
+  EXPECT_EQ(keys.data[3], 2);  // generation
+  EXPECT_EQ(out(1, pr_type::kWriteExclusive, 0xA, 0), status::kGood);
+  auto res = in(1);
+  EXPECT_EQ(res.data[7], 16);
+  EXPECT_EQ(res.data[15], 0xA);
+  EXPECT_EQ(res.data[21], pr_type::kWriteExclusive);
+  // WE: the other nexus may read, not write; the holder may do both.
+  EXPECT_EQ(h.run(cdb10(0x28, 0, 1), 512, {}, b).status, status::kGood);
+  EXPECT_EQ(h.run(cdb10(0x2A, 0, 1), 512, pattern(512, 1), b).status, status::kReservationConflict);
+  EXPECT_EQ(h.run(cdb10(0x2A, 0, 1), 512, pattern(512, 1)).status, status::kGood);
+  EXPECT_EQ(out(1, pr_type::kExclusiveAccess, 0xB, 0, b), status::kReservationConflict);
+  // RELEASE with the wrong type, then the right one.
+  EXPECT_EQ(h.run(prout_cdb(2, pr_type::kExclusiveAccess), 24, prout_data(0xA, 0)).asc, 0x26);
+  EXPECT_EQ(out(2, pr_type::kWriteExclusive, 0xA, 0), status::kGood);
+  EXPECT_EQ(in(1).data[7], 0);
+  EXPECT_EQ(h.run(cdb10(0x2A, 0, 1), 512, pattern(512, 1), b).status, status::kGood);
+}
+
+TEST_F(Pr, RegistrantsOnlyAndPreemptAndClear) {
+  Nexus* c = h.dev->attach("iqn.x:c,i,0x3", "iqn.2019-02.lb2:odcfs2,t,0x1", 1, 1);
+  h.clear_ua(c);
+  ASSERT_EQ(out(0, 0, 0, 0xA), status::kGood);
+  ASSERT_EQ(out(0, 0, 0, 0xB, b), status::kGood);
+  ASSERT_EQ(out(1, pr_type::kExclusiveAccessRegistrantsOnly, 0xA, 0), status::kGood);
+  EXPECT_EQ(h.run(cdb10(0x28, 0, 1), 512, {}, b).status, status::kGood);  // registrant
+  EXPECT_EQ(h.run(cdb10(0x28, 0, 1), 512, {}, c).status, status::kReservationConflict);
+  EXPECT_EQ(h.run({0x12, 0, 0, 0, 36, 0}, 36, {}, c).status, status::kGood);
+  // b preempts a: a loses its registration and gets REGISTRATIONS PREEMPTED.
+  ASSERT_EQ(out(4, pr_type::kWriteExclusive, 0xB, 0xA, b), status::kGood);
+  auto r = h.run(cdb10(0x28, 0, 1), 512);
+  EXPECT_EQ(r.key, 0x6);
+  EXPECT_EQ(r.asc, 0x2A);
+  EXPECT_EQ(r.ascq, 0x05);
+  auto res = in(1);
+  EXPECT_EQ(res.data[15], 0xB);
+  EXPECT_EQ(res.data[21], pr_type::kWriteExclusive);
+  EXPECT_EQ(in(0).data[7], 8);
+  // Full status names b with its TransportID.
+  auto fs = in(3);
+  ASSERT_GE(fs.data.size(), 8u + 24 + 20);
+  EXPECT_EQ(fs.data[8 + 12] & 1, 1);
+  EXPECT_EQ(fs.data[8 + 24], 0x45);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(&fs.data[8 + 28])), "iqn.x:b,i,0x2");
+  // CLEAR drops everything.
+  ASSERT_EQ(out(3, 0, 0xB, 0, b), status::kGood);
+  EXPECT_EQ(in(0).data[7], 0);
+  EXPECT_EQ(in(1).data[7], 0);
+  h.dev->detach(c);
+}
+
+TEST_F(Pr, ReportCapabilitiesAndBadRequests) {
+  auto cap = in(2);
+  ASSERT_EQ(cap.status, status::kGood);
+  EXPECT_EQ(cap.data[1], 8);
+  EXPECT_EQ(cap.data[2] & 0x01, 0);  // no APTPL file configured
+  EXPECT_EQ(cap.data[4], 0xEA);
+  EXPECT_EQ(cap.data[5], 0x01);
+  auto r = h.run(prout_cdb(0, 0), 24, prout_data(0, 1, true));
+  EXPECT_EQ(r.asc, 0x26);
+  r = h.run({0x5F, 0, 0, 0, 0, 0, 0, 0, 20, 0}, 20, std::vector<uint8_t>(20, 0));
+  EXPECT_EQ(r.asc, 0x1A);
+  EXPECT_EQ(in(9).asc, 0x24);
+}
+
+TEST(PrAptpl, SurvivesRestart) {
+  char dir[] = "/tmp/scsi-pr-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/lun1.pr";
+  {
+    Harness h(64, 512, false, false, path);
+    h.clear_ua();
+    ASSERT_EQ(h.run(prout_cdb(0, 0), 24, prout_data(0, 0x1234, true)).status, status::kGood);
+    ASSERT_EQ(h.run(prout_cdb(1, pr_type::kExclusiveAccess), 24, prout_data(0x1234, 0)).status,
+              status::kGood);
+    EXPECT_EQ(access(path.c_str(), F_OK), 0);
+  }
+  {
+    Harness h(64, 512, false, false, path);
+    h.clear_ua();
+    auto keys = h.run({0x5E, 0, 0, 0, 0, 0, 0, 0x10, 0, 0}, 4096);
+    EXPECT_EQ(keys.data[7], 8);
+    EXPECT_EQ(keys.data[14], 0x12);
+    auto res = h.run({0x5E, 1, 0, 0, 0, 0, 0, 0x10, 0, 0}, 4096);
+    EXPECT_EQ(res.data[21], pr_type::kExclusiveAccess);
+    auto cap = h.run({0x5E, 2, 0, 0, 0, 0, 0, 0x10, 0, 0}, 4096);
+    EXPECT_EQ(cap.data[3] & 1, 1);  // PTPL_A
+    // Unregistering with APTPL off removes the file.
+    ASSERT_EQ(h.run(prout_cdb(0, 0), 24, prout_data(0x1234, 0)).status, status::kGood);
+    EXPECT_NE(access(path.c_str(), F_OK), 0);
+  }
+  rmdir(dir);
+}
+
+TEST(PrState, SerializeRoundTrip) {
+  PrState s;
+  s.generation = 7;
+  s.aptpl = true;
+  s.type = pr_type::kWriteExclusiveRegistrantsOnly;
+  s.holder_initiator = "iqn.a,i,0x1";
+  s.holder_target = "iqn.t,t,0x1";
+  s.registrations.push_back({"iqn.a,i,0x1", "iqn.t,t,0x1", 1, 0xDEADBEEFull});
+  PrState back;
+  ASSERT_TRUE(parse_pr_state(serialize_pr_state(s), &back));
+  EXPECT_EQ(back, s);
+  EXPECT_FALSE(parse_pr_state("sharedisk-pr 1\ngeneration x\n", &back));
+}
+
+}  // namespace
+}  // namespace sharedisk::scsi::test
