@@ -167,8 +167,13 @@ void print_progress(std::FILE* err, bool tty, const std::vector<LiveCounters>& l
 }
 
 int run_file(const JobFile& file, const Cli& cli, std::vector<JobResult>& all_results) {
-  for (const auto& w : file.warnings)
+  bool filename_given = false;
+  for (const auto& o : cli.options) filename_given |= o.first == "filename";
+  for (const auto& w : file.warnings) {
+    // filename=${SHAREDISK_BENCH_DEV} is expected to be unset when --filename replaces it.
+    if (filename_given && w.find("SHAREDISK_BENCH_DEV") != std::string::npos) continue;
     std::fprintf(stderr, "sharedisk-bench: warning: %s\n", w.c_str());
+  }
   std::vector<const JobSpec*> clones;
   std::vector<unsigned> clone_index;
   for (const auto& spec : file.jobs) {
