@@ -96,19 +96,18 @@ TEST_F(Configfs, FailedStepRollsBackWhatItCreated) {
   EXPECT_TRUE(fs::exists(root_ / "cluster/ocfs2"));             // existed before
 }
 
-TEST_F(Configfs, FailureOnFreshTreeRemovesTheCluster) {
-  options_.root = root_;
-  fs::create_directories(root_ / "cluster");
-  // heartbeat/mode as a directory cannot be written.
-  conf_.clusters[0].name = "ocfs2";
+TEST_F(Configfs, FailedWriteRemovesOnlyWhatThisCallCreated) {
   ConfigfsResult first = register_cluster(conf_, "ocfs2", options_);
   ASSERT_TRUE(first.ok());
   ASSERT_TRUE(unregister_cluster("ocfs2", options_).ok());
   ASSERT_FALSE(fs::exists(root_ / "cluster/ocfs2"));
+  // heartbeat/mode as a directory cannot be written; cluster/ocfs2 and heartbeat/ were made
+  // by someone else, node/ by this call.
   fs::create_directories(root_ / "cluster/ocfs2/heartbeat/mode");
   ConfigfsResult r = register_cluster(conf_, "ocfs2", options_);
   EXPECT_FALSE(r.ok());
   EXPECT_FALSE(fs::exists(root_ / "cluster/ocfs2/node"));
+  EXPECT_TRUE(fs::exists(root_ / "cluster/ocfs2/heartbeat/mode"));
 }
 
 TEST_F(Configfs, RefusesInvalidConfigurationAndMissingStack) {
