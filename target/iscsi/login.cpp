@@ -124,7 +124,7 @@ Login::Reply Login::handle(const Bhs& request, const uint8_t* data, size_t lengt
   if (!parsed) return fail(request, login_status::kInitiatorError);
 
   std::string response;
-  if (!started_) {
+  if (initiator_name_.empty()) {  // the first PDU's keys, even after a C-bit continuation
     started_ = true;
     uint16_t status = first_pdu(keys, response);
     if (status != login_status::kSuccess) return fail(request, status);
