@@ -110,6 +110,8 @@ struct Config {
   std::string log_level = "info";  // trace, debug, info, warn, error, critical, off
   Iscsi iscsi;
   std::vector<Target> targets;
+  // Where persistent state lives (APTPL persistent reservations, one file per LUN).
+  std::string state_dir = "/var/lib/sharedisk";
   std::string admin_socket = "/run/sharedisk/admin.sock";  // Unix socket for status/reload
   struct Metrics {
     std::optional<Endpoint> listen;  // Prometheus HTTP endpoint; absent = off

@@ -19,6 +19,12 @@ Config embedded_default(const std::string& demo_backing_path) {
   l.naa = detail::default_naa(t.iqn, l.number);
   t.luns.push_back(l);
   c.targets.push_back(t);
+  // Demo state (APTPL reservations) beside the demo disk, not in /var/lib.
+  std::string dir = demo_backing_path.substr(0, demo_backing_path.find_last_of('/'));
+  c.state_dir = demo_backing_path.find('/') == std::string::npos || dir.empty() || dir[0] != '/'
+                    ? c.state_dir
+                    : dir;
+  c.admin_socket = dir.empty() || dir[0] != '/' ? c.admin_socket : dir + "/admin.sock";
   return c;
 }
 

@@ -30,10 +30,15 @@ class Loader {
     Config c;
     c.source = r_.file();
     MapView m(r_, Field{"", root, std::max(1, detail::line_of(root))},
-              {"threads", "log_level", "admin_socket", "metrics", "portals", "iscsi", "targets"});
+              {"threads", "log_level", "admin_socket", "state_dir", "metrics", "portals", "iscsi",
+               "targets"});
     if (auto f = m.get("threads")) c.threads = threads(*f);
     if (auto f = m.get("log_level")) c.log_level = log_level(*f);
     if (auto f = m.get("admin_socket")) c.admin_socket = admin_socket(*f);
+    if (auto f = m.get("state_dir")) {
+      c.state_dir = r_.text(*f);
+      if (c.state_dir.empty() || c.state_dir[0] != '/') r_.fail(*f, "must be an absolute directory path");
+    }
     c.portals = portals(m.require("portals"));
     if (auto f = m.get("metrics")) metrics(*f, c);
     if (auto f = m.get("iscsi")) c.iscsi = detail::read_iscsi(r_, *f);

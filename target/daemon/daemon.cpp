@@ -1,79 +1,61 @@
 #include "daemon/daemon.h"
 
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
-#include "blockdev/block_device.h"
+#include "daemon/admin_socket.h"
+#include "daemon/metrics.h"
+#include "daemon/reload.h"
+#include "daemon/sd_notify.h"
+#include "daemon/state.h"
+#include "daemon/status.h"
 #include "iscsi/portal.h"
-#include "scsi/device.h"
 
 namespace sharedisk::daemon {
 
 namespace {
 
-std::string describe_lun(const config::Lun& lun, const std::string& target) {
-  return target + " LUN " + std::to_string(lun.number) + " (" + lun.path + ")";
+void fill_context(const config::Config& config, iscsi::ServerContext& context) {
+  context.limits.max_recv_data_segment_length = config.iscsi.max_recv_data_segment_length;
+  context.limits.max_burst_length = config.iscsi.max_burst_length;
+  context.limits.first_burst_length = config.iscsi.first_burst_length;
+  context.limits.initial_r2t = config.iscsi.initial_r2t;
+  context.limits.immediate_data = config.iscsi.immediate_data;
+  context.limits.max_outstanding_r2t = config.iscsi.max_outstanding_r2t;
+  context.limits.default_time2wait = config.iscsi.default_time2wait;
+  context.limits.default_time2retain = config.iscsi.default_time2retain;
+  context.nop_interval_s = config.iscsi.nop_interval_s;
+  context.nop_timeout_s = config.iscsi.nop_timeout_s;
+  context.login_timeout_s = config.iscsi.login_timeout_s;
+  context.registry.set_portals(config.portals);
+  context.registry.set_retire_delay(std::chrono::seconds(config.iscsi.login_timeout_s + 5));
 }
 
-scsi::LunOptions lun_options(const config::Lun& lun, const blockdev::DeviceInfo& info) {
-  scsi::LunOptions o;
-  o.number = lun.number;
-  o.block_size = lun.block_size;
-  o.read_only = lun.read_only;
-  o.serial = lun.serial;
-  std::vector<uint8_t> naa = config::naa_bytes(lun.naa);
-  std::copy(naa.begin(), naa.end(), o.naa.begin());
-  o.naa_length = uint8_t(naa.size());
-  if (!lun.product.empty()) o.product = lun.product;
-  o.thin =
-      lun.thin == config::Thin::kOn || (lun.thin == config::Thin::kAuto && info.supports_discard);
-  return o;
+std::string ready_status(const DaemonState& state) {
+  return "STATUS=serving " + std::to_string(state.context.registry.targets().size()) +
+         " target(s), " + std::to_string(state.context.sessions.size()) + " session(s)";
 }
 
-std::unique_ptr<blockdev::BlockDevice> open_backing(const config::Lun& lun) {
-  if (lun.type == config::BackingType::kMemory) return blockdev::make_memory(*lun.size);
-  blockdev::OpenOptions o;
-  o.path = lun.path;
-  o.create_size = lun.type == config::BackingType::kFile ? lun.size.value_or(0) : 0;
-  o.read_only = lun.read_only;
-  o.cache_mode =
-      lun.write_cache ? blockdev::CacheMode::kWriteBack : blockdev::CacheMode::kWriteThrough;
-  o.direct = lun.direct;
-  return blockdev::open_aio_file(o);
+AdminAnswer handle_admin(DaemonState& state, const std::string& request) {
+  if (request == "ping") return {true, "pong\n"};
+  if (request == "status") return {true, status_text(state)};
+  if (request == "status --json" || request == "status json") return {true, status_json(state)};
+  if (request == "metrics") return {true, render_metrics(state)};
+  if (request == "reload") {
+    sd_notify("RELOADING=1");
+    ReloadResult r = reload(state);
+    sd_notify("READY=1\n" + ready_status(state));
+    return {r.ok, r.message + (r.message.empty() || r.message.back() == '\n' ? "" : "\n")};
+  }
+  return {false, "unknown request '" + request + "' (status, status --json, reload, ping)\n"};
 }
 
 }  // namespace
-
-std::string precheck_backing(const config::Lun& lun, const std::string& target) {
-  if (lun.type == config::BackingType::kMemory) return {};
-  struct stat st;
-  std::string what = describe_lun(lun, target);
-  if (::stat(lun.path.c_str(), &st) != 0) {
-    if (errno != ENOENT) return what + ": " + std::strerror(errno);
-    if (lun.type == config::BackingType::kBlock || !lun.size)
-      return what + ": backing does not exist (give `size` to have a file created)";
-    std::filesystem::path dir = std::filesystem::path(lun.path).parent_path();
-    if (dir.empty()) dir = ".";
-    if (::access(dir.c_str(), W_OK | X_OK) != 0)
-      return what + ": cannot create the file in " + dir.string() + ": " + std::strerror(errno);
-    return {};
-  }
-  if (lun.type == config::BackingType::kBlock && !S_ISBLK(st.st_mode))
-    return what + ": not a block device";
-  if (lun.type == config::BackingType::kFile && !S_ISREG(st.st_mode))
-    return what + ": not a regular file (use type: block for devices)";
-  int mode = lun.read_only ? R_OK : (R_OK | W_OK);
-  if (::access(lun.path.c_str(), mode) != 0) return what + ": " + std::strerror(errno);
-  return {};
-}
 
 int run(const config::Config& config) {
   // 1. Nothing is created until every backing passed its check.
@@ -88,22 +70,12 @@ int run(const config::Config& config) {
   }
 
   iscsi::ServerContext context;
-  context.limits.max_recv_data_segment_length = config.iscsi.max_recv_data_segment_length;
-  context.limits.max_burst_length = config.iscsi.max_burst_length;
-  context.limits.first_burst_length = config.iscsi.first_burst_length;
-  context.limits.initial_r2t = config.iscsi.initial_r2t;
-  context.limits.immediate_data = config.iscsi.immediate_data;
-  context.limits.max_outstanding_r2t = config.iscsi.max_outstanding_r2t;
-  context.limits.default_time2wait = config.iscsi.default_time2wait;
-  context.limits.default_time2retain = config.iscsi.default_time2retain;
-  context.nop_interval_s = config.iscsi.nop_interval_s;
-  context.nop_timeout_s = config.iscsi.nop_timeout_s;
-  context.login_timeout_s = config.iscsi.login_timeout_s;
-  context.registry.set_portals(config.portals);
-
+  fill_context(config, context);
   unsigned threads =
       config.threads != 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
   iscsi::Server server(context, threads);
+  DaemonState state(config, context);
+  state.loops = server.loop_contexts();
 
   // 2. Portals: a port in use fails here, still before anything is created.
   try {
@@ -115,46 +87,73 @@ int run(const config::Config& config) {
 
   // 3. Backing stores and SCSI devices.
   try {
-    for (const config::Target& t : config.targets) {
-      auto node = std::make_unique<iscsi::TargetNode>();
-      node->iqn = t.iqn;
-      node->alias = t.alias;
-      node->allowed_initiators = t.allowed_initiators;
-      node->allowed_networks = t.allowed_networks;
-      node->queue_depth = t.queue_depth != 0 ? t.queue_depth : config.iscsi.queue_depth;
-      node->device = scsi::make_device(t.iqn);
-      for (const config::Lun& lun : t.luns) {
-        auto backing = open_backing(lun);
-        const blockdev::DeviceInfo& info = backing->info();
-        spdlog::info("{} LUN {}: {} ({} bytes, {} byte blocks{}{})", t.iqn, lun.number, info.path,
-                     info.size_bytes, lun.block_size, info.direct_io ? ", O_DIRECT" : "",
-                     lun.read_only ? ", read-only" : "");
-        node->device->add_lun(lun_options(lun, info), std::move(backing), server.loop_contexts());
-      }
-      context.registry.add(std::move(node));
-    }
+    std::error_code ec;
+    std::filesystem::create_directories(config.state_dir, ec);
+    if (ec)
+      throw std::runtime_error("cannot create state_dir " + config.state_dir + ": " +
+                               ec.message());
+    for (const config::Target& t : config.targets)
+      context.registry.add(build_target(config, t, state.loops));
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return 1;
   }
 
-  // 4. Serve until a signal.
-  boost::asio::io_context signals_io;
-  boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-  int exit_status = 0;
-  signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+  // 4. Control side: admin socket, metrics, signals.
+  boost::asio::io_context control;
+  std::optional<AdminServer> admin;
+  if (!config.admin_socket.empty()) {
+    try {
+      admin.emplace(control, config.admin_socket,
+                    [&state](const std::string& request) { return handle_admin(state, request); });
+      spdlog::info("admin socket {}", config.admin_socket);
+    } catch (const std::exception& e) {
+      spdlog::warn("{}: `sharedisk-target status` and `reload` will not work (SIGHUP still "
+                   "reloads)",
+                   e.what());
+    }
+  }
+  std::optional<MetricsServer> metrics;
+  if (config.metrics.listen) {
+    try {
+      metrics.emplace(control, *config.metrics.listen, state);
+      spdlog::info("metrics on http://{}/metrics", config.metrics.listen->to_string());
+    } catch (const std::exception& e) {
+      spdlog::critical("{}", e.what());
+      return 1;
+    }
+  }
+  boost::asio::signal_set stop_signals(control, SIGINT, SIGTERM);
+  stop_signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     spdlog::info("signal {}: stopping (finishing in-flight commands)", signo);
-    exit_status = 0;
+    control.stop();
   });
+  boost::asio::signal_set hup(control, SIGHUP);
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      spdlog::info("SIGHUP: reloading {}", state.config.source);
+      sd_notify("RELOADING=1");
+      reload(state);
+      sd_notify("READY=1\n" + ready_status(state));
+      wait_hup();
+    });
+  };
+  wait_hup();
+
   server.start();
   spdlog::info("sharedisk-target ready: {} target(s), {} event loop(s)", config.targets.size(),
                threads);
-  signals_io.run();
+  sd_notify("READY=1\n" + ready_status(state) + "\nMAINPID=" + std::to_string(::getpid()));
+  control.run();
 
+  sd_notify("STOPPING=1");
+  admin.reset();
+  metrics.reset();
   server.shutdown(30);
   spdlog::info("stopped");
-  return exit_status;
+  return 0;
 }
 
 }  // namespace sharedisk::daemon
