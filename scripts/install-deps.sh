@@ -10,7 +10,7 @@ SUDO=""
 build_pkgs=(build-essential cmake ninja-build pkg-config clang-format
   libboost-dev libaio-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libiscsi-dev libiscsi-bin
   libgtest-dev libgmock-dev libbenchmark-dev)
-test_pkgs=(tgt istgt ocfs2-tools fio clang libclang-rt-14-dev python3 procps iproute2)
+test_pkgs=(tgt istgt ocfs2-tools kmod fio clang libclang-rt-14-dev python3 procps iproute2)
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
