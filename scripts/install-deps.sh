@@ -9,7 +9,7 @@ SUDO=""
 
 build_pkgs=(build-essential cmake ninja-build pkg-config clang-format
   libboost-dev libaio-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libiscsi-dev libiscsi-bin
-  libgtest-dev libgmock-dev libbenchmark-dev)
+  libgtest-dev libgmock-dev libbenchmark-dev libssl-dev)
 test_pkgs=(tgt istgt ocfs2-tools kmod fio clang libclang-rt-14-dev python3 procps iproute2)
 
 pkgs=("${build_pkgs[@]}")
