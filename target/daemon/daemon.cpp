@@ -57,7 +57,7 @@ AdminAnswer handle_admin(DaemonState& state, const std::string& request) {
 
 }  // namespace
 
-int run(const config::Config& config) {
+int run(const config::Config& config, const Overrides& overrides) {
   // 1. Nothing is created until every backing passed its check.
   for (const config::Target& t : config.targets) {
     for (const config::Lun& lun : t.luns) {
@@ -75,6 +75,7 @@ int run(const config::Config& config) {
       config.threads != 0 ? config.threads : std::max(1u, std::thread::hardware_concurrency());
   iscsi::Server server(context, threads);
   DaemonState state(config, context);
+  state.overrides = overrides;
   state.loops = server.loop_contexts();
 
   // 2. Portals: a port in use fails here, still before anything is created.
@@ -90,8 +91,7 @@ int run(const config::Config& config) {
     std::error_code ec;
     std::filesystem::create_directories(config.state_dir, ec);
     if (ec)
-      throw std::runtime_error("cannot create state_dir " + config.state_dir + ": " +
-                               ec.message());
+      throw std::runtime_error("cannot create state_dir " + config.state_dir + ": " + ec.message());
     for (const config::Target& t : config.targets)
       context.registry.add(build_target(config, t, state.loops));
   } catch (const std::exception& e) {
@@ -108,9 +108,10 @@ int run(const config::Config& config) {
                     [&state](const std::string& request) { return handle_admin(state, request); });
       spdlog::info("admin socket {}", config.admin_socket);
     } catch (const std::exception& e) {
-      spdlog::warn("{}: `sharedisk-target status` and `reload` will not work (SIGHUP still "
-                   "reloads)",
-                   e.what());
+      spdlog::warn(
+          "{}: `sharedisk-target status` and `reload` will not work (SIGHUP still "
+          "reloads)",
+          e.what());
     }
   }
   std::optional<MetricsServer> metrics;

@@ -55,6 +55,7 @@ struct Connection::Command {
   uint32_t r2t_outstanding = 0;
   uint32_t ttt = kReservedTag;
   uint32_t datasn = 0;  // next expected Data-Out DataSN in the current sequence
+  Clock::time_point started;  // command PDU received (latency metrics)
   uint8_t sense_pdu[2 + scsi::Task::kMaxSense] = {};
 };
 
@@ -304,6 +305,7 @@ bool Connection::handle_login() {
     spdlog::warn("login from {} ({}) refused: status 0x{:04x}", peer_,
                  login_->initiator_name().empty() ? "-" : login_->initiator_name(),
                  uint16_t(reply.bhs.b[36] << 8 | reply.bhs.b[37]));
+    server_.login_failures.fetch_add(1, std::memory_order_relaxed);
     close_after_write_ = true;
   } else if (reply.complete) {
     full_feature_ = true;
@@ -325,6 +327,10 @@ uint16_t Connection::admit(const Login& login, uint16_t* status) {
   discovery_ = login.session_type() == SessionType::kDiscovery;
   initiator_ = login.initiator_name();
   target_ = login.target();
+  if (target_ != nullptr && !(target_ref_ = server_.registry.share(target_))) {
+    *status = login_status::kNotFound;  // removed by a reload during this login
+    return 0;
+  }
   SessionKey key{login.initiator_name(), login.isid(), target_ ? target_->iqn : std::string()};
   std::shared_ptr<Connection> replaced;
   uint16_t tsih =
@@ -335,6 +341,14 @@ uint16_t Connection::admit(const Login& login, uint16_t* status) {
     replaced->post_close("session reinstated by a new login");
   }
   tsih_ = tsih;
+  SessionInfo info;
+  info.initiator_alias = login.initiator_alias();
+  info.peer = peer_;
+  info.local = local_address_;
+  info.loop = loop_.index;
+  info.params = login.params();
+  info.since = std::chrono::system_clock::now();
+  server_.sessions.describe(tsih, this, std::move(info));
   if (target_ != nullptr) {
     queue_depth_ = target_->queue_depth;
     char isid[16];
@@ -426,6 +440,7 @@ bool Connection::handle_scsi_command() {
   cmd->immediate = hdr_.immediate();
   cmd->itt = hdr_.itt();
   cmd->cmdsn = hdr_.cmdsn();
+  cmd->started = Clock::now();
   cmd->edtl = edtl;
   cmd->received = 0;
   cmd->data_error = false;
@@ -604,6 +619,16 @@ void Connection::task_done(scsi::Task& task) {
 void Connection::respond(Command* cmd) {
   scsi::Task& task = cmd->task;
   cmd->state = Command::State::kResponding;
+  if (LunIoStats* stats = target_ ? target_->stats_for(task.lun) : nullptr) {
+    IoKind kind = task.direction == scsi::Direction::kRead    ? IoKind::kRead
+                  : task.direction == scsi::Direction::kWrite ? IoKind::kWrite
+                                                              : IoKind::kOther;
+    uint32_t bytes = kind == IoKind::kRead    ? std::min(task.data_in_length, cmd->edtl)
+                     : kind == IoKind::kWrite ? task.data_out_length
+                                              : 0;
+    stats->record(loop_.index, kind, bytes, task.status != scsi::status::kGood,
+                  Clock::now() - cmd->started);
+  }
   if (cmd->accepted && !cmd->immediate) {
     outstanding_--;
     cmd->accepted = false;  // no longer counted

@@ -38,6 +38,7 @@ struct ServerContext {
   uint32_t nop_interval_s = 5;
   uint32_t nop_timeout_s = 30;
   uint32_t login_timeout_s = 15;
+  std::atomic<uint64_t> login_failures{0};  // refused logins (metrics)
 };
 
 struct ConnectionStats {
@@ -148,6 +149,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   bool full_feature_ = false;
   bool discovery_ = false;
   TargetNode* target_ = nullptr;
+  std::shared_ptr<TargetNode> target_ref_;  // keeps target_ alive if a reload removes it
   scsi::Nexus* nexus_ = nullptr;
   SessionParams params_;
   std::string initiator_;

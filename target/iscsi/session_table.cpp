@@ -33,13 +33,37 @@ uint16_t SessionTable::admit(const SessionKey& key, uint16_t requested_tsih,
                                       [&](const Entry& e) { return e.tsih == tsih; }));
   }
   auto locked = conn.lock();
-  entries_.push_back({key, tsih, std::move(conn), locked.get()});
+  Entry e{key, tsih, std::move(conn), locked.get(), {}};
+  e.info.key = key;
+  e.info.tsih = tsih;
+  entries_.push_back(std::move(e));
   return tsih;
 }
 
 void SessionTable::remove(uint16_t tsih, const Connection* conn) {
   std::lock_guard lock(mutex_);
   std::erase_if(entries_, [&](const Entry& e) { return e.tsih == tsih && e.raw == conn; });
+}
+
+void SessionTable::describe(uint16_t tsih, const Connection* conn, SessionInfo info) {
+  std::lock_guard lock(mutex_);
+  for (Entry& e : entries_) {
+    if (e.tsih == tsih && e.raw == conn) {
+      info.key = e.key;
+      info.tsih = tsih;
+      e.info = std::move(info);
+    }
+  }
+}
+
+std::vector<std::pair<SessionInfo, std::shared_ptr<Connection>>> SessionTable::sessions() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<SessionInfo, std::shared_ptr<Connection>>> out;
+  for (const Entry& e : entries_)
+    if (auto c = e.conn.lock()) out.emplace_back(e.info, std::move(c));
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.first.tsih < b.first.tsih; });
+  return out;
 }
 
 size_t SessionTable::size() const {

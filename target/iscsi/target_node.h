@@ -1,38 +1,79 @@
 // The iSCSI targets this daemon serves: name, alias, access list, the SCSI
-// device behind each, and the portal group every target is reachable on.
+// device behind each, per-LUN I/O counters, and the portal group every target
+// is reachable on.
+//
+// The registry can change while serving (reload): targets are shared_ptrs, a
+// connection holds its target from admission on, and a removed target is kept
+// by the registry until no connection uses it and every login that may have
+// looked it up (raw pointer, bounded by the login timeout) is over.
 #pragma once
 
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/config.h"
+#include "iscsi/io_stats.h"
 #include "scsi/device.h"
 
 namespace sharedisk::iscsi {
 
 constexpr uint16_t kPortalGroupTag = 1;
 
+struct LunInfo {
+  uint64_t number = 0;
+  std::string backing;  // path, or "memory"
+  std::string type;     // file, block, memory
+  uint64_t size_bytes = 0;
+  uint32_t block_size = 512;
+  bool read_only = false;
+  bool write_cache = true;
+  std::shared_ptr<LunIoStats> stats;
+};
+
 struct TargetNode {
   std::string iqn;
   std::string alias;
+  // Set before the node is registered; later changed only with set_access().
   std::vector<std::string> allowed_initiators;    // empty: any name
   std::vector<config::Network> allowed_networks;  // empty: any address
   uint32_t queue_depth = 128;
   std::unique_ptr<scsi::Device> device;
+  std::vector<LunInfo> luns;  // fixed once registered
 
   // May `initiator_name` connecting from `address` (numeric) use this target?
   bool allows(const std::string& initiator_name, const std::string& address) const;
+  void set_access(std::vector<std::string> initiators, std::vector<config::Network> networks);
+  std::pair<std::vector<std::string>, std::vector<config::Network>> access() const;
+
+  // The counters of the LUN addressed by the 8-byte SAM LUN field, or null.
+  LunIoStats* stats_for(uint64_t sam_lun) const;
+
+ private:
+  mutable std::mutex access_mutex_;
 };
 
 class TargetRegistry {
  public:
-  void add(std::unique_ptr<TargetNode> node) { targets_.push_back(std::move(node)); }
-  void set_portals(std::vector<config::Endpoint> portals) { portals_ = std::move(portals); }
+  void add(std::shared_ptr<TargetNode> node);
+  void add(std::unique_ptr<TargetNode> node) { add(std::shared_ptr<TargetNode>(std::move(node))); }
+  // Takes `iqn` out of service (no new logins); the node stays alive while used.
+  std::shared_ptr<TargetNode> remove(const std::string& iqn);
+  // Swaps the node of the same name for `node`; returns the old one.
+  std::shared_ptr<TargetNode> replace(std::shared_ptr<TargetNode> node);
+  void set_portals(std::vector<config::Endpoint> portals);
+  // How long a removed node must outlive its removal (logins hold raw pointers).
+  void set_retire_delay(std::chrono::seconds delay) { retire_delay_ = delay; }
 
   TargetNode* find(const std::string& iqn) const;
-  const std::vector<std::unique_ptr<TargetNode>>& targets() const { return targets_; }
-  const std::vector<config::Endpoint>& portals() const { return portals_; }
+  // The owning pointer of a node found by find(), or null if it was removed since.
+  std::shared_ptr<TargetNode> share(const TargetNode* node) const;
+  std::vector<std::shared_ptr<TargetNode>> targets() const;
+  std::vector<config::Endpoint> portals() const;
+  size_t retired() const;
 
   // The SendTargets answer (RFC 7143 Appendix C) for an initiator: every
   // target it may see (or only `only_target`), each with every portal; a
@@ -41,7 +82,15 @@ class TargetRegistry {
                            const std::string& local_address, const std::string& only_target) const;
 
  private:
-  std::vector<std::unique_ptr<TargetNode>> targets_;
+  void retire_locked(std::shared_ptr<TargetNode> node) const;
+  mutable std::mutex mutex_;  // login, discovery, reload and status only
+  std::vector<std::shared_ptr<TargetNode>> targets_;
+  struct Retired {
+    std::shared_ptr<TargetNode> node;
+    std::chrono::steady_clock::time_point since;
+  };
+  mutable std::vector<Retired> retired_;
+  std::chrono::seconds retire_delay_{60};
   std::vector<config::Endpoint> portals_;
 };
 

@@ -1,0 +1,201 @@
+#include "daemon/reload.h"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+
+#include "daemon/target_builder.h"
+
+namespace sharedisk::daemon {
+
+namespace {
+
+bool same_lun(const config::Lun& a, const config::Lun& b) {
+  return a.number == b.number && a.type == b.type && a.path == b.path && a.size == b.size &&
+         a.block_size == b.block_size && a.read_only == b.read_only &&
+         a.write_cache == b.write_cache && a.direct == b.direct && a.thin == b.thin &&
+         a.serial == b.serial && a.naa == b.naa && a.product == b.product;
+}
+
+bool same_serving(const config::Target& a, const config::Target& b, const config::Config& ca,
+                  const config::Config& cb) {
+  if (a.alias != b.alias || a.luns.size() != b.luns.size()) return false;
+  uint32_t qa = a.queue_depth ? a.queue_depth : ca.iscsi.queue_depth;
+  uint32_t qb = b.queue_depth ? b.queue_depth : cb.iscsi.queue_depth;
+  if (qa != qb) return false;
+  for (size_t i = 0; i < a.luns.size(); ++i)
+    if (!same_lun(a.luns[i], b.luns[i])) return false;
+  return true;
+}
+
+std::vector<std::string> network_texts(const std::vector<config::Network>& n) {
+  std::vector<std::string> out;
+  for (const auto& x : n) out.push_back(x.text);
+  return out;
+}
+
+bool same_access(const config::Target& a, const config::Target& b) {
+  return a.allowed_initiators == b.allowed_initiators &&
+         network_texts(a.allowed_networks) == network_texts(b.allowed_networks);
+}
+
+const config::Target* find_target(const config::Config& c, const std::string& iqn) {
+  for (const auto& t : c.targets)
+    if (t.iqn == iqn) return &t;
+  return nullptr;
+}
+
+std::vector<std::string> restart_only_changes(const config::Config& a, const config::Config& b) {
+  std::vector<std::string> out;
+  auto eps = [](const std::vector<config::Endpoint>& v) {
+    std::vector<std::string> s;
+    for (const auto& e : v) s.push_back(e.to_string());
+    return s;
+  };
+  if (eps(a.portals) != eps(b.portals)) out.push_back("portals");
+  if (a.threads != b.threads) out.push_back("threads");
+  const config::Iscsi &x = a.iscsi, &y = b.iscsi;
+  if (x.queue_depth != y.queue_depth ||
+      x.max_recv_data_segment_length != y.max_recv_data_segment_length ||
+      x.max_burst_length != y.max_burst_length || x.first_burst_length != y.first_burst_length ||
+      x.initial_r2t != y.initial_r2t || x.immediate_data != y.immediate_data ||
+      x.max_outstanding_r2t != y.max_outstanding_r2t ||
+      x.default_time2wait != y.default_time2wait ||
+      x.default_time2retain != y.default_time2retain || x.nop_interval_s != y.nop_interval_s ||
+      x.nop_timeout_s != y.nop_timeout_s || x.login_timeout_s != y.login_timeout_s)
+    out.push_back("iscsi");
+  if (a.admin_socket != b.admin_socket) out.push_back("admin_socket");
+  bool ma = a.metrics.listen.has_value(), mb = b.metrics.listen.has_value();
+  if (ma != mb || (ma && a.metrics.listen->to_string() != b.metrics.listen->to_string()))
+    out.push_back("metrics.listen");
+  if (a.state_dir != b.state_dir) out.push_back("state_dir");
+  return out;
+}
+
+void close_sessions(DaemonState& state, const std::string& iqn, const char* why,
+                    const iscsi::TargetNode* keep_if_allowed) {
+  for (auto& [info, conn] : state.context.sessions.sessions()) {
+    if (info.key.target != iqn) continue;
+    if (keep_if_allowed && keep_if_allowed->allows(info.key.initiator, info.peer)) continue;
+    spdlog::info("reload: closing session tsih {} of {} to {}", info.tsih, info.key.initiator, iqn);
+    conn->post_close(why);
+  }
+}
+
+}  // namespace
+
+ReloadResult reload(DaemonState& state) {
+  const std::string& source = state.config.source;
+  if (source.empty() || source.front() == '<') {
+    ReloadResult r{false, "reload refused: the daemon runs the embedded demo, no file to re-read"};
+    spdlog::error("{}", r.message);
+    state.reloads_refused++;
+    return r;
+  }
+  config::Config next;
+  try {
+    next = config::load_file(source);
+    state.overrides.apply(next);
+  } catch (const config::ConfigError& e) {
+    ReloadResult r{false, std::string("reload refused, running configuration kept: ") + e.what()};
+    spdlog::error("{}", r.message);
+    state.reloads_refused++;
+    return r;
+  }
+  return apply(state, std::move(next));
+}
+
+ReloadResult apply(DaemonState& state, config::Config next) {
+  const config::Config& cur = state.config;
+  ReloadResult result;
+  std::vector<std::string> lines;
+
+  // 1. Build every new or changed target first; any failure changes nothing.
+  struct Planned {
+    std::shared_ptr<iscsi::TargetNode> node;  // null: access change only
+    const config::Target* target;
+    bool added;
+  };
+  std::vector<Planned> plan;
+  std::vector<const config::Target*> access_only;
+  try {
+    for (const config::Target& t : next.targets) {
+      const config::Target* old = find_target(cur, t.iqn);
+      if (old != nullptr && same_serving(*old, t, cur, next)) {
+        if (!same_access(*old, t)) access_only.push_back(&t);
+        continue;
+      }
+      std::map<uint64_t, std::shared_ptr<iscsi::LunIoStats>> keep;
+      if (old != nullptr) {
+        if (iscsi::TargetNode* running = state.context.registry.find(t.iqn))
+          for (const iscsi::LunInfo& l : running->luns) keep[l.number] = l.stats;
+      }
+      config::Config with_running_globals = next;
+      with_running_globals.iscsi = cur.iscsi;
+      with_running_globals.state_dir = cur.state_dir;
+      plan.push_back(
+          {build_target(with_running_globals, t, state.loops, keep), &t, old == nullptr});
+    }
+  } catch (const std::exception& e) {
+    result.message = std::string("reload refused, running configuration kept: ") + e.what();
+    spdlog::error("{}", result.message);
+    state.reloads_refused++;
+    return result;
+  }
+
+  // 2. Apply: removals, replacements and additions, then access lists.
+  for (const config::Target& t : cur.targets) {
+    if (find_target(next, t.iqn) != nullptr) continue;
+    state.context.registry.remove(t.iqn);
+    close_sessions(state, t.iqn, "target removed by reload", nullptr);
+    lines.push_back("removed target " + t.iqn);
+  }
+  for (Planned& p : plan) {
+    std::string iqn = p.node->iqn;
+    size_t luns = p.node->luns.size();
+    if (p.added) {
+      state.context.registry.add(std::move(p.node));
+      lines.push_back("added target " + iqn + " (" + std::to_string(luns) + " LUN(s))");
+    } else {
+      state.context.registry.replace(std::move(p.node));
+      close_sessions(state, iqn, "target changed by reload", nullptr);
+      lines.push_back("rebuilt target " + iqn + " (LUNs, alias or queue depth changed; " +
+                      std::to_string(luns) + " LUN(s))");
+    }
+  }
+  for (const config::Target* t : access_only) {
+    iscsi::TargetNode* node = state.context.registry.find(t->iqn);
+    if (node == nullptr) continue;
+    node->set_access(t->allowed_initiators, t->allowed_networks);
+    close_sessions(state, t->iqn, "access revoked by reload", node);
+    lines.push_back("changed access list of " + t->iqn);
+  }
+
+  std::vector<std::string> restart = restart_only_changes(cur, next);
+  for (const std::string& key : restart)
+    lines.push_back(key + " changed: needs a restart, running value kept");
+  if (next.log_level != cur.log_level) {
+    auto level = spdlog::level::from_str(next.log_level);
+    spdlog::set_level(level);
+    lines.push_back("log_level set to " + next.log_level);
+  }
+  // What keeps running as before stays in the running configuration.
+  next.portals = cur.portals;
+  next.threads = cur.threads;
+  next.iscsi = cur.iscsi;
+  next.admin_socket = cur.admin_socket;
+  next.metrics = cur.metrics;
+  next.state_dir = cur.state_dir;
+  state.config = std::move(next);
+  state.reloads_ok++;
+
+  result.ok = true;
+  if (lines.empty()) lines.push_back("no change");
+  for (const std::string& l : lines) {
+    spdlog::info("reload: {}", l);
+    result.message += l + "\n";
+  }
+  return result;
+}
+
+}  // namespace sharedisk::daemon

@@ -1,0 +1,34 @@
+// Live reconfiguration (SIGHUP, `sharedisk-target reload`): re-reads the
+// configuration file and applies the differences, target by target:
+//   - a new target is built and registered;
+//   - a removed target leaves the registry and its sessions are closed;
+//   - a target whose LUNs, alias or queue depth changed is rebuilt with the
+//     new LUN set and swapped in; its sessions are closed so that initiators
+//     log in again and see it (the I/O counters of kept LUNs carry over);
+//   - a changed access list is applied in place; only sessions it no longer
+//     allows are closed.
+// Sessions of every other target are not touched. Everything is checked and
+// every new backing opened before anything changes: a bad file (reported as
+// file:line: key: message) or a backing that cannot be opened refuses the
+// whole reload and the running configuration stays. Settings that need a
+// restart (portals, threads, iscsi, admin_socket, metrics, state_dir) are
+// reported and kept as running; log_level is applied.
+#pragma once
+
+#include <string>
+
+#include "daemon/state.h"
+
+namespace sharedisk::daemon {
+
+struct ReloadResult {
+  bool ok = false;
+  std::string message;  // one line per change or the reason for refusing
+};
+
+// Control thread only.
+ReloadResult reload(DaemonState& state);
+// The same from an already loaded configuration (tests, and reload() itself).
+ReloadResult apply(DaemonState& state, config::Config next);
+
+}  // namespace sharedisk::daemon

@@ -1,0 +1,124 @@
+#include "daemon/target_builder.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "blockdev/block_device.h"
+#include "scsi/device.h"
+
+namespace sharedisk::daemon {
+
+namespace {
+
+std::string describe_lun(const config::Lun& lun, const std::string& target) {
+  return target + " LUN " + std::to_string(lun.number) + " (" + lun.path + ")";
+}
+
+// One APTPL state file per LUN: <state_dir>/<target iqn>-lun<N>.pr (':' kept; '/' cannot occur).
+std::string pr_state_path(const std::string& state_dir, const std::string& iqn, uint64_t lun) {
+  return state_dir + "/" + iqn + "-lun" + std::to_string(lun) + ".pr";
+}
+
+scsi::LunOptions lun_options(const config::Lun& lun, const blockdev::DeviceInfo& info) {
+  scsi::LunOptions o;
+  o.number = lun.number;
+  o.block_size = lun.block_size;
+  o.read_only = lun.read_only;
+  o.serial = lun.serial;
+  std::vector<uint8_t> naa = config::naa_bytes(lun.naa);
+  std::copy(naa.begin(), naa.end(), o.naa.begin());
+  o.naa_length = uint8_t(naa.size());
+  if (!lun.product.empty()) o.product = lun.product;
+  o.thin =
+      lun.thin == config::Thin::kOn || (lun.thin == config::Thin::kAuto && info.supports_discard);
+  return o;
+}
+
+std::unique_ptr<blockdev::BlockDevice> open_backing(const config::Lun& lun) {
+  if (lun.type == config::BackingType::kMemory) return blockdev::make_memory(*lun.size);
+  blockdev::OpenOptions o;
+  o.path = lun.path;
+  o.create_size = lun.type == config::BackingType::kFile ? lun.size.value_or(0) : 0;
+  o.read_only = lun.read_only;
+  o.cache_mode =
+      lun.write_cache ? blockdev::CacheMode::kWriteBack : blockdev::CacheMode::kWriteThrough;
+  o.direct = lun.direct;
+  return blockdev::open_aio_file(o);
+}
+
+}  // namespace
+
+std::string precheck_backing(const config::Lun& lun, const std::string& target) {
+  if (lun.type == config::BackingType::kMemory) return {};
+  struct stat st;
+  std::string what = describe_lun(lun, target);
+  if (::stat(lun.path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return what + ": " + std::strerror(errno);
+    if (lun.type == config::BackingType::kBlock || !lun.size)
+      return what + ": backing does not exist (give `size` to have a file created)";
+    std::filesystem::path dir = std::filesystem::path(lun.path).parent_path();
+    if (dir.empty()) dir = ".";
+    if (::access(dir.c_str(), W_OK | X_OK) != 0)
+      return what + ": cannot create the file in " + dir.string() + ": " + std::strerror(errno);
+    return {};
+  }
+  if (lun.type == config::BackingType::kBlock && !S_ISBLK(st.st_mode))
+    return what + ": not a block device";
+  if (lun.type == config::BackingType::kFile && !S_ISREG(st.st_mode))
+    return what + ": not a regular file (use type: block for devices)";
+  int mode = lun.read_only ? R_OK : (R_OK | W_OK);
+  if (::access(lun.path.c_str(), mode) != 0) return what + ": " + std::strerror(errno);
+  return {};
+}
+
+std::shared_ptr<iscsi::TargetNode> build_target(
+    const config::Config& config, const config::Target& t,
+    const std::vector<boost::asio::io_context*>& loops,
+    const std::map<uint64_t, std::shared_ptr<iscsi::LunIoStats>>& keep_stats) {
+  auto node = std::make_shared<iscsi::TargetNode>();
+  node->iqn = t.iqn;
+  node->alias = t.alias;
+  node->allowed_initiators = t.allowed_initiators;
+  node->allowed_networks = t.allowed_networks;
+  node->queue_depth = t.queue_depth != 0 ? t.queue_depth : config.iscsi.queue_depth;
+  node->device = scsi::make_device(t.iqn);
+  for (const config::Lun& lun : t.luns) {
+    std::string problem = precheck_backing(lun, t.iqn);
+    if (!problem.empty()) throw std::runtime_error(problem);
+    std::unique_ptr<blockdev::BlockDevice> backing;
+    try {
+      backing = open_backing(lun);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(describe_lun(lun, t.iqn) + ": " + e.what());
+    }
+    const blockdev::DeviceInfo& info = backing->info();
+    spdlog::info("{} LUN {}: {} ({} bytes, {} byte blocks{}{}{})", t.iqn, lun.number, info.path,
+                 info.size_bytes, lun.block_size, info.direct_io ? ", O_DIRECT" : "",
+                 lun.write_cache ? ", write-back" : ", write-through",
+                 lun.read_only ? ", read-only" : "");
+    iscsi::LunInfo li;
+    li.number = lun.number;
+    li.type = config::to_string(lun.type);
+    li.backing = lun.type == config::BackingType::kMemory ? "memory" : lun.path;
+    li.size_bytes = info.size_bytes;
+    li.block_size = lun.block_size;
+    li.read_only = lun.read_only;
+    li.write_cache = lun.write_cache;
+    auto kept = keep_stats.find(lun.number);
+    li.stats = kept != keep_stats.end()
+                   ? kept->second
+                   : std::make_shared<iscsi::LunIoStats>(unsigned(loops.size()));
+    scsi::LunOptions options = lun_options(lun, info);
+    options.pr_state_path = pr_state_path(config.state_dir, t.iqn, lun.number);
+    node->device->add_lun(options, std::move(backing), loops);
+    node->luns.push_back(std::move(li));
+  }
+  return node;
+}
+
+}  // namespace sharedisk::daemon

@@ -1,0 +1,32 @@
+// Builds the serving objects of one configured target: checks and opens each
+// backing store, creates the SCSI device and its LUNs, and fills the
+// TargetNode that logins and `status` see. Used at start-up and by reload.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "iscsi/target_node.h"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace sharedisk::daemon {
+
+// Checks every backing path before anything is created: an existing file or
+// device must be readable (and writable unless read-only); a missing file needs
+// `size` and a writable directory. Returns an empty string or the problem.
+std::string precheck_backing(const config::Lun& lun, const std::string& target);
+
+// Throws std::runtime_error naming the target and LUN. `keep_stats` carries the
+// counters of LUNs that survive a reload (by LUN number) into the new node.
+std::shared_ptr<iscsi::TargetNode> build_target(
+    const config::Config& config, const config::Target& target,
+    const std::vector<boost::asio::io_context*>& loops,
+    const std::map<uint64_t, std::shared_ptr<iscsi::LunIoStats>>& keep_stats = {});
+
+}  // namespace sharedisk::daemon
