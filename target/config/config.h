@@ -58,6 +58,11 @@ enum class Thin { kAuto, kOn, kOff };
 const char* to_string(BackingType type);  // "file", "block", "memory"
 const char* to_string(Thin thin);         // "auto", "on", "off"
 
+// Login authentication (CHAP, RFC 7143 section 12.1.3). Credentials live in
+// Auth::secrets_file, never in lun.yaml.
+enum class AuthMode { kNone, kChap, kMutual };
+const char* to_string(AuthMode mode);  // "none", "chap", "mutual"
+
 struct Lun {
   uint64_t number = 0;
   BackingType type = BackingType::kFile;  // kFile/kBlock guessed from `path` when not given
@@ -82,6 +87,9 @@ struct Target {
   std::vector<std::string> allowed_initiators;  // IQN / EUI / NAA names
   std::vector<Network> allowed_networks;
   uint32_t queue_depth = 0;  // per session CmdSN window; 0 = iscsi.queue_depth
+  AuthMode auth = AuthMode::kNone;
+  // Initiators that may only read this target's LUNs (writes: DATA PROTECT).
+  std::vector<std::string> read_only_initiators;
   int line = 0;
   // Both access lists at once; initiator names compare case-insensitively and
   // `address` is the peer's numeric address (IPv4, IPv6 or v4-mapped IPv6).
@@ -101,6 +109,22 @@ struct Iscsi {
   uint32_t nop_interval_s = 5;  // NOP-In ping of an idle initiator; 0 = never
   uint32_t nop_timeout_s = 30;  // no answer for this long: the connection is dropped
   uint32_t login_timeout_s = 15;
+  bool digests = true;  // CRC32C header/data digests offered when an initiator asks
+};
+
+// Bounds on what initiators may make the daemon hold (hostile input).
+struct Limits {
+  uint32_t max_connections = 1024;            // all connections, logged in or not
+  uint32_t max_connections_per_address = 64;  // per initiator IP address
+  uint32_t max_sessions_per_initiator = 16;   // per InitiatorName, all targets
+  uint32_t max_login_text = 65536;            // login key=value bytes across continued PDUs
+  uint32_t max_immediate_commands = 64;       // immediate SCSI commands in flight per session
+};
+
+struct AuthSettings {
+  std::string secrets_file;  // CHAP credentials; required when any auth is not none
+  AuthMode discovery = AuthMode::kNone;
+  int line = 0;
 };
 
 struct Config {
@@ -116,6 +140,8 @@ struct Config {
   struct Metrics {
     std::optional<Endpoint> listen;  // Prometheus HTTP endpoint; absent = off
   } metrics;
+  AuthSettings auth;
+  Limits limits;
 };
 
 // Throws ConfigError. Does not touch any backing path.

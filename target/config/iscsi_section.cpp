@@ -14,7 +14,7 @@ Iscsi read_iscsi(const Reader& r, const Field& f) {
       r, f,
       {"queue_depth", "max_recv_data_segment_length", "max_burst_length", "first_burst_length",
        "initial_r2t", "immediate_data", "max_outstanding_r2t", "default_time2wait",
-       "default_time2retain", "nop_interval", "nop_timeout", "login_timeout"});
+       "default_time2retain", "nop_interval", "nop_timeout", "login_timeout", "digests"});
   Iscsi s;
   auto u32 = [&](std::string_view key, uint32_t& out, uint64_t min, uint64_t max) {
     if (auto v = m.get(key)) out = static_cast<uint32_t>(r.number(*v, min, max));
@@ -28,6 +28,7 @@ Iscsi read_iscsi(const Reader& r, const Field& f) {
   u32("first_burst_length", s.first_burst_length, 512, kMaxSegment);
   boolean("initial_r2t", s.initial_r2t);
   boolean("immediate_data", s.immediate_data);
+  boolean("digests", s.digests);
   u32("max_outstanding_r2t", s.max_outstanding_r2t, 1, 65535);
   u32("default_time2wait", s.default_time2wait, 0, kMaxTime);
   u32("default_time2retain", s.default_time2retain, 0, kMaxTime);

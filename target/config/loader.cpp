@@ -31,20 +31,25 @@ class Loader {
     c.source = r_.file();
     MapView m(r_, Field{"", root, std::max(1, detail::line_of(root))},
               {"threads", "log_level", "admin_socket", "state_dir", "metrics", "portals", "iscsi",
-               "targets"});
+               "targets", "auth", "limits"});
     if (auto f = m.get("threads")) c.threads = threads(*f);
     if (auto f = m.get("log_level")) c.log_level = log_level(*f);
     if (auto f = m.get("admin_socket")) c.admin_socket = admin_socket(*f);
     if (auto f = m.get("state_dir")) {
       c.state_dir = r_.text(*f);
-      if (c.state_dir.empty() || c.state_dir[0] != '/') r_.fail(*f, "must be an absolute directory path");
+      if (c.state_dir.empty() || c.state_dir[0] != '/')
+        r_.fail(*f, "must be an absolute directory path");
     }
     c.portals = portals(m.require("portals"));
     if (auto f = m.get("metrics")) metrics(*f, c);
     if (auto f = m.get("iscsi")) c.iscsi = detail::read_iscsi(r_, *f);
+    if (auto f = m.get("auth")) c.auth = detail::read_auth(r_, *f);
+    if (auto f = m.get("limits")) c.limits = detail::read_limits(r_, *f);
     if (auto f = m.get("targets")) {
       detail::FileWideUniques unique;
-      for (const Field& t : r_.list(*f)) c.targets.push_back(detail::read_target(r_, t, unique));
+      bool secrets = !c.auth.secrets_file.empty();
+      for (const Field& t : r_.list(*f))
+        c.targets.push_back(detail::read_target(r_, t, unique, secrets));
     }
     return c;
   }

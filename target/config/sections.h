@@ -37,7 +37,12 @@ struct FileWideUniques {
 };
 
 Iscsi read_iscsi(const Reader& r, const Field& f);
-Target read_target(const Reader& r, const Field& f, FileWideUniques& unique);
+AuthSettings read_auth(const Reader& r, const Field& f);
+Limits read_limits(const Reader& r, const Field& f);
+AuthMode read_auth_mode(const Reader& r, const Field& f);
+// `has_secrets_file`: auth.secrets_file is set, so a target may require CHAP.
+Target read_target(const Reader& r, const Field& f, FileWideUniques& unique,
+                   bool has_secrets_file = false);
 Lun read_lun(const Reader& r, const Field& f, const std::string& target_iqn, Uniques& numbers,
              FileWideUniques& unique);
 

@@ -8,7 +8,7 @@ namespace {
 constexpr size_t kMaxAlias = 255;
 
 void read_access(const Reader& r, const Field& f, Target& t) {
-  MapView m(r, f, {"initiators", "networks"});
+  MapView m(r, f, {"initiators", "networks", "read_only_initiators"});
   if (auto list = m.get("initiators")) {
     Uniques seen;
     for (const Field& item : r.list(*list)) {
@@ -30,12 +30,27 @@ void read_access(const Reader& r, const Field& f, Target& t) {
       t.allowed_networks.push_back(n);
     }
   }
+  if (auto list = m.get("read_only_initiators")) {
+    Uniques seen;
+    for (const Field& item : r.list(*list)) {
+      std::string name = r.text(item);
+      if (auto err = check_iscsi_name(name); !err.empty()) r.fail(item, err);
+      seen.add(r, item, to_lower(name), "initiator");
+      bool allowed = t.allowed_initiators.empty();
+      for (const std::string& a : t.allowed_initiators)
+        if (to_lower(a) == to_lower(name)) allowed = true;
+      if (!allowed)
+        r.fail(item, "'" + name + "' is not in access.initiators, so it could never log in");
+      t.read_only_initiators.push_back(name);
+    }
+  }
 }
 
 }  // namespace
 
-Target read_target(const Reader& r, const Field& f, FileWideUniques& unique) {
-  MapView m(r, f, {"iqn", "alias", "queue_depth", "luns", "access"});
+Target read_target(const Reader& r, const Field& f, FileWideUniques& unique,
+                   bool has_secrets_file) {
+  MapView m(r, f, {"iqn", "alias", "queue_depth", "luns", "access", "auth"});
   Target t;
   t.line = f.line;
   Field iqn = m.require("iqn");
@@ -52,6 +67,12 @@ Target read_target(const Reader& r, const Field& f, FileWideUniques& unique) {
   if (auto q = m.get("queue_depth"))
     t.queue_depth = static_cast<uint32_t>(r.number(*q, 1, kMaxQueueDepth));
   if (auto a = m.get("access")) read_access(r, *a, t);
+  if (auto a = m.get("auth")) {
+    t.auth = read_auth_mode(r, *a);
+    if (t.auth != AuthMode::kNone && !has_secrets_file)
+      r.fail(*a, std::string(to_string(t.auth)) +
+                     " needs auth.secrets_file at the top level (the CHAP credentials)");
+  }
   Uniques numbers;
   for (const Field& l : r.list(m.require("luns")))
     t.luns.push_back(read_lun(r, l, t.iqn, numbers, unique));
