@@ -11,9 +11,11 @@ constexpr uint8_t kStageFullFeature = 3;
 
 // Keys the login layer itself handles (not operational, not unknown).
 bool is_login_key(const std::string& key) {
-  static const char* const keys[] = {"InitiatorName", "InitiatorAlias",      "TargetName",
-                                     "SessionType",   "AuthMethod",          "TargetAlias",
-                                     "TargetAddress", "TargetPortalGroupTag"};
+  static const char* const keys[] = {
+      "InitiatorName", "InitiatorAlias", "TargetName",    "SessionType",
+      "AuthMethod",    "TargetAlias",    "TargetAddress", "TargetPortalGroupTag",
+      "CHAP_A",        "CHAP_I",         "CHAP_C",        "CHAP_N",
+      "CHAP_R"};
   return std::find(std::begin(keys), std::end(keys), key) != std::end(keys);
 }
 
@@ -22,7 +24,90 @@ const KeyValue* find_key(const std::vector<KeyValue>& keys, const char* name) {
     if (kv.key == name) return &kv;
   return nullptr;
 }
+
+bool has_chap_key(const std::vector<KeyValue>& keys) {
+  return std::any_of(keys.begin(), keys.end(),
+                     [](const KeyValue& kv) { return kv.key.rfind("CHAP_", 0) == 0; });
+}
 }  // namespace
+
+void Login::set_security(std::shared_ptr<const SecurityPolicy> policy, uint32_t max_login_text) {
+  security_ = std::move(policy);
+  max_text_ = max_login_text;
+}
+
+void Login::set_fixed_chap_challenge(uint8_t identifier, std::vector<uint8_t> challenge) {
+  fixed_challenge_.emplace(identifier, std::move(challenge));
+}
+
+const AuthPolicy* Login::auth_policy() const {
+  if (!security_) return nullptr;
+  if (type_ == SessionType::kDiscovery) return &security_->discovery;
+  if (target_ == nullptr) return nullptr;
+  const TargetSecurity* t = security_->find(target_->iqn);
+  return t != nullptr ? &t->auth : nullptr;
+}
+
+bool Login::read_only() const {
+  if (!security_ || target_ == nullptr || type_ != SessionType::kNormal) return false;
+  const TargetSecurity* t = security_->find(target_->iqn);
+  return t != nullptr && t->read_only_for(initiator_name_);
+}
+
+// AuthMethod and CHAP_* keys of one security-stage Login Request; false
+// (with *why) is an authentication failure.
+bool Login::authenticate(const std::vector<KeyValue>& keys, std::string& response,
+                         std::string* why) {
+  const AuthPolicy* policy = auth_policy();
+  bool required = policy != nullptr && policy->mode != AuthMode::kNone;
+  bool can_chap = policy != nullptr && !policy->incoming.empty();
+  if (const KeyValue* auth = find_key(keys, "AuthMethod")) {
+    if (chap_ || auth_done_) {
+      *why = "AuthMethod offered twice";
+      return false;
+    }
+    // The first method in the initiator's order of preference that we accept.
+    std::string choice;
+    for (std::string_view m : split_list(auth->value)) {
+      if ((m == "None" && !required) || (m == "CHAP" && can_chap)) {
+        choice = std::string(m);
+        break;
+      }
+    }
+    if (choice.empty()) {
+      append_key(response, "AuthMethod", "Reject");
+      *why = "AuthMethod=" + auth->value.substr(0, 64) +
+             (required ? ": CHAP is required" : ": only None is possible");
+      return false;
+    }
+    append_key(response, "AuthMethod", choice);
+    if (choice == "None") {
+      auth_done_ = true;
+    } else {
+      chap_.emplace(*policy);
+      if (fixed_challenge_)
+        chap_->set_fixed_challenge(fixed_challenge_->first, fixed_challenge_->second);
+    }
+  }
+  if (!chap_) {
+    if (has_chap_key(keys)) {
+      *why = "CHAP keys without AuthMethod=CHAP";
+      return false;
+    }
+    return true;
+  }
+  switch (chap_->step(keys, response)) {
+    case ChapExchange::Result::kContinue:
+      return true;
+    case ChapExchange::Result::kDone:
+      auth_done_ = true;
+      return true;
+    case ChapExchange::Result::kFail:
+      *why = "CHAP: " + chap_->failure();
+      return false;
+  }
+  return false;
+}
 
 Login::Login(const TargetRegistry& registry, const TargetLimits& limits, std::string peer_address,
              SessionAdmission& admission)
@@ -32,8 +117,9 @@ Login::Login(const TargetRegistry& registry, const TargetLimits& limits, std::st
       admission_(admission),
       negotiator_(limits, false) {}
 
-Login::Reply Login::fail(const Bhs& request, uint16_t status) {
+Login::Reply Login::fail(const Bhs& request, uint16_t status, std::string reason) {
   Reply reply = respond(request, false, 0, {});
+  reply.reason = std::move(reason);
   reply.bhs.b[36] = uint8_t(status >> 8);
   reply.bhs.b[37] = uint8_t(status);
   reply.bhs.b[1] = 0;
@@ -108,8 +194,8 @@ Login::Reply Login::handle(const Bhs& request, const uint8_t* data, size_t lengt
     return fail(request, login_status::kInvalidDuringLogin);
   }
 
-  if (pending_text_.size() + length > kMaxLoginText)
-    return fail(request, login_status::kOutOfResources);
+  if (pending_text_.size() + length > max_text_)
+    return fail(request, login_status::kOutOfResources, "login text over the limit");
   pending_text_.append(reinterpret_cast<const char*>(data), length);
   if (request.cont()) {
     if (request.transit()) return fail(request, login_status::kInitiatorError);
@@ -121,7 +207,7 @@ Login::Reply Login::handle(const Bhs& request, const uint8_t* data, size_t lengt
   bool parsed = parse_text(reinterpret_cast<const uint8_t*>(pending_text_.data()),
                            pending_text_.size(), &keys, &error);
   pending_text_.clear();
-  if (!parsed) return fail(request, login_status::kInitiatorError);
+  if (!parsed) return fail(request, login_status::kInitiatorError, error);
 
   std::string response;
   if (initiator_name_.empty()) {  // the first PDU's keys, even after a C-bit continuation
@@ -130,13 +216,23 @@ Login::Reply Login::handle(const Bhs& request, const uint8_t* data, size_t lengt
     if (status != login_status::kSuccess) return fail(request, status);
   }
 
-  if (const KeyValue* auth = find_key(keys, "AuthMethod")) {
-    if (stage_ != kStageSecurity) return fail(request, login_status::kInitiatorError);
-    std::vector<std::string_view> offered = split_list(auth->value);
-    if (std::find(offered.begin(), offered.end(), "None") == offered.end())
-      return fail(request, login_status::kAuthenticationFailure);
-    append_key(response, "AuthMethod", "None");
-    auth_done_ = true;
+  const AuthPolicy* policy = auth_policy();
+  bool auth_required = policy != nullptr && policy->mode != AuthMode::kNone;
+  if (stage_ != kStageSecurity) {
+    if (find_key(keys, "AuthMethod") || has_chap_key(keys))
+      return fail(request, login_status::kInitiatorError,
+                  "security keys outside the security stage");
+    if (auth_required && !auth_done_)
+      return fail(request, login_status::kAuthenticationFailure,
+                  "skipped the security stage but authentication is required");
+  } else {
+    std::string why;
+    if (!authenticate(keys, response, &why)) {
+      Reply reply = fail(request, login_status::kAuthenticationFailure, why);
+      reply.data = std::move(response);  // e.g. AuthMethod=Reject, CHAP_A=Reject
+      reply.bhs.set_data_length(uint32_t(reply.data.size()));
+      return reply;
+    }
   }
   if (!negotiator_.negotiate(keys, response, &error))
     return fail(request, login_status::kInitiatorError);
@@ -148,8 +244,16 @@ Login::Reply Login::handle(const Bhs& request, const uint8_t* data, size_t lengt
   bool transit = request.transit();
   uint8_t nsg = request.nsg();
   if (transit && stage_ == kStageSecurity && !auth_done_) {
-    // Leaving security without AuthMethod: only allowed when none is required (ours: none).
-    auth_done_ = true;
+    if (chap_) {
+      // The exchange is not over: the initiator stays in the security stage.
+      transit = false;
+      nsg = 0;
+    } else if (auth_required) {
+      return fail(request, login_status::kAuthenticationFailure,
+                  "left the security stage without authenticating");
+    } else {
+      auth_done_ = true;  // no AuthMethod offered and none required
+    }
   }
   if (transit && nsg == kStageFullFeature) {
     negotiator_.finish(response);

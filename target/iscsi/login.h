@@ -5,11 +5,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "iscsi/chap.h"
 #include "iscsi/negotiation.h"
 #include "iscsi/pdu.h"
+#include "iscsi/security_policy.h"
 #include "iscsi/target_node.h"
 
 namespace sharedisk::iscsi {
@@ -33,12 +37,21 @@ class Login {
     std::string data;
     bool complete = false;  // full feature phase starts after this reply
     bool close = false;     // the login failed: close after this reply
+    std::string reason;     // why it failed, for the log (never a secret)
   };
 
   Login(const TargetRegistry& registry, const TargetLimits& limits, std::string peer_address,
         SessionAdmission& admission);
 
   Reply handle(const Bhs& request, const uint8_t* data, size_t length);
+
+  // Authentication and read-only access from `policy` (without one, no
+  // authentication is required or offered), and the bound on login text.
+  void set_security(std::shared_ptr<const SecurityPolicy> policy, uint32_t max_login_text);
+  // The logged-in initiator may only read the target's LUNs.
+  bool read_only() const;
+  // For tests and fuzzing: the CHAP identifier and challenge to use.
+  void set_fixed_chap_challenge(uint8_t identifier, std::vector<uint8_t> challenge);
 
   SessionType session_type() const { return type_; }
   const std::string& initiator_name() const { return initiator_name_; }
@@ -54,7 +67,9 @@ class Login {
   static constexpr size_t kMaxLoginText = 65536;  // across continued PDUs
 
  private:
-  Reply fail(const Bhs& request, uint16_t status);
+  Reply fail(const Bhs& request, uint16_t status, std::string reason = {});
+  const AuthPolicy* auth_policy() const;
+  bool authenticate(const std::vector<KeyValue>& keys, std::string& response, std::string* why);
   Reply respond(const Bhs& request, bool transit, uint8_t nsg, std::string data);
   uint16_t first_pdu(const std::vector<KeyValue>& keys, std::string& response);
 
@@ -78,6 +93,10 @@ class Login {
   uint32_t exp_cmdsn_ = 0;
   uint32_t statsn_ = 0;
   bool auth_done_ = false;
+  std::shared_ptr<const SecurityPolicy> security_;
+  size_t max_text_ = kMaxLoginText;
+  std::optional<ChapExchange> chap_;
+  std::optional<std::pair<uint8_t, std::vector<uint8_t>>> fixed_challenge_;
 };
 
 }  // namespace sharedisk::iscsi
