@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Configures and builds sharedisk into BUILD_DIR (default: build). Extra args go to cmake.
+# Configures and builds sharedisk into BUILD_DIR (default: build).
+# Usage: build.sh [ninja targets...]   (default: everything)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-ninja -C "$build_dir" -j"$(nproc)"
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${CMAKE_ARGS:-} >/dev/null
+ninja -C "$build_dir" -j"$(nproc)" "$@"

@@ -6,5 +6,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh build
-scripts/build.sh
+scripts/build.sh sharedisk-target
 exec build/target/sharedisk-target "$@"
