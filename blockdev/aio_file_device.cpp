@@ -28,6 +28,10 @@ std::unique_ptr<IoChannel> AioFileDevice::make_channel(boost::asio::io_context& 
   return std::make_unique<AioChannel>(*this, loop);
 }
 
+AioFileDevice::~AioFileDevice() {
+  if (!info_.read_only) ::fdatasync(fd());
+}
+
 int AioFileDevice::check(const IoRequest& req) const {
   switch (req.op) {
     case IoOp::kFlush:
