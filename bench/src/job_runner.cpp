@@ -410,6 +410,12 @@ void Runner::complete(Slot& slot, int status, scsi_task* task) {
     }
     fail(EIO, std::string(slot.write ? "WRITE(16)" : "READ(16)") + " at byte " +
                   std::to_string(slot.offset) + " failed: " + why);
+  } else if (task && task->residual_status != SCSI_RESIDUAL_NO_RESIDUAL && task->residual > 0) {
+    // GOOD status but not all data moved: fio counts these as short I/Os; a
+    // benchmark must not count them as full blocks.
+    fail(EIO, std::string(slot.write ? "WRITE(16)" : "READ(16)") + " at byte " +
+                  std::to_string(slot.offset) + ": short transfer, residual " +
+                  std::to_string(task->residual) + " of " + std::to_string(spec_.bs) + " bytes");
   } else if (spec_.verify && !slot.write) {
     const VerifyOutcome v = check_verified(slot.buf, spec_.bs, slot.offset);
     const uint64_t block = (slot.offset - region_start_) / spec_.bs;
