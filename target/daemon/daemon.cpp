@@ -29,6 +29,9 @@ void fill_context(const config::Config& config, iscsi::ServerContext& context) {
   context.limits.max_outstanding_r2t = config.iscsi.max_outstanding_r2t;
   context.limits.default_time2wait = config.iscsi.default_time2wait;
   context.limits.default_time2retain = config.iscsi.default_time2retain;
+  context.limits.allow_digests = config.iscsi.digests;
+  context.bounds = config.limits;
+  context.gate.configure(config.limits.max_connections, config.limits.max_connections_per_address);
   context.nop_interval_s = config.iscsi.nop_interval_s;
   context.nop_timeout_s = config.iscsi.nop_timeout_s;
   context.login_timeout_s = config.iscsi.login_timeout_s;
@@ -94,6 +97,8 @@ int run(const config::Config& config, const Overrides& overrides) {
       throw std::runtime_error("cannot create state_dir " + config.state_dir + ": " + ec.message());
     for (const config::Target& t : config.targets)
       context.registry.add(build_target(config, t, state.loops));
+    // CHAP secrets file (mode and owner checked) and read-only initiators.
+    context.security.set(iscsi::build_security_policy(config));
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return 1;

@@ -5,7 +5,11 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <strings.h>
+
 #include <cstring>
+
+#include "util/crc32c.h"
 
 namespace sharedisk::iscsi {
 
@@ -18,6 +22,16 @@ constexpr uint32_t kDirectReadThreshold = 16 * 1024;
 constexpr uint32_t kSlotBits = 12;  // TTT = generation << 12 | slot
 constexpr uint32_t kMaxSlots = 1u << kSlotBits;
 const uint8_t kZeroPad[4] = {};
+// RFC 7143 §13.12: until login completes, MaxRecvDataSegmentLength is 8192.
+constexpr uint32_t kLoginPduLimit = 8192;
+
+// Digests travel least significant byte first (as Linux and libiscsi send them).
+void store_digest(uint8_t* p, uint32_t crc) {
+  for (int i = 0; i < 4; ++i) p[i] = uint8_t(crc >> (8 * i));
+}
+uint32_t load_digest(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
 
 // Numeric text of an address, IPv4-mapped IPv6 shown as IPv4.
 std::string plain_address(const asio::ip::address& a) {
@@ -45,6 +59,7 @@ struct Connection::Command {
   bool accepted = false;  // in CmdSN order (counted in outstanding_ unless immediate)
   bool aborted = false;
   bool data_error = false;  // a Data-Out broke the sequence: fail without executing
+  bool digest_error = false;  // ... because a data digest was wrong (sense 47/05)
   uint32_t itt = 0;
   uint32_t cmdsn = 0;
   uint32_t edtl = 0;
@@ -84,6 +99,7 @@ void Connection::start() {
   started_ = last_rx_ = Clock::now();
   loop_.members.insert(this);
   login_.emplace(server_.registry, server_.limits, peer_, static_cast<SessionAdmission&>(*this));
+  login_->set_security(server_.security.get(), server_.bounds.max_login_text);
   spdlog::info("connection from {} accepted", peer_);
   timer_.expires_after(std::chrono::seconds(1));
   timer_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
@@ -160,6 +176,8 @@ void Connection::on_read(const boost::system::error_code& ec, size_t n, bool dir
 }
 
 void Connection::expect_data(uint8_t* dest, uint32_t length) {
+  rx_data_start_ = dest;
+  rx_data_length_ = length;
   data_dest_ = dest;
   data_need_ = length;
   rx_state_ = RxState::kData;
@@ -175,7 +193,7 @@ bool Connection::process_rx() {
         rpos_ += kBhsSize;
         discard_need_ = hdr_.ahs_length();
         rx_state_ = RxState::kAhs;
-        if (discard_need_ == 0 && !on_header()) return false;
+        if (discard_need_ == 0 && !header_received()) return false;
         break;
       case RxState::kAhs: {
         size_t n = std::min<size_t>(avail, discard_need_);
@@ -184,7 +202,7 @@ bool Connection::process_rx() {
         rpos_ += n;
         discard_need_ -= uint32_t(n);
         if (discard_need_ != 0) return true;
-        if (!on_header()) return false;
+        if (!header_received()) return false;
         break;
       }
       case RxState::kData: {
@@ -205,11 +223,40 @@ bool Connection::process_rx() {
       }
       case RxState::kDiscard: {
         size_t n = std::min<size_t>(avail, discard_need_);
+        std::memcpy(rx_pad_ + (data_pad_ - discard_need_), rbuf_.data() + rpos_, n);
         rpos_ += n;
         discard_need_ -= uint32_t(n);
         if (discard_need_ != 0) return true;
-        rx_state_ = RxState::kHeader;
-        if (!on_pdu()) return false;
+        if (!data_received()) return false;
+        break;
+      }
+      case RxState::kHeaderDigest:
+      case RxState::kDataDigest: {
+        size_t n = std::min<size_t>(avail, 4 - rx_digest_have_);
+        std::memcpy(rx_digest_ + rx_digest_have_, rbuf_.data() + rpos_, n);
+        rpos_ += n;
+        rx_digest_have_ += uint32_t(n);
+        if (rx_digest_have_ < 4) return true;
+        if (rx_state_ == RxState::kHeaderDigest) {
+          uint32_t crc = util::crc32c(hdr_.b.data(), kBhsSize);
+          crc = util::crc32c(ahs_, hdr_.ahs_length(), crc);
+          if (crc != load_digest(rx_digest_)) {
+            // ERL 0: nothing in the header can be trusted, not even its length.
+            spdlog::warn("{}: header digest error (got 0x{:08x}, computed 0x{:08x})", peer_,
+                         load_digest(rx_digest_), crc);
+            close("header digest error");
+            return false;
+          }
+          if (!on_header()) return false;
+        } else {
+          rx_state_ = RxState::kHeader;
+          if (rx_data_start_ != nullptr) {
+            uint32_t crc = util::crc32c(rx_data_start_, rx_data_length_);
+            crc = util::crc32c(rx_pad_, data_pad_, crc);
+            rx_digest_error_ = crc != load_digest(rx_digest_);
+          }
+          if (!on_pdu()) return false;
+        }
         break;
       }
     }
@@ -217,13 +264,33 @@ bool Connection::process_rx() {
   return true;
 }
 
+bool Connection::header_received() {
+  if (!full_feature_ || !params_.header_digest) return on_header();
+  rx_digest_have_ = 0;
+  rx_state_ = RxState::kHeaderDigest;
+  return true;
+}
+
+bool Connection::data_received() {
+  if (full_feature_ && params_.data_digest && rx_wire_length_ > 0) {
+    rx_digest_have_ = 0;
+    rx_state_ = RxState::kDataDigest;
+    return true;
+  }
+  rx_state_ = RxState::kHeader;
+  return on_pdu();
+}
+
 // The header (and AHS) is in; decide where the data segment goes.
 bool Connection::on_header() {
-  SPDLOG_TRACE("{}: rx {}", peer_, describe(hdr_));
+  // describe() formats: only pay for it when tracing is on.
+  if (spdlog::should_log(spdlog::level::trace)) spdlog::trace("{}: rx {}", peer_, describe(hdr_));
   uint32_t dsl = hdr_.data_length();
   data_pad_ = pad4(dsl);
   rx_cmd_ = nullptr;
-  uint32_t limit = full_feature_ ? params_.target_mrdsl : Login::kMaxLoginText;
+  rx_wire_length_ = dsl;
+  rx_digest_error_ = false;
+  uint32_t limit = full_feature_ ? params_.target_mrdsl : kLoginPduLimit;
   uint8_t reason = check_received(hdr_, full_feature_, limit);
   if (reason != 0) {
     spdlog::warn("{}: bad PDU {}: reject reason 0x{:02x}", peer_, describe(hdr_), reason);
@@ -246,6 +313,26 @@ bool Connection::on_header() {
 
 // A whole PDU (header, AHS, data) has been received.
 bool Connection::on_pdu() {
+  if (rx_digest_error_) {
+    // RFC 7143 §7.8: Reject (Data-Digest-Error) and discard. At ERL 0 there
+    // is no recovery R2T, so a command whose data was damaged ends with
+    // CHECK CONDITION, ABORTED COMMAND / PROTOCOL SERVICE CRC ERROR (47/05)
+    // once all its data is in; its data never reaches the disk.
+    rx_digest_error_ = false;
+    spdlog::warn("{}: data digest error on {}", peer_, describe(hdr_));
+    send_reject(reject::kDataDigestError, hdr_);
+    uint8_t opcode = hdr_.opcode();
+    if (opcode == op::kScsiCommand || opcode == op::kDataOut) {
+      if (rx_cmd_ != nullptr) {
+        rx_cmd_->data_error = true;
+        rx_cmd_->digest_error = true;
+      }
+    } else {
+      // A non-data PDU is dropped; its CmdSN is used up so later commands still run.
+      if (!hdr_.immediate() && hdr_.cmdsn() == exp_cmdsn_) exp_cmdsn_++;
+      return true;
+    }
+  }
   switch (hdr_.opcode()) {
     case op::kLoginRequest:
       return handle_login();
@@ -302,9 +389,10 @@ bool Connection::handle_login() {
   pdu.owned = std::move(reply.data);
   pdu.length = uint32_t(pdu.owned.size());
   if (reply.close) {
-    spdlog::warn("login from {} ({}) refused: status 0x{:04x}", peer_,
+    spdlog::warn("login from {} ({}) refused: status 0x{:04x}{}{}", peer_,
                  login_->initiator_name().empty() ? "-" : login_->initiator_name(),
-                 uint16_t(reply.bhs.b[36] << 8 | reply.bhs.b[37]));
+                 uint16_t(reply.bhs.b[36] << 8 | reply.bhs.b[37]),
+                 reply.reason.empty() ? "" : ": ", reply.reason);
     server_.login_failures.fetch_add(1, std::memory_order_relaxed);
     close_after_write_ = true;
   } else if (reply.complete) {
@@ -332,6 +420,17 @@ uint16_t Connection::admit(const Login& login, uint16_t* status) {
     return 0;
   }
   SessionKey key{login.initiator_name(), login.isid(), target_ ? target_->iqn : std::string()};
+  size_t others = 0;  // this initiator's sessions that this login does not reinstate
+  for (const auto& [s, conn] : server_.sessions.sessions()) {
+    bool same_name = strcasecmp(s.key.initiator.c_str(), key.initiator.c_str()) == 0;
+    if (same_name && !(s.key.isid == key.isid && s.key.target == key.target)) ++others;
+  }
+  if (others >= server_.bounds.max_sessions_per_initiator) {
+    spdlog::warn("login from {} ({}): limits.max_sessions_per_initiator ({}) reached", peer_,
+                 initiator_, server_.bounds.max_sessions_per_initiator);
+    *status = login_status::kOutOfResources;
+    return 0;
+  }
   std::shared_ptr<Connection> replaced;
   uint16_t tsih =
       server_.sessions.admit(key, login.requested_tsih(), weak_from_this(), &replaced, status);
@@ -356,6 +455,10 @@ uint16_t Connection::admit(const Login& login, uint16_t* status) {
     nexus_ =
         target_->device->attach(initiator_ + ",i,0x" + isid,
                                 target_->iqn + ",t,0x" + std::to_string(kPortalGroupTag), 1, 1);
+    if (login.read_only()) {
+      nexus_->set_read_only(true);
+      spdlog::info("{} has read-only access to {}", initiator_, target_->iqn);
+    }
   } else {
     queue_depth_ = 16;
   }
@@ -434,6 +537,16 @@ bool Connection::handle_scsi_command() {
     expect_data(nullptr, dsl);
     return true;
   }
+  if (hdr_.immediate()) {
+    // Immediate commands bypass the CmdSN window; bound them separately.
+    uint32_t immediate = 0;
+    for (Command* c : active_) immediate += c->immediate ? 1 : 0;
+    if (immediate >= server_.bounds.max_immediate_commands) {
+      send_reject(reject::kImmediateCommandReject, hdr_);
+      expect_data(nullptr, dsl);
+      return true;
+    }
+  }
   Command* cmd = alloc_command();
   if (cmd == nullptr) return false;
   cmd->state = Command::State::kReceiving;
@@ -444,6 +557,7 @@ bool Connection::handle_scsi_command() {
   cmd->edtl = edtl;
   cmd->received = 0;
   cmd->data_error = false;
+  cmd->digest_error = false;
   cmd->r2tsn = 0;
   cmd->r2t_outstanding = 0;
   cmd->datasn = 0;
@@ -562,7 +676,10 @@ void Connection::command_ready(Command* cmd) {
   if (cmd->state != Command::State::kReceiving) return;
   if (cmd->received >= cmd->edtl || cmd->task.direction != scsi::Direction::kWrite) {
     if (cmd->data_error) {
-      respond_check_condition(cmd, 0x0b, 0x4b, 0x00);  // ABORTED COMMAND, DATA PHASE ERROR
+      if (cmd->digest_error)
+        respond_check_condition(cmd, 0x0b, 0x47, 0x05);  // ABORTED COMMAND, PROTOCOL SERVICE CRC ERROR
+      else
+        respond_check_condition(cmd, 0x0b, 0x4b, 0x00);  // ABORTED COMMAND, DATA PHASE ERROR
       return;
     }
     execute(cmd);
@@ -958,11 +1075,23 @@ void Connection::flush() {
   gather_.clear();
   for (OutPdu& pdu : tx_inflight_) {
     gather_.emplace_back(pdu.bhs.b.data(), kBhsSize);
+    // Login Responses never carry digests: they start after the last one.
+    bool digests = pdu.bhs.opcode() != op::kLoginResponse;
+    if (digests && params_.header_digest) {
+      store_digest(pdu.header_digest, util::crc32c(pdu.bhs.b.data(), kBhsSize));
+      gather_.emplace_back(pdu.header_digest, 4);
+    }
     if (pdu.length > 0) {
       const uint8_t* data =
           pdu.owned.empty() ? pdu.data : reinterpret_cast<const uint8_t*>(pdu.owned.data());
       gather_.emplace_back(data, pdu.length);
-      if (uint32_t pad = pad4(pdu.length)) gather_.emplace_back(kZeroPad, pad);
+      uint32_t pad = pad4(pdu.length);
+      if (pad != 0) gather_.emplace_back(kZeroPad, pad);
+      if (digests && params_.data_digest) {
+        uint32_t crc = util::crc32c(kZeroPad, pad, util::crc32c(data, pdu.length));
+        store_digest(pdu.data_digest, crc);
+        gather_.emplace_back(pdu.data_digest, 4);
+      }
     }
   }
   writing_ = true;

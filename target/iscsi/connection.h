@@ -20,9 +20,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "iscsi/connection_gate.h"
 #include "iscsi/event_loop.h"
 #include "iscsi/login.h"
 #include "iscsi/pdu.h"
+#include "iscsi/security_policy.h"
 #include "iscsi/session_table.h"
 #include "iscsi/target_node.h"
 #include "scsi/task.h"
@@ -39,6 +41,9 @@ struct ServerContext {
   uint32_t nop_timeout_s = 30;
   uint32_t login_timeout_s = 15;
   std::atomic<uint64_t> login_failures{0};  // refused logins (metrics)
+  SecurityPolicyHolder security;             // CHAP and read-only initiators (reload swaps it)
+  ConnectionGate gate;                       // connections in total and per address
+  config::Limits bounds;                     // lun.yaml limits: (hostile input)
 };
 
 struct ConnectionStats {
@@ -71,14 +76,18 @@ class Connection final : public std::enable_shared_from_this<Connection>,
     uint32_t length = 0;
     Command* release = nullptr;  // returned to the free list once written
     std::string owned;           // data owned by the PDU (control PDUs only)
+    uint8_t header_digest[4] = {};  // CRC32C, when negotiated
+    uint8_t data_digest[4] = {};
   };
-  enum class RxState : uint8_t { kHeader, kAhs, kData, kDiscard };
+  enum class RxState : uint8_t { kHeader, kAhs, kData, kDiscard, kHeaderDigest, kDataDigest };
 
   // ---- receive path
   void read_more();
   void on_read(const boost::system::error_code& ec, size_t n, bool direct);
   bool process_rx();
   bool on_header();
+  bool header_received();  // BHS and AHS in: the header digest next, if any
+  bool data_received();    // data and padding in: the data digest next, if any
   bool on_pdu();
   void expect_data(uint8_t* dest, uint32_t length);
 
@@ -142,6 +151,15 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   std::string control_data_;   // data segment of non-SCSI PDUs
   Command* rx_cmd_ = nullptr;  // command whose data is being received
   bool reading_ = false;
+  // Digests (CRC32C, negotiated at login): the received digest, where this
+  // PDU's data went (to check it), its padding, and a data digest mismatch.
+  uint8_t rx_digest_[4] = {};
+  uint32_t rx_digest_have_ = 0;
+  uint8_t* rx_data_start_ = nullptr;
+  uint32_t rx_data_length_ = 0;
+  uint32_t rx_wire_length_ = 0;  // DataSegmentLength as received
+  uint8_t rx_pad_[4] = {};
+  bool rx_digest_error_ = false;
   std::chrono::steady_clock::time_point last_rx_;
 
   // Login / session.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <future>
 
@@ -74,13 +75,46 @@ void Server::accept(size_t portal) {
       loop->io, [this, portal, loop](const boost::system::error_code& ec, tcp::socket socket) {
         if (ec == asio::error::operation_aborted) return;
         if (!ec) {
-          auto conn = std::make_shared<Connection>(context_, *loop, std::move(socket));
-          asio::post(loop->io, [conn] { conn->start(); });
+          admit(std::move(socket), *loop);
         } else {
+          // EMFILE/ENFILE/ENOBUFS repeat at once: retry after a pause rather
+          // than spin (and flood the log) until a descriptor is free.
           spdlog::warn("accept failed: {}", ec.message());
+          auto pause = std::make_shared<asio::steady_timer>(loops_[0]->io);
+          pause->expires_after(std::chrono::milliseconds(100));
+          pause->async_wait([this, portal, pause](const boost::system::error_code& e) {
+            if (!e && acceptors_[portal]->is_open()) accept(portal);
+          });
+          return;
         }
         if (acceptors_[portal]->is_open()) accept(portal);
       });
+}
+
+void Server::admit(tcp::socket socket, EventLoop& loop) {
+  boost::system::error_code ec;
+  auto remote = socket.remote_endpoint(ec);
+  std::string address = "?";
+  if (!ec) {
+    asio::ip::address a = remote.address();
+    if (a.is_v6() && a.to_v6().is_v4_mapped())
+      a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+    address = a.to_string();
+  }
+  const char* why = "";
+  std::shared_ptr<ConnectionGate::Ticket> ticket = context_.gate.enter(address, &why);
+  if (!ticket) {
+    spdlog::warn("connection from {} refused: {}", address, why);
+    socket.close(ec);
+    return;
+  }
+  // The ticket goes back to the gate when the connection object is deleted.
+  std::shared_ptr<Connection> conn(new Connection(context_, loop, std::move(socket)),
+                                   [ticket](Connection* c) mutable {
+                                     delete c;
+                                     ticket.reset();
+                                   });
+  asio::post(loop.io, [conn] { conn->start(); });
 }
 
 void Server::stop_accepting() {

@@ -34,6 +34,8 @@ class Server {
 
  private:
   void accept(size_t portal);
+  // Applies the connection limits, then hands the socket to `loop`.
+  void admit(boost::asio::ip::tcp::socket socket, EventLoop& loop);
   ServerContext& context_;
   std::vector<std::unique_ptr<EventLoop>> loops_;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;

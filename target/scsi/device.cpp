@@ -244,6 +244,12 @@ void DeviceImpl::execute(Task& task) {
     complete(task);
     return;
   }
+  // A read-only initiator may flush caches (harmless) but change nothing else.
+  if (op->access == Access::kWrite && task.nexus != nullptr && task.nexus->read_only() &&
+      op->opcode != 0x35 && op->opcode != 0x91) {
+    fail_write_protected(task, lun);
+    return;
+  }
   op->handler(*this, lun, task);
 }
 

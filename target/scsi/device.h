@@ -51,6 +51,11 @@ class Nexus {
   const std::string& target_port() const { return target_port_; }        // "iqn...,t,0x<tpgt>"
   uint16_t relative_target_port() const { return rtpi_; }
   uint16_t target_port_group() const { return tpg_; }
+  // Read-only access for this initiator (lun.yaml access.read_only_initiators):
+  // commands that change the medium fail with DATA PROTECT / WRITE PROTECTED
+  // and MODE SENSE reports WP. Set by the transport right after attach().
+  bool read_only() const { return read_only_; }
+  void set_read_only(bool read_only) { read_only_ = read_only; }
 
  protected:
   Nexus(std::string ip, std::string tp, uint16_t rtpi, uint16_t tpg)
@@ -61,6 +66,7 @@ class Nexus {
   std::string target_port_;
   uint16_t rtpi_;
   uint16_t tpg_;
+  bool read_only_ = false;
 };
 
 class Device {

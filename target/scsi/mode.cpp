@@ -75,7 +75,7 @@ void cmd_mode_sense(DeviceImpl&, Lun* lun, Task& task) {
   uint32_t hdr = ten ? 8 : 4;
   uint32_t len = hdr;
   uint8_t dsp = 0x10;  // DPOFUA
-  if (lun->read_only()) dsp |= 0x80;
+  if (lun->read_only() || (task.nexus != nullptr && task.nexus->read_only())) dsp |= 0x80;
   if (!dbd) {
     uint64_t blocks = lun->num_blocks();
     if (llbaa) {
