@@ -118,7 +118,10 @@ ReloadResult apply(DaemonState& state, config::Config next) {
   };
   std::vector<Planned> plan;
   std::vector<const config::Target*> access_only;
+  std::shared_ptr<const iscsi::SecurityPolicy> security;
   try {
+    // CHAP secrets re-read and checked like at start; logged-in sessions keep going.
+    security = iscsi::build_security_policy(next);
     for (const config::Target& t : next.targets) {
       const config::Target* old = find_target(cur, t.iqn);
       if (old != nullptr && same_serving(*old, t, cur, next)) {
@@ -144,6 +147,7 @@ ReloadResult apply(DaemonState& state, config::Config next) {
   }
 
   // 2. Apply: removals, replacements and additions, then access lists.
+  state.context.security.set(std::move(security));
   for (const config::Target& t : cur.targets) {
     if (find_target(next, t.iqn) != nullptr) continue;
     state.context.registry.remove(t.iqn);
