@@ -213,6 +213,11 @@ bool Daemon::start(std::string* error, std::chrono::seconds timeout) {
 int Daemon::stop(int signo, std::chrono::seconds timeout) {
   if (pid_ <= 0) return -1;
   ::kill(pid_, signo);
+  return wait_exit(timeout);
+}
+
+int Daemon::wait_exit(std::chrono::seconds timeout) {
+  if (pid_ <= 0) return -1;
   int status = 0;
   int code = -1;
   if (wait_for(pid_, timeout, &status)) {

@@ -68,6 +68,8 @@ class Daemon {
   // Signals the daemon and waits for it; returns its exit code, or -1 when it
   // died from a signal or did not stop in time (then it was killed).
   int stop(int signo, std::chrono::seconds timeout = std::chrono::seconds(40));
+  // Waits for an exit already under way (no signal sent); same result as stop().
+  int wait_exit(std::chrono::seconds timeout);
   bool running();
 
   int port() const { return port_; }
