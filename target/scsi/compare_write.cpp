@@ -79,6 +79,9 @@ void cmd_compare_and_write(DeviceImpl&, Lun* lun, Task& task) {
   uint64_t n = uint64_t(blocks) << shift;
   task.transfer_length = static_cast<uint32_t>(2 * n);
   if (blocks == 0) {
+    // Nothing to compare, but data-out without blocks is a CDB that cannot be
+    // right (libiscsi sends 256 blocks this way: the byte wrapped to 0).
+    if (task.expected_length != 0 || data_out_bytes(task) != 0) return fail_cdb(task, lun, 13);
     task.status = status::kGood;
     return complete(task);
   }

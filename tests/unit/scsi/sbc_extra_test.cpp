@@ -39,6 +39,13 @@ TEST_F(Extra, CompareAndWrite) {
   EXPECT_EQ(r.asc, 0x24);
   r = h.run(caw_cdb(2047, 2), 2048, out);
   EXPECT_EQ(r.asc, 0x21);
+  // 0 blocks: GOOD without data-out, INVALID FIELD IN CDB with (a block count
+  // of 256 wrapped to 0), and the medium is untouched either way.
+  EXPECT_EQ(h.run(caw_cdb(20, 0), 0).status, status::kGood);
+  r = h.run(caw_cdb(20, 0), 2048, out);
+  EXPECT_EQ(r.asc, 0x24);
+  EXPECT_EQ(std::get<1>(field_pointer(r)), 13);
+  EXPECT_EQ(h.run(cdb10(0x28, 20, 2), 1024).data, b);
 }
 
 TEST_F(Extra, OrWriteAndWriteVerify) {
