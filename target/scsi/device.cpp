@@ -184,7 +184,10 @@ void DeviceImpl::reset_lun(Lun& lun, Nexus* from, uint16_t asc_ascq) {
     return true;
   });
   for (const Nexus* n : lun.nexuses()) lun.set_prevent(n, false);
-  lun.ua_add_others(from, asc_ascq);
+  // SAM-5 5.14: the reset's unit attention goes to every I_T nexus, the one
+  // that asked for the reset included.
+  (void)from;
+  lun.ua_add_others(nullptr, asc_ascq);
 }
 
 void DeviceImpl::lun_reset(Nexus* from, uint64_t number) {

@@ -53,21 +53,27 @@ TEST(UnitAttention, RequestSenseReportsAndClears) {
   EXPECT_EQ(rs.data[0], 0x72);
 }
 
-TEST(UnitAttention, ResetsAndCapacityChangeGoToOtherNexuses) {
+// SAM-5 5.14 / libiscsi MultipathIO.Reset: a reset's unit attention reaches
+// every nexus, the one that requested the reset too.
+TEST(UnitAttention, ResetsGoToEveryNexus) {
   Harness h;
   Nexus* other = h.dev->attach("iqn.x:b,i,0x1", "iqn.2019-02.lb2:odcfs2,t,0x1", 1, 1);
   h.clear_ua();
   h.clear_ua(other);
   h.dev->lun_reset(h.nexus, 1);
-  EXPECT_EQ(h.run({0x00, 0, 0, 0, 0, 0}, 0).status, status::kGood);
-  auto r = h.run({0x00, 0, 0, 0, 0, 0}, 0, {}, other);
-  EXPECT_EQ(r.key, 0x6);
-  EXPECT_EQ(r.asc, 0x29);
-  EXPECT_EQ(r.ascq, 0x03);
+  for (Nexus* n : {h.nexus, other}) {
+    auto r = h.run({0x00, 0, 0, 0, 0, 0}, 0, {}, n);
+    EXPECT_EQ(r.key, 0x6);
+    EXPECT_EQ(r.asc, 0x29);
+    EXPECT_EQ(r.ascq, 0x03);
+    EXPECT_EQ(h.run({0x00, 0, 0, 0, 0, 0}, 0, {}, n).status, status::kGood);
+  }
   h.dev->target_reset(other);
-  r = h.run({0x00, 0, 0, 0, 0, 0}, 0);
-  EXPECT_EQ(r.asc, 0x29);
-  EXPECT_EQ(r.ascq, 0x02);
+  for (Nexus* n : {h.nexus, other}) {
+    auto r = h.run({0x00, 0, 0, 0, 0, 0}, 0, {}, n);
+    EXPECT_EQ(r.asc, 0x29);
+    EXPECT_EQ(r.ascq, 0x02);
+  }
   EXPECT_FALSE(h.dev->capacity_changed(1));  // same size
   EXPECT_FALSE(h.dev->capacity_changed(9));
   h.dev->detach(other);

@@ -137,6 +137,7 @@ TEST_F(Extra, Spc2ReserveRelease) {
   // A LUN reset and the holder's logout both drop it.
   EXPECT_EQ(h.run({0x56, 0, 0, 0, 0, 0, 0, 0, 0, 0}, 0).status, status::kGood);
   h.dev->lun_reset(other, 1);
+  h.clear_ua(other);
   EXPECT_EQ(h.run(cdb10(0x28, 0, 1), 512, {}, other).status, status::kGood);
   h.clear_ua();
   EXPECT_EQ(h.run({0x16, 0, 0, 0, 0, 0}, 0, {}, other).status, status::kGood);
