@@ -31,7 +31,9 @@ Lun::Lun(const LunOptions& options, std::unique_ptr<blockdev::BlockDevice> backi
   num_blocks_ = inf.size_bytes >> block_shift_;
   read_only_ = options.read_only || inf.read_only;
   thin_ = options.thin && inf.supports_discard;
-  if (inf.physical_block_size > options.block_size)
+  // A file's st_blksize is the filesystem's allocation unit, not a physical
+  // sector: only block devices report a physical block bigger than a logical one.
+  if (inf.is_block_device && inf.physical_block_size > options.block_size)
     lbppbe_ = std::countr_zero(inf.physical_block_size / options.block_size);
   channels_.reserve(loops.size());
   for (auto* loop : loops) channels_.push_back(backing_->make_channel(*loop));
