@@ -118,8 +118,9 @@ uint32_t vpd_block_limits(const Lun& lun, uint8_t* d) {
   d[3] = 0x3C;
   uint32_t bs = lun.block_size();
   uint32_t max_blocks = static_cast<uint32_t>(util::BufferPool::kMaxBuffer / bs);
-  d[4] = 0x01;  // WSNZ: WRITE SAME needs a block count
-  d[5] = 255;   // MAXIMUM COMPARE AND WRITE LENGTH
+  // WSNZ=0: a WRITE SAME of 0 blocks writes up to the last block (within the
+  // MAXIMUM WRITE SAME LENGTH below).
+  d[5] = 255;  // MAXIMUM COMPARE AND WRITE LENGTH
   put_be16(d + 6, static_cast<uint16_t>(1u << lun.lbppbe()));
   put_be32(d + 8, max_blocks);        // MAXIMUM TRANSFER LENGTH
   put_be32(d + 12, (1u << 20) / bs);  // OPTIMAL TRANSFER LENGTH: 1 MiB

@@ -128,11 +128,12 @@ void cmd_write_same(DeviceImpl&, Lun* lun, Task& task) {
   uint64_t lba;
   uint32_t blocks;
   decode_lba_blocks(cdb, &lba, &blocks);
-  if (!lba_in_range(*lun, lba, blocks)) return fail_lba(task, lun);
+  if (!lba_in_range(*lun, lba, blocks) || lba >= lun->num_blocks()) return fail_lba(task, lun);
   uint16_t len_byte = sixteen ? 10 : 7;
-  if (blocks == 0) return fail_cdb(task, lun, len_byte);  // WSNZ=1
   unsigned shift = lun->block_shift();
-  uint64_t bytes = uint64_t(blocks) << shift;
+  // WSNZ=0: 0 blocks means from the LBA to the last block (SBC-3 5.44).
+  uint64_t count = blocks != 0 ? blocks : lun->num_blocks() - lba;
+  uint64_t bytes = count << shift;
   if (bytes > kMaxWriteSameBytes) return fail_cdb(task, lun, len_byte);
   if (lun->read_only()) return fail_write_protected(task, lun);
   uint32_t bs = lun->block_size();
@@ -146,6 +147,10 @@ void cmd_write_same(DeviceImpl&, Lun* lun, Task& task) {
   } else if (task.expected_length != 0) {
     return fail(task, lun, sense_key::kIllegalRequest, asc::kParameterListLengthError);
   }
+  // UNMAP=1 on a thin LUN is an unmap operation on every LBA whatever the
+  // pattern (SBC-3 4.7.3.4; libiscsi WriteSame*.UnmapUntilEnd sends 0xFF and
+  // expects zeroes back under LBPRZ). On a fully provisioned LUN it is ignored.
+  if (unmap && lun->thin()) zero = true;
   if (zero) {
     // One request: zeroes, deallocated when UNMAP asks and the LUN is thin.
     prepare_range(task, blockdev::IoOp::kWriteZeroes, lba << shift, bytes, unmap && lun->thin());

@@ -85,8 +85,18 @@ TEST_F(Extra, WriteSameAndUnmapAndLbaStatus) {
   EXPECT_EQ(h.run(cdb10(0x28, 104, 1), 512).data, std::vector<uint8_t>(512, 0));
   ASSERT_EQ(h.run(cdb16(0x93, 105, 5, 0x09), 0).status, status::kGood);
   EXPECT_EQ(h.run(cdb10(0x28, 109, 1), 512).data, std::vector<uint8_t>(512, 0));
-  // 0 blocks (WSNZ), beyond end, bad data-out size, UNMAP descriptor beyond end.
-  EXPECT_EQ(h.run(cdb10(0x41, 0, 0), 512, blk).asc, 0x24);
+  // 0 blocks (WSNZ=0): from the LBA to the end; beyond end, bad data-out size,
+  // UNMAP descriptor beyond end.
+  EXPECT_EQ(h.run({0x12, 1, 0xB0, 0, 64, 0}, 64).data[4] & 0x01, 0);
+  ASSERT_EQ(h.run(cdb10(0x41, 2040, 0), 512, blk).status, status::kGood);
+  r = h.run(cdb10(0x28, 2039, 9), 9 * 512);
+  EXPECT_FALSE(std::equal(blk.begin(), blk.end(), r.data.begin()));
+  for (int i = 1; i < 9; ++i)
+    EXPECT_TRUE(std::equal(blk.begin(), blk.end(), r.data.begin() + i * 512)) << i;
+  EXPECT_EQ(h.run(cdb10(0x41, 2048, 0), 512, blk).asc, 0x21);
+  // UNMAP=1 deallocates whatever the pattern (the LUN is thin).
+  ASSERT_EQ(h.run(cdb10(0x41, 2044, 0, 0x08), 512, blk).status, status::kGood);
+  EXPECT_EQ(h.run(cdb10(0x28, 2044, 4), 2048).data, std::vector<uint8_t>(2048, 0));
   EXPECT_EQ(h.run(cdb10(0x41, 2049, 0), 512, blk).asc, 0x21);
   EXPECT_NE(h.run(cdb10(0x41, 0, 2), 1024, pattern(1024, 1)).status, status::kGood);
   p[8 + 6] = 0x10;
