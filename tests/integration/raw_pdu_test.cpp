@@ -1,8 +1,8 @@
-// NOP-In keepalive (RFC 7143 §11.18-19) against a hand-driven connection: the
-// target pings an idle initiator every nop_interval seconds and drops the
-// connection when a ping stays unanswered for nop_timeout seconds; a
-// connection that answers every ping with a NOP-Out stays up. A raw socket is
-// used because libiscsi answers NOP-Ins by itself.
+// Hand-built PDUs on a raw socket, for what libiscsi cannot be made to do:
+// NOP-In keepalive (RFC 7143 §11.18-19: the target pings an idle initiator
+// every nop_interval seconds and drops the connection when a ping stays
+// unanswered for nop_timeout seconds; answering keeps it up), the CmdSN window
+// granted at login (queue_depth), and Reject for malformed PDUs.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -25,6 +25,7 @@ constexpr const char* kIqn = "iqn.2024-01.test.sharedisk:nop";
 std::string nop_yaml() {
   return preamble() +
          "iscsi:\n"
+         "  queue_depth: 16\n"
          "  nop_interval: 1\n"
          "  nop_timeout: 2\n"
          "targets:\n"
@@ -146,16 +147,18 @@ void login(RawConnection& c, uint32_t* statsn, uint32_t* exp_cmdsn) {
   ASSERT_EQ(resp.bhs[1] & 0x83, 0x83) << "T bit and NSG=3 (full feature)";
   *statsn = be32(&resp.bhs[24]);
   *exp_cmdsn = be32(&resp.bhs[28]);
+  EXPECT_EQ(*exp_cmdsn, 1u) << "the login carried CmdSN 1 as an immediate PDU";
+  EXPECT_EQ(be32(&resp.bhs[32]) - *exp_cmdsn + 1, 16u) << "MaxCmdSN: a window of queue_depth";
 }
 
-class NopTest : public ::testing::Test {
+class RawPduTest : public ::testing::Test {
  protected:
   void SetUp() override { START_DAEMON(daemon_); }
   TempDir dir_;
   Daemon daemon_{dir_, nop_yaml()};
 };
 
-TEST_F(NopTest, SilentInitiatorIsDropped) {
+TEST_F(RawPduTest, SilentInitiatorIsDropped) {
   RawConnection c(daemon_.port());
   ASSERT_TRUE(c.connected());
   uint32_t statsn = 0, cmdsn = 0;
@@ -180,7 +183,7 @@ TEST_F(NopTest, SilentInitiatorIsDropped) {
   EXPECT_TRUE(daemon_.running());
 }
 
-TEST_F(NopTest, AnsweringInitiatorStaysConnected) {
+TEST_F(RawPduTest, AnsweringInitiatorStaysConnected) {
   RawConnection c(daemon_.port());
   ASSERT_TRUE(c.connected());
   uint32_t statsn = 0, cmdsn = 0;
@@ -206,6 +209,59 @@ TEST_F(NopTest, AnsweringInitiatorStaysConnected) {
   EXPECT_EQ(got, RawConnection::Got::kTimeout) << "the target closed an answering connection\n"
                                                << daemon_.output();
   EXPECT_GE(answered, 3) << "pings every second for 6 s";
+}
+
+// A PDU with a target opcode, and one with an opcode nobody defines, are
+// answered with a Reject carrying the offending header; the session survives.
+TEST_F(RawPduTest, MalformedPdusAreRejected) {
+  RawConnection c(daemon_.port());
+  ASSERT_TRUE(c.connected());
+  uint32_t statsn = 0, cmdsn = 0;
+  login(c, &statsn, &cmdsn);
+  if (HasFatalFailure()) return;
+  struct Case {
+    uint8_t opcode;
+    uint8_t reason;
+  };
+  for (Case k : {Case{0x21, 0x04}, Case{0x1c, 0x05}}) {
+    SCOPED_TRACE(int(k.opcode));
+    Pdu bad;
+    bad.bhs[0] = k.opcode;
+    bad.bhs[1] = 0x80;
+    put32(&bad.bhs[16], 0x1234);
+    put32(&bad.bhs[24], cmdsn);
+    put32(&bad.bhs[28], statsn + 1);
+    ASSERT_TRUE(c.send(bad));
+    Pdu reply;
+    auto deadline = Clock::now() + 5s;
+    RawConnection::Got got;
+    while ((got = c.receive(&reply, deadline)) == RawConnection::Got::kPdu &&
+           reply.opcode() == 0x20) {
+    }
+    ASSERT_EQ(got, RawConnection::Got::kPdu);
+    EXPECT_EQ(reply.opcode(), 0x3f) << "Reject";
+    EXPECT_EQ(reply.bhs[2], k.reason);
+    ASSERT_EQ(reply.data.size(), 48u) << "the rejected header comes back";
+    EXPECT_EQ(uint8_t(reply.data[0]) & 0x3f, k.opcode);
+    EXPECT_EQ(be32(reinterpret_cast<const uint8_t*>(reply.data.data()) + 16), 0x1234u);
+  }
+  // Still in full feature phase: a NOP-Out ping is answered.
+  Pdu ping;
+  ping.bhs[0] = 0x40;
+  ping.bhs[1] = 0x80;
+  put32(&ping.bhs[16], 0x77);
+  put32(&ping.bhs[20], 0xffffffff);
+  put32(&ping.bhs[24], cmdsn);
+  ASSERT_TRUE(c.send(ping));
+  Pdu reply;
+  auto deadline = Clock::now() + 5s;
+  bool answered = false;
+  while (c.receive(&reply, deadline) == RawConnection::Got::kPdu)
+    if (reply.opcode() == 0x20 && be32(&reply.bhs[16]) == 0x77) {
+      answered = true;
+      break;
+    }
+  EXPECT_TRUE(answered);
 }
 
 }  // namespace
