@@ -115,6 +115,9 @@ void cmd_write_same(DeviceImpl&, Lun*, Task&);
 void cmd_get_lba_status(DeviceImpl&, Lun*, Task&);
 void cmd_persistent_reserve_in(DeviceImpl&, Lun*, Task&);
 void cmd_persistent_reserve_out(DeviceImpl&, Lun*, Task&);
+void cmd_extended_copy(DeviceImpl&, Lun*, Task&);
+void cmd_receive_copy_results(DeviceImpl&, Lun*, Task&);
+void cmd_report_target_port_groups(DeviceImpl&, Lun*, Task&);
 
 }  // namespace sharedisk::scsi
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "scsi/copy_manager.h"
 #include "scsi/device.h"
 #include "scsi/lun.h"
 
@@ -16,7 +17,15 @@ class NexusImpl final : public Nexus {
  public:
   NexusImpl(std::string ip, std::string tp, uint16_t rtpi, uint16_t tpg)
       : Nexus(std::move(ip), std::move(tp), rtpi, tpg) {}
+
+  // EXTENDED COPY operations of this nexus (RECEIVE COPY RESULTS).
+  xcopy::CopyResults copies;
 };
+
+// Every Nexus handed to the SCSI layer was made by DeviceImpl::attach().
+inline NexusImpl* nexus_impl(Nexus* n) {
+  return static_cast<NexusImpl*>(n);
+}
 
 class DeviceImpl final : public Device {
  public:

@@ -1,17 +1,18 @@
 // INQUIRY (SPC-4 6.6): standard data and the VPD pages 00h, 80h, 83h, 86h,
-// B0h, B1h, B2h. An unknown LUN answers peripheral qualifier 011b.
+// 8Fh, B0h, B1h, B2h. An unknown LUN answers peripheral qualifier 011b.
 #include <algorithm>
 #include <string>
 
 #include "scsi/cdb.h"
 #include "scsi/command.h"
+#include "scsi/copy_manager.h"
 #include "util/buffer_pool.h"
 
 namespace sharedisk::scsi {
 
 namespace {
 
-constexpr uint8_t kVpdPages[] = {0x00, 0x80, 0x83, 0x86, 0xB0, 0xB1, 0xB2};
+constexpr uint8_t kVpdPages[] = {0x00, 0x80, 0x83, 0x86, 0x8F, 0xB0, 0xB1, 0xB2};
 
 // Copies s into a space-padded field of n bytes.
 void put_ascii(uint8_t* p, const std::string& s, size_t n) {
@@ -29,7 +30,7 @@ uint32_t standard(const Lun* lun, uint8_t* d) {
   d[1] = 0x00;               // not removable
   d[2] = 0x06;               // SPC-4
   d[3] = 0x12;               // HISUP, response data format 2
-  d[5] = 0x00;
+  d[5] = lun ? 0x08 : 0x00;  // 3PC: EXTENDED COPY
   d[6] = 0x00;
   d[7] = 0x02;  // CMDQUE
   put_ascii(d + 8, o.vendor, 8);
@@ -114,6 +115,47 @@ uint32_t vpd_extended(uint8_t* d) {
   return 64;
 }
 
+// Third-party copy (SPC-4 7.8.17): what the EXTENDED COPY (LID1) copy
+// manager supports, from the same limits it enforces.
+uint32_t vpd_third_party_copy(const Lun& lun, uint8_t* d) {
+  uint8_t* p = d + 4;
+  auto descriptor = [&](uint16_t type, uint16_t len) {
+    put_be16(p, type);
+    put_be16(p + 2, len);
+    uint8_t* body = p;
+    p += 4 + len;
+    return body;
+  };
+  // Supported commands: EXTENDED COPY(LID1); RECEIVE COPY RESULTS 00h, 03h.
+  uint8_t* c = descriptor(0x0001, 12);
+  const uint8_t cmds[] = {0x83, 1, 0x00, 0x84, 2, 0x00, 0x03};
+  c[4] = sizeof cmds;
+  std::copy(std::begin(cmds), std::end(cmds), c + 5);
+  // Parameter data.
+  uint8_t* pd = descriptor(0x0004, 28);
+  put_be16(pd + 8, xcopy::kMaxTargetDescriptors);
+  put_be16(pd + 10, xcopy::kMaxSegmentDescriptors);
+  put_be32(pd + 12, xcopy::kMaxDescriptorListLength);
+  put_be32(pd + 16, xcopy::kMaxInlineData);
+  // Supported descriptors.
+  uint8_t* sd = descriptor(0x0008, 4);
+  sd[4] = 2;
+  sd[5] = xcopy::kSegmentBlockToBlock;
+  sd[6] = xcopy::kTargetIdentification;
+  // Supported CSCD descriptor IDs: none.
+  descriptor(0x000C, 4);
+  // General copy operations.
+  uint8_t* g = descriptor(0x8001, 32);
+  put_be32(g + 4, xcopy::kTotalConcurrentCopies);
+  put_be32(g + 8, xcopy::kMaxConcurrentCopies);
+  put_be32(g + 12, xcopy::kMaxSegmentBytes);
+  g[16] = static_cast<uint8_t>(lun.block_shift());  // DATA SEGMENT GRANULARITY (log2)
+  g[17] = 0;                                        // INLINE DATA GRANULARITY
+  uint32_t len = static_cast<uint32_t>(p - d);
+  put_be16(d + 2, static_cast<uint16_t>(len - 4));
+  return len;
+}
+
 uint32_t vpd_block_limits(const Lun& lun, uint8_t* d) {
   d[3] = 0x3C;
   uint32_t bs = lun.block_size();
@@ -178,6 +220,9 @@ void cmd_inquiry(DeviceImpl& dev, Lun* lun, Task& task) {
         break;
       case 0x86:
         len = vpd_extended(d);
+        break;
+      case 0x8F:
+        len = vpd_third_party_copy(*lun, d);
         break;
       case 0xB0:
         len = vpd_block_limits(*lun, d);

@@ -47,7 +47,7 @@ class Harness : public TaskOwner {
     o.read_only = read_only;
     o.thin = thin;
     o.serial = "SER" + std::to_string(number);
-    o.naa = {0x60, 0x01, 0x40, 0x50, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    o.naa = {0x60, 0x01, 0x40, 0x50, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, uint8_t(number)};
     o.pr_state_path = pr_path;
     dev->add_lun(o, blockdev::make_memory(blocks * block_size), {&io});
   }
