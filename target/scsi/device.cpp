@@ -135,6 +135,16 @@ std::vector<Lun*> DeviceImpl::all_luns() const {
   return out;
 }
 
+std::vector<uint16_t> DeviceImpl::target_ports(uint16_t tpg) const {
+  std::vector<uint16_t> out;
+  std::lock_guard lock(nexus_mutex_);
+  for (auto& n : nexuses_)
+    if (n->target_port_group() == tpg) out.push_back(n->relative_target_port());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 std::vector<uint64_t> DeviceImpl::luns() const {
   std::vector<uint64_t> out;
   for (auto& l : luns_) out.push_back(l->number());

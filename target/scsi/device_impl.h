@@ -54,6 +54,9 @@ class DeviceImpl final : public Device {
     return nullptr;
   }
   std::vector<Lun*> all_luns() const;
+  // Relative target port identifiers of target port group `tpg` that have an
+  // attached nexus, ascending (REPORT TARGET PORT GROUPS).
+  std::vector<uint16_t> target_ports(uint16_t tpg) const;
 
  private:
   static constexpr uint64_t kDirect = 256;

@@ -1,5 +1,5 @@
-// EXTENDED COPY (LID1), RECEIVE COPY RESULTS and the third-party copy VPD
-// page, through Device::execute on RAM LUNs.
+// EXTENDED COPY (LID1), RECEIVE COPY RESULTS, the third-party copy VPD page
+// and REPORT TARGET PORT GROUPS, through Device::execute on RAM LUNs.
 #include "scsi_harness.h"
 
 namespace sharedisk::scsi::test {
@@ -246,7 +246,32 @@ TEST_F(Xcopy, OperatingParametersMatchTheVpdPage) {
   auto pages = h.run({0x12, 1, 0x00, 0, 255, 0}, 255);
   EXPECT_NE(std::find(pages.data.begin() + 4, pages.data.end(), 0x8F), pages.data.end());
   auto std_inq = h.run({0x12, 0, 0, 0, 96, 0}, 96);
+  EXPECT_EQ(std_inq.data[5] & 0x30, 0x10);  // TPGS 01b
   EXPECT_EQ(std_inq.data[5] & 0x08, 0x08);  // 3PC
+}
+
+TEST_F(Xcopy, ReportTargetPortGroups) {
+  Nexus* other = h.dev->attach("iqn.x:b,i,0x1", "iqn.2019-02.lb2:odcfs2,t,0x1", 3, 1);
+  std::vector<uint8_t> cdb = {0xA3, 0x0A, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
+  auto r = h.run(cdb, 256);
+  ASSERT_EQ(r.status, status::kGood);
+  ASSERT_EQ(be32(r.data, 0) + 4, r.data.size());
+  EXPECT_EQ(r.data[4] & 0x0F, 0x0);   // active/optimized
+  EXPECT_EQ(r.data[4] & 0x80, 0x80);  // preferred
+  EXPECT_EQ(r.data[5] & 0x01, 0x01);  // AO_SUP
+  EXPECT_EQ(be16(r.data, 6), 1);      // the nexus' target port group
+  ASSERT_EQ(r.data[11], 2);           // ports 1 and 3
+  EXPECT_EQ(be16(r.data, 14), 1);
+  EXPECT_EQ(be16(r.data, 18), 3);
+  // Extended header.
+  cdb[1] = 0x2A;
+  r = h.run(cdb, 256);
+  ASSERT_EQ(r.status, status::kGood);
+  EXPECT_EQ(r.data[4] & 0x70, 0x10);
+  EXPECT_EQ(be16(r.data, 10), 1);
+  cdb[1] = 0x4A;  // reserved format
+  EXPECT_EQ(h.run(cdb, 256).asc, 0x24);
+  h.dev->detach(other);
 }
 
 }  // namespace
