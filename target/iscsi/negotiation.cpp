@@ -92,6 +92,9 @@ bool Negotiator::answer(const KeyValue& kv, std::string& response, std::string* 
     }
     (key == "HeaderDigest" ? params_.header_digest : params_.data_digest) = choice == "CRC32C";
     append_key(response, key, choice);
+  } else if (discovery_ &&
+             (key == "MaxConnections" || key == "InitialR2T" || key == "ImmediateData")) {
+    append_key(response, key, "Irrelevant");  // RFC 7143 §13: not used by discovery sessions
   } else if (key == "MaxConnections") {
     if (!numeric_in(value, 1, 65535, &n)) return append_key(response, key, "Reject"), true;
     params_.max_connections = 1;
