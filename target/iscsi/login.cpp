@@ -6,7 +6,6 @@ namespace sharedisk::iscsi {
 
 namespace {
 constexpr uint8_t kStageSecurity = 0;
-constexpr uint8_t kStageOperational = 1;
 constexpr uint8_t kStageFullFeature = 3;
 
 // Keys the login layer itself handles (not operational, not unknown).

@@ -109,7 +109,11 @@ bool Negotiator::answer(const KeyValue& kv, std::string& response, std::string* 
     append_key(response, key, yes_no(params_.immediate_data));
   } else if (key == "MaxRecvDataSegmentLength") {
     // Declarative: the initiator states what it can receive; we state ours.
-    if (!numeric_in(value, 512, 16777215, &n)) return append_key(response, key, "Reject"), true;
+    if (!numeric_in(value, 512, 16777215, &n)) {
+      // The key is answered now; finish() must not add it a second time.
+      declared_mrdsl_ = true;
+      return append_key(response, key, "Reject"), true;
+    }
     params_.initiator_mrdsl = uint32_t(n);
     append_key(response, key, std::to_string(limits_.max_recv_data_segment_length));
     declared_mrdsl_ = true;

@@ -79,9 +79,11 @@ uint8_t check_received(const Bhs& bhs, bool full_feature, uint32_t max_recv_data
     // A target opcode, or a vendor/reserved one (0x1c-0x1e are vendor specific).
     return (opcode & 0x20) ? reject::kProtocolError : reject::kCommandNotSupported;
   }
+  // The length first: during login too (8192 bytes, RFC 7143 §13.12), so no
+  // login PDU makes the target buffer more than that.
+  if (bhs.data_length() > max_recv_data_segment) return reject::kProtocolError;
   if (!full_feature) return opcode == op::kLoginRequest ? 0 : reject::kProtocolError;
   if (opcode == op::kLoginRequest) return reject::kProtocolError;
-  if (bhs.data_length() > max_recv_data_segment) return reject::kProtocolError;
   if (opcode == op::kSnackRequest) return reject::kSnackReject;  // ErrorRecoveryLevel 0
   if (opcode == op::kDataOut && bhs.ahs_length() != 0) return reject::kInvalidPduField;
   return 0;
