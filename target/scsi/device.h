@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -69,9 +70,33 @@ class Nexus {
   bool read_only_ = false;
 };
 
+// Task management the SCSI layer needs from the transport, which owns the
+// task sets. Installed with Device::set_task_aborter().
+class TaskAborter {
+ public:
+  // PERSISTENT RESERVE OUT / PREEMPT AND ABORT (SPC-4 5.13, preempting and
+  // aborting): `victims` are the I_T nexuses whose registrations `by`
+  // just removed (never by's own nexus). The transport aborts every task that
+  // each victim has for LUN `lun` (a number as in Device::luns()) and that it
+  // received before `by`, exactly as an ABORT TASK SET from that nexus would
+  // (TAS=0: no status for them, and none of them may write after done()). It
+  // then calls done() on by's event loop (Task::loop), once; the SCSI layer
+  // completes `by` only from inside done(). Called on by's event loop.
+  virtual void abort_nexus_tasks(const std::vector<Nexus*>& victims, uint64_t lun, Task& by,
+                                 std::function<void()> done) = 0;
+
+ protected:
+  ~TaskAborter() = default;
+};
+
 class Device {
  public:
   virtual ~Device() = default;
+
+  // The transport's TaskAborter, set before serving starts; without one,
+  // PREEMPT AND ABORT changes the reservation state like PREEMPT and aborts
+  // nothing. The default implementation ignores it.
+  virtual void set_task_aborter(TaskAborter* aborter) { (void)aborter; }
 
   // Adds a LUN before serving starts; `loops` are the daemon's event loops,
   // index i being Task::loop == i. Throws std::runtime_error on a bad option.

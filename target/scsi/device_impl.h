@@ -44,6 +44,8 @@ class DeviceImpl final : public Device {
   void target_reset(Nexus* from) override;
   bool idle() const override;
   bool capacity_changed(uint64_t lun) override;
+  void set_task_aborter(TaskAborter* aborter) override { aborter_ = aborter; }
+  TaskAborter* task_aborter() const { return aborter_; }
 
   const std::string& target_name() const { return target_name_; }
   // Lock-free: the table is only changed by add_lun() before serving starts.
@@ -65,6 +67,7 @@ class DeviceImpl final : public Device {
   std::string target_name_;
   std::vector<std::unique_ptr<Lun>> luns_;  // ascending by number
   Lun* direct_[kDirect] = {};
+  TaskAborter* aborter_ = nullptr;
   mutable std::mutex nexus_mutex_;
   std::vector<std::unique_ptr<NexusImpl>> nexuses_;
 };

@@ -101,7 +101,7 @@ void cmd_persistent_reserve_in(DeviceImpl&, Lun* lun, Task& task) {
   send_data_in(task, d, len, alloc);
 }
 
-void cmd_persistent_reserve_out(DeviceImpl&, Lun* lun, Task& task) {
+void cmd_persistent_reserve_out(DeviceImpl& dev, Lun* lun, Task& task) {
   const uint8_t* cdb = task.cdb;
   uint8_t sa = cdb[1] & 0x1F;
   uint8_t scope = cdb[2] >> 4, type = cdb[2] & 0x0F;
@@ -222,7 +222,7 @@ void cmd_persistent_reserve_out(DeviceImpl&, Lun* lun, Task& task) {
         ++s.generation;
         return true;
       case 4:    // PREEMPT
-      case 5: {  // PREEMPT AND ABORT (task abort is the transport's part)
+      case 5: {  // PREEMPT AND ABORT (the transport aborts the tasks, below)
         if (mine == nullptr || mine->key != key) {
           out = Out::kConflict;
           return false;
@@ -334,6 +334,22 @@ void cmd_persistent_reserve_out(DeviceImpl&, Lun* lun, Task& task) {
   if (!persisted)
     return fail(task, lun, sense_key::kHardwareError, asc::kInsufficientRegistrationResources);
   task.status = status::kGood;
+  if (sa == 5 && dev.task_aborter() != nullptr) {
+    // The preempted nexuses' tasks on this LUN are aborted before we answer.
+    std::vector<Nexus*> victims;
+    for (const Nexus* n : lun->nexuses()) {
+      if (n == task.nexus) continue;
+      for (const auto& u : uas)
+        if (u.asc == asc::kRegistrationsPreempted && n->initiator_port() == u.initiator &&
+            n->target_port() == u.target)
+          victims.push_back(const_cast<Nexus*>(n));
+    }
+    if (!victims.empty()) {
+      Task* t = &task;
+      return dev.task_aborter()->abort_nexus_tasks(victims, lun->number(), task,
+                                                   [t] { complete(*t); });
+    }
+  }
   complete(task);
 }
 

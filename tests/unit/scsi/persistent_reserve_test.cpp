@@ -1,6 +1,7 @@
 // PERSISTENT RESERVE IN/OUT between two I_T nexuses, and APTPL persistence.
 #include <unistd.h>
 
+#include <boost/asio/post.hpp>
 #include <cstdio>
 
 #include "scsi_harness.h"
@@ -92,6 +93,55 @@ TEST_F(Pr, RegistrantsOnlyAndPreemptAndClear) {
   EXPECT_EQ(in(0).data[7], 0);
   EXPECT_EQ(in(1).data[7], 0);
   h.dev->detach(c);
+}
+
+// A transport stand-in: records what PREEMPT AND ABORT asks to abort and
+// finishes the abort later on the loop, as a real transport would.
+struct FakeAborter : TaskAborter {
+  explicit FakeAborter(Harness& harness) : h(harness) {}
+  void abort_nexus_tasks(const std::vector<Nexus*>& v, uint64_t l, Task& by,
+                         std::function<void()> done) override {
+    victims = v;
+    lun = l;
+    by_tag = by.tag;
+    completed_before = h.completed;
+    boost::asio::post(h.io, [this, done] {
+      still_pending = h.completed == completed_before;
+      done();
+    });
+  }
+  Harness& h;
+  std::vector<Nexus*> victims;
+  uint64_t lun = 0;
+  uint32_t by_tag = 1;
+  int completed_before = -1;
+  bool still_pending = false;
+};
+
+TEST_F(Pr, PreemptAndAbortHasTheTransportAbortThePreemptedNexus) {
+  FakeAborter aborter(h);
+  h.dev->set_task_aborter(&aborter);
+  Nexus* c = h.dev->attach("iqn.x:c,i,0x3", "iqn.2019-02.lb2:odcfs2,t,0x1", 1, 1);
+  h.clear_ua(c);
+  ASSERT_EQ(out(0, 0, 0, 0xA), status::kGood);
+  ASSERT_EQ(out(0, 0, 0, 0xB, b), status::kGood);
+  ASSERT_EQ(out(0, 0, 0, 0xC, c), status::kGood);
+  ASSERT_EQ(out(1, 1, 0xB, 0, b), status::kGood);  // b holds WE
+  // PREEMPT (plain) aborts nothing.
+  ASSERT_EQ(out(4, 1, 0xA, 0xC), status::kGood);
+  EXPECT_TRUE(aborter.victims.empty());
+  // PREEMPT AND ABORT of b's key: only b's tasks, on LUN 1, and the command
+  // completes after the transport's done().
+  ASSERT_EQ(out(5, 1, 0xA, 0xB), status::kGood);
+  ASSERT_EQ(aborter.victims.size(), 1u);
+  EXPECT_EQ(aborter.victims[0], b);
+  EXPECT_EQ(aborter.lun, 1u);
+  EXPECT_TRUE(aborter.still_pending);
+  auto r = h.run({0x00, 0, 0, 0, 0, 0}, 0, {}, b);
+  EXPECT_EQ(r.asc, 0x2A);
+  EXPECT_EQ(r.ascq, 0x05);
+  h.dev->detach(c);
+  h.dev->set_task_aborter(nullptr);
 }
 
 TEST_F(Pr, ReportCapabilitiesAndBadRequests) {
