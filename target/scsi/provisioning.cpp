@@ -123,6 +123,8 @@ void cmd_write_same(DeviceImpl&, Lun* lun, Task& task) {
   if (cdb[1] & 0xE0) return fail_cdb(task, lun, 1, 7);  // WRPROTECT
   if (cdb[1] & 0x10) return fail_cdb(task, lun, 1, 4);  // ANCHOR
   bool unmap = cdb[1] & 0x08;
+  // UNMAP needs LBPWS/LBPWS10, i.e. a thin LUN (SBC-3 5.42).
+  if (unmap && !lun->thin()) return fail_cdb(task, lun, 1, 3);
   bool ndob = sixteen && (cdb[1] & 0x01);
   if (!sixteen && (cdb[1] & 0x01)) return fail_cdb(task, lun, 1, 0);
   uint64_t lba;
@@ -147,10 +149,10 @@ void cmd_write_same(DeviceImpl&, Lun* lun, Task& task) {
   } else if (task.expected_length != 0) {
     return fail(task, lun, sense_key::kIllegalRequest, asc::kParameterListLengthError);
   }
-  // UNMAP=1 on a thin LUN is an unmap operation on every LBA whatever the
-  // pattern (SBC-3 4.7.3.4; libiscsi WriteSame*.UnmapUntilEnd sends 0xFF and
-  // expects zeroes back under LBPRZ). On a fully provisioned LUN it is ignored.
-  if (unmap && lun->thin()) zero = true;
+  // UNMAP=1 is an unmap operation on every LBA whatever the pattern (SBC-3
+  // 4.7.3.4; libiscsi WriteSame*.UnmapUntilEnd sends 0xFF and expects zeroes
+  // back under LBPRZ).
+  if (unmap) zero = true;
   if (zero) {
     // One request: zeroes, deallocated when UNMAP asks and the LUN is thin.
     prepare_range(task, blockdev::IoOp::kWriteZeroes, lba << shift, bytes, unmap && lun->thin());

@@ -109,6 +109,11 @@ TEST(Provisioning, FullLunRefusesUnmapAndReportsNoLbp) {
   h.clear_ua();
   std::vector<uint8_t> p(24, 0);
   EXPECT_EQ(h.run({0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0}, 24, p).asc, 0x20);
+  // WRITE SAME with UNMAP: INVALID FIELD IN CDB (LBPWS=0); without it, fine.
+  auto ws = h.run(cdb16(0x93, 0, 4, 0x08), 512, std::vector<uint8_t>(512, 0));
+  EXPECT_EQ(ws.asc, 0x24);
+  EXPECT_EQ(std::get<1>(field_pointer(ws)), 1);
+  EXPECT_EQ(h.run(cdb16(0x93, 0, 4), 512, std::vector<uint8_t>(512, 0)).status, status::kGood);
   auto lbp = h.run({0x12, 1, 0xB2, 0, 64, 0}, 64);
   EXPECT_EQ(lbp.data[5], 0);
   auto bl = h.run({0x12, 1, 0xB0, 0, 64, 0}, 64);
