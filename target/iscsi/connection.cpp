@@ -191,6 +191,9 @@ bool Connection::process_rx() {
         if (avail < kBhsSize) return true;
         std::memcpy(hdr_.b.data(), rbuf_.data() + rpos_, kBhsSize);
         rpos_ += kBhsSize;
+        // Before login only Login Requests make sense: drop anything else at
+        // once instead of waiting for an AHS it may announce.
+        if (!full_feature_ && hdr_.opcode() != op::kLoginRequest) return false;
         discard_need_ = hdr_.ahs_length();
         rx_state_ = RxState::kAhs;
         if (discard_need_ == 0 && !header_received()) return false;

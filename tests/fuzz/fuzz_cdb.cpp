@@ -59,8 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t out_len = size - 21;
   task->expected_length = expected;
   task->direction = (flags & 1) ? scsi::Direction::kWrite
-                    : expected ? scsi::Direction::kRead
-                               : scsi::Direction::kNone;
+                    : expected  ? scsi::Direction::kRead
+                                : scsi::Direction::kNone;
   task->attr = (flags & 4) ? scsi::TaskAttr::kOrdered : scsi::TaskAttr::kSimple;
   if (expected > 0) task->buffer = w.pool.get(expected);
   if ((flags & 1) && expected > 0) {

@@ -62,8 +62,8 @@ struct World {
 };
 
 std::string with_answers(std::string text) {
-  for (auto [token, secret] : {std::pair{"CHAP_R=@A", "alice-secret-123"},
-                               std::pair{"CHAP_R=@B", "bob-secret-4567"}}) {
+  for (auto [token, secret] :
+       {std::pair{"CHAP_R=@A", "alice-secret-123"}, std::pair{"CHAP_R=@B", "bob-secret-4567"}}) {
     size_t at = text.find(token);
     if (at == std::string::npos) continue;
     auto r = chap::response(kId, secret, kChallenge.data(), kChallenge.size());
@@ -104,8 +104,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (r.complete && r.close) std::abort();
     // Never a session on a CHAP target without a successful CHAP exchange.
     if (r.complete && login.target() != nullptr &&
-        std::strstr(login.target()->iqn.c_str(), "chap") && text.find("CHAP_R=0x") == std::string::npos &&
-        pdu == 0)
+        std::strstr(login.target()->iqn.c_str(), "chap") &&
+        text.find("CHAP_R=0x") == std::string::npos && pdu == 0)
       std::abort();
     // A configured secret never leaves the target (unless the input itself carried it).
     for (const char* secret : {"alice-secret-123", "bob-secret-4567", "target-secret-89"})

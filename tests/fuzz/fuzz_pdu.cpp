@@ -16,9 +16,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Bhs h;
     std::memcpy(h.b.data(), data + off, kBhsSize);
     volatile uint64_t sink = h.opcode() + h.flags() + h.ahs_length() + h.data_length() + h.lun() +
-                             h.itt() + h.expected_length() + h.cmdsn() + h.exp_statsn() +
-                             h.ttt() + h.datasn() + h.buffer_offset() + h.csg() + h.nsg() +
-                             h.isid() + h.tsih() + h.cid() + pad4(h.data_length());
+                             h.itt() + h.expected_length() + h.cmdsn() + h.exp_statsn() + h.ttt() +
+                             h.datasn() + h.buffer_offset() + h.csg() + h.nsg() + h.isid() +
+                             h.tsih() + h.cid() + pad4(h.data_length());
     (void)sink;
     if (describe(h).empty()) std::abort();
     for (uint32_t limit : {8192u, 262144u, 16777215u}) {
