@@ -88,9 +88,10 @@ void ws_next(Task& task, Lun& lun) {
 }  // namespace
 
 void cmd_unmap(DeviceImpl&, Lun* lun, Task& task) {
+  // Write protection first, also on a fully provisioned LUN (ReadOnly.ReadOnlySBC).
+  if (lun->read_only()) return fail_write_protected(task, lun);
   if (!lun->thin()) return fail(task, lun, sense_key::kIllegalRequest, asc::kInvalidOpcode);
   if (task.cdb[1] & 0x01) return fail_cdb(task, lun, 1, 0);  // ANCHOR
-  if (lun->read_only()) return fail_write_protected(task, lun);
   uint32_t param_len = get_be16(task.cdb + 7);
   task.transfer_length = param_len;
   if (param_len == 0) {
@@ -123,8 +124,9 @@ void cmd_write_same(DeviceImpl&, Lun* lun, Task& task) {
   if (cdb[1] & 0xE0) return fail_cdb(task, lun, 1, 7);  // WRPROTECT
   if (cdb[1] & 0x10) return fail_cdb(task, lun, 1, 4);  // ANCHOR
   bool unmap = cdb[1] & 0x08;
-  // UNMAP needs LBPWS/LBPWS10, i.e. a thin LUN (SBC-3 5.42).
-  if (unmap && !lun->thin()) return fail_cdb(task, lun, 1, 3);
+  // UNMAP needs LBPWS/LBPWS10, i.e. a thin LUN (SBC-3 5.42); a write-protected
+  // LUN says so first (libiscsi ReadOnly.ReadOnlySBC).
+  if (unmap && !lun->thin() && !lun->read_only()) return fail_cdb(task, lun, 1, 3);
   bool ndob = sixteen && (cdb[1] & 0x01);
   if (!sixteen && (cdb[1] & 0x01)) return fail_cdb(task, lun, 1, 0);
   uint64_t lba;

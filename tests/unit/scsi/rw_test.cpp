@@ -138,6 +138,9 @@ TEST(ReadOnly, WritesAreProtected) {
   EXPECT_EQ(r.key, 0x7);
   EXPECT_EQ(r.asc, 0x27);
   EXPECT_EQ(h.run(cdb10(0x28, 0, 1), 512).status, status::kGood);
+  // WRITE SAME with UNMAP reports the write protection, not the missing LBPWS.
+  EXPECT_EQ(h.run(cdb10(0x41, 0, 1, 0x08), 512, std::vector<uint8_t>(512, 0)).asc, 0x27);
+  EXPECT_EQ(h.run({0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0}, 24, std::vector<uint8_t>(24, 0)).asc, 0x27);
   auto ms = h.run({0x1A, 0, 0x3F, 0, 255, 0}, 255);
   EXPECT_EQ(ms.data[2] & 0x80, 0x80);  // WP
 }
