@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Builds everything with AddressSanitizer + UndefinedBehaviorSanitizer
+# (-DSHAREDISK_SANITIZE=ON) into build-asan and runs the unit tests and the
+# tests that start the (sanitized) daemon: integration and security.
+#   scripts/sanitize-tests.sh [extra ctest arguments]
+# Any ASan/UBSan report fails the run: the test binaries abort, and the
+# daemon's non-zero exit (or a leak report at exit) fails the test that
+# stopped it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${SHAREDISK_ASAN_BUILD:-build-asan}
+jobs=${JOBS:-2}
+
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHAREDISK_SANITIZE=ON \
+  -DSHAREDISK_BUILD_BENCH=OFF >/dev/null
+ninja -C "$build" -j"$jobs"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Sanitized code is slower: give the tests' own timeouts room.
+ctest --test-dir "$build" -L 'unit|integration|security' --output-on-failure -j"$jobs" \
+  --timeout 900 "$@"
