@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# The Linux kernel iSCSI initiator (iscsi_tcp + sd) against sharedisk-target,
+# in a throw-away QEMU VM, so it runs where the host has no kernel modules.
+#
+#   scripts/kernel-initiator.sh BUILD_DIR
+#
+# 1. Starts the daemon from BUILD_DIR on a free 127.0.0.1 port with a 64 MiB
+#    file LUN (iqn.2019-02.lb2:odcfs2 LUN 1); 1 MiB of random data is seeded
+#    into the backing file at 40 MiB first.
+# 2. Builds an initramfs: static busybox, the kernel's iSCSI/SCSI/virtio/ext4
+#    modules with their dependencies (modules.dep), open-iscsi's iscsistart
+#    and mke2fs with their shared libraries, tests/kernel/guest_init.sh as
+#    /init, a random 2 MiB /pattern.bin and /test.env.
+# 3. Boots the distribution kernel (/boot/vmlinuz-*) on it with
+#    qemu-system-x86_64. Networking is QEMU user mode with restrict=on: the
+#    guest reaches nothing but one guestfwd address, 10.0.2.100:3260, whose
+#    every connection QEMU hands to `busybox nc 127.0.0.1 PORT`.
+# 4. The guest logs in with iscsistart, checks vendor and capacity of the disk
+#    the kernel attaches, reads the seeded data, writes the pattern (O_DIRECT
+#    at 48 MiB, page cache at an odd sector), makes ext4 on the first 32 MiB
+#    and copies the pattern into it, and prints a PASS/FAIL marker.
+# 5. The host stops the daemon and checks the backing file: the pattern at
+#    48 MiB and at the odd sector, the seeded data untouched, and (debugfs)
+#    the ext4 file equal to the pattern, e2fsck clean.
+#
+# Exits 0 on success, 1 on a failure, 77 (skip) when a needed package is
+# missing. Logs (console, daemon) go to BUILD_DIR/initiator-logs/.
+# Environment:
+#   KERNEL_INITIATOR_ACCEL    tcg (default) or kvm. KVM is opt-in: in nested
+#                             containers /dev/kvm can exist and still hang.
+#   KERNEL_INITIATOR_TIMEOUT  seconds for the VM (default 240)
+#   KERNEL_INITIATOR_KERNEL   vmlinuz to boot (default: newest /boot/vmlinuz-*
+#                             whose modules are installed)
+set -u -o pipefail
+
+[[ $# -eq 1 ]] || {
+  sed -n '2,/^set -u/p' "$0" | sed -e '/^set -u/d' -e 's/^# \{0,1\}//' >&2
+  exit 2
+}
+BUILD_DIR=$(cd "$1" 2>/dev/null && pwd) || {
+  echo "kernel-initiator: no build directory $1" >&2
+  exit 2
+}
+SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
+DAEMON=$BUILD_DIR/target/sharedisk-target
+GUEST_INIT=$SRC_DIR/tests/kernel/guest_init.sh
+ACCEL=${KERNEL_INITIATOR_ACCEL:-tcg}
+VM_TIMEOUT=${KERNEL_INITIATOR_TIMEOUT:-240}
+LOG_DIR=$BUILD_DIR/initiator-logs
+# shellcheck source=scripts/initiator-lib.sh
+source "$SRC_DIR/scripts/initiator-lib.sh"
+
+need() { # command package
+  command -v "$1" >/dev/null || initiator_skip "$1 not found (apt-get install $2)"
+}
+need qemu-system-x86_64 qemu-system-x86
+need iscsistart open-iscsi
+need mke2fs e2fsprogs
+need debugfs e2fsprogs
+need cpio cpio
+BUSYBOX=/bin/busybox
+if [[ ! -x $BUSYBOX ]] || ldd "$BUSYBOX" >/dev/null 2>&1; then
+  initiator_skip "no static $BUSYBOX (apt-get install busybox-static)"
+fi
+
+# The kernel: a /boot/vmlinuz-VERSION with /lib/modules/VERSION/.../iscsi_tcp.ko.
+KERNEL=${KERNEL_INITIATOR_KERNEL:-}
+if [[ -z $KERNEL ]]; then
+  for k in $(printf '%s\n' /boot/vmlinuz-* | sort -rV); do
+    v=${k#/boot/vmlinuz-}
+    if [[ -r $k && -f /lib/modules/$v/kernel/drivers/scsi/iscsi_tcp.ko ]]; then
+      KERNEL=$k
+      break
+    fi
+  done
+fi
+[[ -n $KERNEL && -r $KERNEL ]] ||
+  initiator_skip "no readable /boot/vmlinuz-* with iscsi_tcp.ko in /lib/modules (apt-get install linux-image-amd64)"
+KVER=${KERNEL##*/vmlinuz-}
+MODDIR=/lib/modules/$KVER
+[[ -f $MODDIR/modules.dep ]] || initiator_skip "$MODDIR/modules.dep missing"
+[[ -x $DAEMON ]] || {
+  echo "kernel-initiator: $DAEMON not built" >&2
+  exit 2
+}
+[[ -f $GUEST_INIT ]] || {
+  echo "kernel-initiator: $GUEST_INIT missing" >&2
+  exit 2
+}
+ACCEL_ARGS=(-accel tcg)
+[[ $ACCEL == kvm ]] && ACCEL_ARGS=(-accel kvm -cpu host)
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sharedisk-kernel-initiator.XXXXXX") || exit 2
+QEMU_PID=
+cleanup() {
+  [[ -n $QEMU_PID ]] && kill -KILL "$QEMU_PID" 2>/dev/null
+  initiator_stop_daemon
+  [[ -f $WORK/daemon.log ]] && cp "$WORK/daemon.log" "$LOG_DIR/kernel-daemon.log"
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$LOG_DIR" || exit 2
+START=$SECONDS
+elapsed() { echo "[$((SECONDS - START)) s] $*"; }
+
+MiB=$((1024 * 1024))
+LUN_BYTES=$((64 * MiB))
+HOST_OFF=$((40 * MiB))
+GUEST_OFF=$((48 * MiB))
+ODD_SECTOR=$((56 * MiB / 512 + 3))
+FS_MIB=32
+IQN=iqn.2019-02.lb2:odcfs2
+INITIATOR_IQN=iqn.2026-11.test:guest
+LUN_FILE=$WORK/lun1.img
+
+# --- initramfs -------------------------------------------------------------
+ROOT=$WORK/root
+mkdir -p "$ROOT"/{bin,sbin,usr/sbin,dev,proc,sys,etc,tmp,run,var/lock,mnt} || exit 2
+cp "$BUSYBOX" "$ROOT/bin/busybox"
+ln -s busybox "$ROOT/bin/sh" # for /init's #!; it installs the other applets
+cp "$GUEST_INIT" "$ROOT/init"
+chmod 755 "$ROOT/init"
+[[ -f /etc/mke2fs.conf ]] && cp /etc/mke2fs.conf "$ROOT/etc/"
+
+copy_with_libs() { # binary
+  local bin=$1 lib
+  cp "$bin" "$ROOT/usr/sbin/" # not /bin, where busybox --install puts its applets
+  for lib in $(ldd "$bin" | grep -oE '/[^ ]+'); do
+    mkdir -p "$ROOT$(dirname "$lib")"
+    cp -L "$lib" "$ROOT$lib"
+  done
+}
+copy_with_libs "$(command -v iscsistart)"
+copy_with_libs "$(command -v mke2fs)"
+
+# Modules in load order: each one's dependencies (modules.dep) first.
+WANTED="virtio_pci virtio_net unix crc32c_generic scsi_transport_iscsi libiscsi libiscsi_tcp
+iscsi_tcp sd_mod ext4"
+declare -A DEPS=() LOADED=()
+while IFS=: read -r mod deps; do
+  DEPS[$mod]=$deps
+done <"$MODDIR/modules.dep"
+module_path() { # name -> kernel/.../name.ko
+  local m
+  for m in "${!DEPS[@]}"; do
+    [[ ${m##*/} == "$1.ko" ]] && echo "$m" && return 0
+  done
+  return 1
+}
+emit() { # path
+  [[ -n ${LOADED[$1]:-} ]] && return 0
+  local d
+  for d in ${DEPS[$1]}; do emit "$d"; done
+  LOADED[$1]=1
+  echo "$1" >>"$ROOT/modules.load"
+  mkdir -p "$ROOT$MODDIR/$(dirname "$1")"
+  cp "$MODDIR/$1" "$ROOT$MODDIR/$1"
+}
+: >"$ROOT/modules.load"
+for name in $WANTED; do
+  if grep -qE "/$name\.ko\$" "$MODDIR/modules.builtin"; then
+    continue
+  fi
+  path=$(module_path "$name") || initiator_skip "module $name not in $MODDIR (built-in list neither)"
+  emit "$path"
+done
+# busybox modprobe serves the kernel's own request_module calls.
+cp "$MODDIR"/modules.{dep,alias,builtin} "$ROOT$MODDIR/"
+
+head -c $((2 * MiB)) /dev/urandom >"$ROOT/pattern.bin"
+head -c "$MiB" /dev/urandom >"$WORK/seed.bin"
+HOST_MD5=$(md5sum <"$WORK/seed.bin")
+HOST_MD5=${HOST_MD5%% *}
+cat >"$ROOT/test.env" <<EOF
+TARGET_ADDR=10.0.2.100
+TARGET_PORT=3260
+TARGET_IQN=$IQN
+INITIATOR_IQN=$INITIATOR_IQN
+LUN_BYTES=$LUN_BYTES
+HOST_OFF=$HOST_OFF
+HOST_MD5=$HOST_MD5
+GUEST_OFF=$GUEST_OFF
+ODD_SECTOR=$ODD_SECTOR
+FS_MIB=$FS_MIB
+DIRECT_PORT=@PORT@
+EOF
+# --- target ------------------------------------------------------------------
+truncate -s "$LUN_BYTES" "$LUN_FILE"
+dd if="$WORK/seed.bin" of="$LUN_FILE" bs=1M seek=$((HOST_OFF / MiB)) conv=notrunc status=none
+initiator_start_daemon "$DAEMON" "$WORK" "$IQN" "$LUN_FILE" 64M || exit 1
+elapsed "daemon pid $DAEMON_PID on 127.0.0.1:$PORT"
+sed -i "s/@PORT@/$PORT/" "$ROOT/test.env"
+
+(cd "$ROOT" && find . | cpio -o -H newc --quiet) >"$WORK/initramfs.cpio" || exit 2
+elapsed "initramfs: $(du -h "$WORK/initramfs.cpio" | cut -f1), kernel $KVER, modules: $(tr '\n' ' ' <"$ROOT/modules.load" | sed 's#[^ ]*/##g')"
+
+# --- VM ----------------------------------------------------------------------
+CONSOLE=$LOG_DIR/kernel-console.log
+timeout -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "${ACCEL_ARGS[@]}" -M q35 -m 512 -smp 1 \
+  -nodefaults -nographic -no-reboot -serial "file:$CONSOLE" -monitor none \
+  -kernel "$KERNEL" -initrd "$WORK/initramfs.cpio" \
+  -append "console=ttyS0 panic=-1 quiet loglevel=6" \
+  -netdev "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:3260-cmd:$BUSYBOX nc 127.0.0.1 $PORT" \
+  -device virtio-net-pci,netdev=n0 >"$WORK/qemu.log" 2>&1 &
+QEMU_PID=$!
+wait "$QEMU_PID"
+qemu_rc=$?
+QEMU_PID=
+elapsed "VM exited with status $qemu_rc"
+cat "$WORK/qemu.log"
+
+failures=0
+check() { # description command...
+  local what=$1
+  shift
+  if "$@" >"$WORK/step.log" 2>&1; then
+    echo "ok   $what"
+  else
+    echo "FAIL $what"
+    sed 's/^/     /' "$WORK/step.log"
+    failures=$((failures + 1))
+  fi
+}
+
+echo "--- guest console (kernel sd/iSCSI lines and the guest's steps) ---"
+grep -aE 'scsi|sd |sd[a-z]|iscsi|guest:|SHAREDISK-KERNEL-INITIATOR|EXT4|Kernel panic' "$CONSOLE" | tr -d '\r'
+echo "---"
+[[ $qemu_rc -eq 124 || $qemu_rc -eq 137 ]] && echo "FAIL the VM did not finish in $VM_TIMEOUT s" && failures=$((failures + 1))
+check "guest reported PASS" grep -aq 'SHAREDISK-KERNEL-INITIATOR: PASS' "$CONSOLE"
+check "kernel attached a SHAREDSK disk" grep -aqE 'scsi .*Direct-Access +SHAREDSK' "$CONSOLE"
+check "the daemon saw exactly one connection (the guest could not bypass the forward)" \
+  test "$(grep -c 'connection from' "$WORK/daemon.log")" -eq 1
+
+initiator_stop_daemon
+region() { tail -c +$(($1 + 1)) "$LUN_FILE" | head -c "$2"; }
+check "backing file: guest's 2 MiB at $GUEST_OFF" cmp "$ROOT/pattern.bin" <(region "$GUEST_OFF" $((2 * MiB)))
+check "backing file: guest's 7 sectors at sector $ODD_SECTOR" \
+  cmp <(head -c 3584 "$ROOT/pattern.bin") <(region $((ODD_SECTOR * 512)) 3584)
+check "backing file: sectors around them still zero" \
+  cmp <(head -c 1024 /dev/zero) <(region $((ODD_SECTOR * 512 - 512)) 512; region $((ODD_SECTOR * 512 + 3584)) 512)
+check "backing file: host's seeded 1 MiB untouched" cmp "$WORK/seed.bin" <(region "$HOST_OFF" "$MiB")
+check "e2fsck: guest's ext4 is clean" e2fsck -fn "$LUN_FILE"
+check "debugfs: /guest.bin equals the pattern" \
+  bash -c "debugfs -R 'dump /guest.bin $WORK/guest.bin' '$LUN_FILE' && cmp '$ROOT/pattern.bin' '$WORK/guest.bin'"
+
+elapsed "done"
+if [[ $failures -ne 0 ]]; then
+  echo "kernel-initiator: $failures check(s) failed; console: $CONSOLE; daemon log:"
+  tail -n 30 "$WORK/daemon.log"
+  exit 1
+fi
+echo "kernel-initiator: all checks passed"

@@ -1,0 +1,111 @@
+#!/bin/sh
+# /init of the throw-away VM scripts/kernel-initiator.sh boots: busybox, the
+# Linux iSCSI modules and open-iscsi's iscsistart, nothing else. It logs in to
+# sharedisk-target with the kernel initiator, exercises the disk the kernel
+# attaches and reports on the serial console with one marker line,
+#   SHAREDISK-KERNEL-INITIATOR: PASS   or   SHAREDISK-KERNEL-INITIATOR: FAIL <why>
+# then powers the VM off. /test.env (written by the host script) supplies:
+#   TARGET_ADDR TARGET_PORT TARGET_IQN INITIATOR_IQN  where to log in
+#   LUN_BYTES            expected capacity
+#   HOST_OFF HOST_MD5    1 MiB the host seeded at byte HOST_OFF (the guest reads it)
+#   GUEST_OFF            where /pattern.bin (2 MiB) goes with O_DIRECT
+#   ODD_SECTOR           512-byte sector (not 4 KiB aligned) for /pattern.bin's first 7 sectors
+#   DIRECT_PORT          the daemon's real port on the host, which must stay unreachable
+#   FS_MIB               size of the ext4 filesystem made at the start of the disk
+# Every wait is bounded; the host's timeout is the last resort.
+
+/bin/busybox --install -s /bin
+export PATH=/usr/sbin:/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+# shellcheck source=/dev/null
+. /test.env
+
+marker() { echo "SHAREDISK-KERNEL-INITIATOR: $*"; }
+finish() {
+  sync
+  poweroff -f
+  sleep 5 # poweroff -f does not return; this only covers a failure of it
+}
+fail() {
+  marker "FAIL $*"
+  dmesg | tail -n 20
+  finish
+}
+step() { echo "guest: $*"; }
+
+step "loading modules"
+while read -r m; do
+  insmod "/lib/modules/$(uname -r)/$m" || fail "insmod $m"
+done </modules.load
+
+ip link set lo up
+ip link set eth0 up || fail "no eth0"
+ip addr add 10.0.2.15/24 dev eth0
+ip route add default via 10.0.2.2
+
+# The VM's network is restricted to the one forwarded address: a direct
+# connection to the host's port must not get through (the host counts the
+# connections its daemon accepted).
+step "probing 10.0.2.2:$DIRECT_PORT directly (must not connect)"
+timeout 2 nc 10.0.2.2 "$DIRECT_PORT" </dev/null >/dev/null 2>&1
+
+step "iscsistart -> $TARGET_ADDR:$TARGET_PORT $TARGET_IQN"
+iscsistart -i "$INITIATOR_IQN" -t "$TARGET_IQN" -g 1 -a "$TARGET_ADDR" -p "$TARGET_PORT" ||
+  fail "iscsistart exit status $?"
+
+disk=
+for _ in $(seq 300); do
+  for d in /sys/block/sd*; do
+    [ -e "$d/device/vendor" ] && disk=${d##*/} && break
+  done
+  [ -n "$disk" ] && [ -b "/dev/$disk" ] && break
+  disk=
+  sleep 0.1
+done
+[ -n "$disk" ] || fail "no SCSI disk appeared after the login"
+dev=/dev/$disk
+sysdev=/sys/block/$disk/device
+step "disk $dev: vendor '$(cat "$sysdev/vendor")' model '$(cat "$sysdev/model")' rev '$(cat "$sysdev/rev")'"
+bytes=$(($(cat "/sys/block/$disk/size") * 512))
+[ "$bytes" -eq "$LUN_BYTES" ] || fail "capacity $bytes bytes, expected $LUN_BYTES"
+step "capacity $bytes bytes, logical block $(cat "/sys/block/$disk/queue/logical_block_size")"
+grep -q SHAREDSK "$sysdev/vendor" || fail "vendor is not SHAREDSK"
+
+step "reading the 1 MiB the host seeded at byte $HOST_OFF"
+sum=$(dd if="$dev" bs=1M skip=$((HOST_OFF / 1048576)) count=1 iflag=direct 2>/dev/null | md5sum)
+[ "${sum%% *}" = "$HOST_MD5" ] || fail "host data read back as ${sum%% *}, expected $HOST_MD5"
+
+step "writing 2 MiB at byte $GUEST_OFF with O_DIRECT"
+dd if=/pattern.bin of="$dev" bs=1M seek=$((GUEST_OFF / 1048576)) oflag=direct conv=fsync 2>/dev/null ||
+  fail "dd write at $GUEST_OFF"
+step "writing 7 sectors at sector $ODD_SECTOR through the page cache"
+dd if=/pattern.bin of="$dev" bs=512 count=7 seek="$ODD_SECTOR" conv=fsync 2>/dev/null ||
+  fail "dd write at sector $ODD_SECTOR"
+echo 3 >/proc/sys/vm/drop_caches
+want=$(md5sum </pattern.bin)
+got=$(dd if="$dev" bs=1M skip=$((GUEST_OFF / 1048576)) count=2 iflag=direct 2>/dev/null | md5sum)
+[ "$got" = "$want" ] || fail "2 MiB read back differs"
+want=$(head -c 3584 /pattern.bin | md5sum)
+got=$(dd if="$dev" bs=512 skip="$ODD_SECTOR" count=7 2>/dev/null | md5sum)
+[ "$got" = "$want" ] || fail "7 sectors read back differ"
+
+# A path, not a name: this busybox shell prefers its own (ext2-only) mke2fs applet.
+step "mkfs.ext4 on the first $FS_MIB MiB, mount, write, remount, read"
+/usr/sbin/mke2fs -q -F -t ext4 -L sharedisk "$dev" "${FS_MIB}M" || fail "mke2fs"
+mkdir -p /mnt
+mount -t ext4 "$dev" /mnt || fail "mount ext4"
+cp /pattern.bin /mnt/guest.bin || fail "write to ext4"
+sync
+umount /mnt || fail "umount"
+echo 3 >/proc/sys/vm/drop_caches
+mount -t ext4 -o ro "$dev" /mnt || fail "second mount"
+got=$(md5sum </mnt/guest.bin)
+[ "$got" = "$(md5sum </pattern.bin)" ] || fail "ext4 file read back differs"
+umount /mnt || fail "second umount"
+
+# Detach cleanly: the kernel sends SYNCHRONIZE CACHE for a write-back disk.
+echo 1 >"$sysdev/delete"
+marker PASS
+finish
