@@ -1,11 +1,13 @@
 # shellcheck shell=bash
 # Shared by the real-initiator tests (qemu-initiator.sh, kernel-initiator.sh);
 # sourced, not run. Starts sharedisk-target on a free 127.0.0.1 port with one
-# file LUN and stops it again.
+# file LUN or a few and stops it again.
 #
 #   initiator_skip MESSAGE        print "SKIP: MESSAGE" and exit 77 (ctest SKIP)
-#   initiator_start_daemon DAEMON WORK IQN LUN_FILE SIZE [BLOCK]
-#                                 sets DAEMON_PID and PORT; returns 1 on failure
+#   initiator_start_daemon DAEMON WORK IQN SIZE LUN_FILE...
+#                                 one target, LUN n = the n-th file (SIZE each,
+#                                 512-byte blocks, write-back); sets DAEMON_PID
+#                                 and PORT; returns 1 on failure
 #   initiator_stop_daemon         SIGTERM (clean shutdown flushes the LUN), then KILL
 #
 # The caller owns WORK (a private temporary directory) and should call
@@ -32,8 +34,18 @@ initiator_stop_daemon() {
 }
 
 initiator_start_daemon() {
-  local daemon=$1 work=$2 iqn=$3 lun_file=$4 size=$5 block=${6:-512}
-  local log=$work/daemon.log
+  local daemon=$1 work=$2 iqn=$3 size=$4
+  shift 4
+  local log=$work/daemon.log luns="" n=0 f
+  for f in "$@"; do
+    n=$((n + 1))
+    luns+="
+      - number: $n
+        path: $f
+        size: $size
+        block_size: 512
+        write_cache: true"
+  done
   for _ in $(seq 20); do
     : >"$log"
     PORT=$((20000 + RANDOM % 40000))
@@ -44,12 +56,7 @@ admin_socket: $work/admin.sock
 portals: [127.0.0.1:$PORT]
 targets:
   - iqn: $iqn
-    luns:
-      - number: 1
-        path: $lun_file
-        size: $size
-        block_size: $block
-        write_cache: true
+    luns:$luns
 EOF
     "$daemon" --config "$work/lun.yaml" >>"$log" 2>&1 &
     DAEMON_PID=$!

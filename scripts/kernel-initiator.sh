@@ -4,12 +4,12 @@
 #
 #   scripts/kernel-initiator.sh BUILD_DIR
 #
-# 1. Starts the daemon from BUILD_DIR on a free 127.0.0.1 port with a 64 MiB
-#    file LUN (iqn.2019-02.lb2:odcfs2 LUN 1); 1 MiB of random data is seeded
-#    into the backing file at 40 MiB first.
+# 1. Starts the daemon from BUILD_DIR on a free 127.0.0.1 port with two 64 MiB
+#    file LUNs (iqn.2019-02.lb2:odcfs2 LUN 1 and 2); 1 MiB of random data is
+#    seeded into LUN 1's backing file at 40 MiB first.
 # 2. Builds an initramfs: static busybox, the kernel's iSCSI/SCSI/virtio/ext4
-#    modules with their dependencies (modules.dep), open-iscsi's iscsistart
-#    and mke2fs with their shared libraries, tests/kernel/guest_init.sh as
+#    and OCFS2 modules with their dependencies (modules.dep), open-iscsi's
+#    iscsistart, mke2fs and mkfs.ocfs2 with their shared libraries, tests/kernel/guest_init.sh as
 #    /init, a random 2 MiB /pattern.bin and /test.env.
 # 3. Boots the distribution kernel (/boot/vmlinuz-*) on it with
 #    qemu-system-x86_64. Networking is QEMU user mode with restrict=on: the
@@ -18,10 +18,13 @@
 # 4. The guest logs in with iscsistart, checks vendor and capacity of the disk
 #    the kernel attaches, reads the seeded data, writes the pattern (O_DIRECT
 #    at 48 MiB, page cache at an odd sector), makes ext4 on the first 32 MiB
-#    and copies the pattern into it, and prints a PASS/FAIL marker.
-# 5. The host stops the daemon and checks the backing file: the pattern at
-#    48 MiB and at the odd sector, the seeded data untouched, and (debugfs)
-#    the ext4 file equal to the pattern, e2fsck clean.
+#    and a local-mode OCFS2 on LUN 2, copies the pattern into both, and prints
+#    a PASS/FAIL marker.
+# 5. The host stops the daemon and checks the backing files: the pattern at
+#    48 MiB and at the odd sector, the seeded data untouched, the ext4 and
+#    OCFS2 files equal to the pattern (debugfs, debugfs.ocfs2), both file
+#    systems clean (e2fsck, fsck.ocfs2), and sharedisk-ocfs2 probe reads the
+#    guest's OCFS2 superblock (when BUILD_DIR has sharedisk-ocfs2).
 #
 # Exits 0 on success, 1 on a failure, 77 (skip) when a needed package is
 # missing. Logs (console, daemon) go to BUILD_DIR/initiator-logs/.
@@ -57,6 +60,9 @@ need qemu-system-x86_64 qemu-system-x86
 need iscsistart open-iscsi
 need mke2fs e2fsprogs
 need debugfs e2fsprogs
+need mkfs.ocfs2 ocfs2-tools
+need debugfs.ocfs2 ocfs2-tools
+need fsck.ocfs2 ocfs2-tools
 need cpio cpio
 BUSYBOX=/bin/busybox
 if [[ ! -x $BUSYBOX ]] || ldd "$BUSYBOX" >/dev/null 2>&1; then
@@ -113,6 +119,8 @@ FS_MIB=32
 IQN=iqn.2019-02.lb2:odcfs2
 INITIATOR_IQN=iqn.2026-11.test:guest
 LUN_FILE=$WORK/lun1.img
+LUN2_FILE=$WORK/lun2.img
+OCFS2_LABEL=sharedisk-kvm
 
 # --- initramfs -------------------------------------------------------------
 ROOT=$WORK/root
@@ -133,10 +141,11 @@ copy_with_libs() { # binary
 }
 copy_with_libs "$(command -v iscsistart)"
 copy_with_libs "$(command -v mke2fs)"
+copy_with_libs "$(command -v mkfs.ocfs2)"
 
 # Modules in load order: each one's dependencies (modules.dep) first.
 WANTED="virtio_pci virtio_net unix crc32c_generic scsi_transport_iscsi libiscsi libiscsi_tcp
-iscsi_tcp sd_mod ext4"
+iscsi_tcp sd_mod ext4 ocfs2"
 declare -A DEPS=() LOADED=()
 while IFS=: read -r mod deps; do
   DEPS[$mod]=$deps
@@ -183,12 +192,13 @@ HOST_MD5=$HOST_MD5
 GUEST_OFF=$GUEST_OFF
 ODD_SECTOR=$ODD_SECTOR
 FS_MIB=$FS_MIB
+OCFS2_LABEL=$OCFS2_LABEL
 DIRECT_PORT=@PORT@
 EOF
 # --- target ------------------------------------------------------------------
-truncate -s "$LUN_BYTES" "$LUN_FILE"
+truncate -s "$LUN_BYTES" "$LUN_FILE" "$LUN2_FILE"
 dd if="$WORK/seed.bin" of="$LUN_FILE" bs=1M seek=$((HOST_OFF / MiB)) conv=notrunc status=none
-initiator_start_daemon "$DAEMON" "$WORK" "$IQN" "$LUN_FILE" 64M || exit 1
+initiator_start_daemon "$DAEMON" "$WORK" "$IQN" 64M "$LUN_FILE" "$LUN2_FILE" || exit 1
 elapsed "daemon pid $DAEMON_PID on 127.0.0.1:$PORT"
 sed -i "s/@PORT@/$PORT/" "$ROOT/test.env"
 
@@ -228,7 +238,8 @@ grep -aE 'scsi|sd |sd[a-z]|iscsi|guest:|SHAREDISK-KERNEL-INITIATOR|EXT4|Kernel p
 echo "---"
 [[ $qemu_rc -eq 124 || $qemu_rc -eq 137 ]] && echo "FAIL the VM did not finish in $VM_TIMEOUT s" && failures=$((failures + 1))
 check "guest reported PASS" grep -aq 'SHAREDISK-KERNEL-INITIATOR: PASS' "$CONSOLE"
-check "kernel attached a SHAREDSK disk" grep -aqE 'scsi .*Direct-Access +SHAREDSK' "$CONSOLE"
+check "kernel attached two SHAREDSK disks" \
+  test "$(grep -acE 'scsi .*Direct-Access +SHAREDSK' "$CONSOLE")" -eq 2
 check "the daemon saw exactly one connection (the guest could not bypass the forward)" \
   test "$(grep -c 'connection from' "$WORK/daemon.log")" -eq 1
 
@@ -243,6 +254,16 @@ check "backing file: host's seeded 1 MiB untouched" cmp "$WORK/seed.bin" <(regio
 check "e2fsck: guest's ext4 is clean" e2fsck -fn "$LUN_FILE"
 check "debugfs: /guest.bin equals the pattern" \
   bash -c "debugfs -R 'dump /guest.bin $WORK/guest.bin' '$LUN_FILE' && cmp '$ROOT/pattern.bin' '$WORK/guest.bin'"
+check "fsck.ocfs2: guest's OCFS2 is clean" fsck.ocfs2 -fn "$LUN2_FILE"
+check "debugfs.ocfs2: /guest.bin equals the pattern" \
+  bash -c "debugfs.ocfs2 -R 'dump /guest.bin $WORK/guest2.bin' '$LUN2_FILE' && cmp '$ROOT/pattern.bin' '$WORK/guest2.bin'"
+OCFS2_CLI=$BUILD_DIR/ocfs2/sharedisk-ocfs2
+if [[ -x $OCFS2_CLI ]]; then
+  check "sharedisk-ocfs2 probe: the guest's superblock (label, local, 1 slot, 64 MiB)" \
+    bash -c "'$OCFS2_CLI' --json probe '$LUN2_FILE' | tee /dev/stderr | grep -q '\"label\":\"$OCFS2_LABEL\".*\"node_slots\":1,.*\"size_bytes\":$LUN_BYTES,.*\"local\"'"
+else
+  echo "note $OCFS2_CLI not built: probe check left out"
+fi
 
 elapsed "done"
 if [[ $failures -ne 0 ]]; then

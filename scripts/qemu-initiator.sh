@@ -70,7 +70,7 @@ qemu_io() {
   [[ $rc -eq 0 ]] && ! grep -qiE 'fail|error|mismatch|pattern verification' <<<"$out"
 }
 
-initiator_start_daemon "$DAEMON" "$WORK" "$IQN" "$LUN_FILE" 64M || exit 1
+initiator_start_daemon "$DAEMON" "$WORK" "$IQN" 64M "$LUN_FILE" || exit 1
 URL=iscsi://127.0.0.1:$PORT/$IQN/1
 echo "daemon pid $DAEMON_PID on 127.0.0.1:$PORT, LUN $URL"
 

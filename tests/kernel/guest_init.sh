@@ -11,7 +11,8 @@
 #   GUEST_OFF            where /pattern.bin (2 MiB) goes with O_DIRECT
 #   ODD_SECTOR           512-byte sector (not 4 KiB aligned) for /pattern.bin's first 7 sectors
 #   DIRECT_PORT          the daemon's real port on the host, which must stay unreachable
-#   FS_MIB               size of the ext4 filesystem made at the start of the disk
+#   FS_MIB               size of the ext4 filesystem made at the start of LUN 1
+#   OCFS2_LABEL          label of the local-mode OCFS2 made on LUN 2
 # Every wait is bounded; the host's timeout is the last resort.
 
 /bin/busybox --install -s /bin
@@ -19,6 +20,7 @@ export PATH=/usr/sbin:/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+ln -s /proc/mounts /etc/mtab # mkfs.ocfs2 checks it for mounted devices
 # shellcheck source=/dev/null
 . /test.env
 
@@ -55,16 +57,20 @@ step "iscsistart -> $TARGET_ADDR:$TARGET_PORT $TARGET_IQN"
 iscsistart -i "$INITIATOR_IQN" -t "$TARGET_IQN" -g 1 -a "$TARGET_ADDR" -p "$TARGET_PORT" ||
   fail "iscsistart exit status $?"
 
-disk=
-for _ in $(seq 300); do
+# The disk of LUN n: its SCSI address H:C:T:L ends in :n.
+lun_disk() {
   for d in /sys/block/sd*; do
-    [ -e "$d/device/vendor" ] && disk=${d##*/} && break
+    [ -e "$d/device" ] || continue
+    case $(readlink "$d/device") in *:"$1") [ -b "/dev/${d##*/}" ] && echo "${d##*/}" ;; esac
   done
-  [ -n "$disk" ] && [ -b "/dev/$disk" ] && break
-  disk=
+}
+for _ in $(seq 300); do
+  disk=$(lun_disk 1)
+  disk2=$(lun_disk 2)
+  [ -n "$disk" ] && [ -n "$disk2" ] && break
   sleep 0.1
 done
-[ -n "$disk" ] || fail "no SCSI disk appeared after the login"
+if [ -z "$disk" ] || [ -z "$disk2" ]; then fail "LUN 1 and 2 did not both appear after the login"; fi
 dev=/dev/$disk
 sysdev=/sys/block/$disk/device
 step "disk $dev: vendor '$(cat "$sysdev/vendor")' model '$(cat "$sysdev/model")' rev '$(cat "$sysdev/rev")'"
@@ -105,7 +111,21 @@ got=$(md5sum </mnt/guest.bin)
 [ "$got" = "$(md5sum </pattern.bin)" ] || fail "ext4 file read back differs"
 umount /mnt || fail "second umount"
 
+step "mkfs.ocfs2 (local mode) on LUN 2 /dev/$disk2, mount, write, remount, read"
+/usr/sbin/mkfs.ocfs2 -q -F -M local -b 4K -C 4K -N 1 -L "$OCFS2_LABEL" "/dev/$disk2" ||
+  fail "mkfs.ocfs2"
+mount -t ocfs2 "/dev/$disk2" /mnt || fail "mount ocfs2"
+cp /pattern.bin /mnt/guest.bin || fail "write to ocfs2"
+sync
+umount /mnt || fail "umount ocfs2"
+echo 3 >/proc/sys/vm/drop_caches
+mount -t ocfs2 -o ro "/dev/$disk2" /mnt || fail "second ocfs2 mount"
+got=$(md5sum </mnt/guest.bin)
+[ "$got" = "$(md5sum </pattern.bin)" ] || fail "ocfs2 file read back differs"
+umount /mnt || fail "second ocfs2 umount"
+
 # Detach cleanly: the kernel sends SYNCHRONIZE CACHE for a write-back disk.
 echo 1 >"$sysdev/delete"
+echo 1 >"/sys/block/$disk2/device/delete"
 marker PASS
 finish
