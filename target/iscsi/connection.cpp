@@ -90,7 +90,11 @@ Connection::Connection(ServerContext& server, EventLoop& loop, asio::ip::tcp::so
 }
 
 Connection::~Connection() {
-  if (nexus_ != nullptr) target_->device->detach(nexus_);
+  if (nexus_ != nullptr) {
+    server_.task_sets.remove(nexus_);
+    target_->device->detach(nexus_);
+  }
+  for (auto& w : drain_waiters_) w();  // nothing of ours is left running
   loop_.members.erase(this);
   loop_.connections--;
 }
@@ -458,6 +462,7 @@ uint16_t Connection::admit(const Login& login, uint16_t* status) {
     nexus_ =
         target_->device->attach(initiator_ + ",i,0x" + isid,
                                 target_->iqn + ",t,0x" + std::to_string(kPortalGroupTag), 1, 1);
+    server_.task_sets.add(nexus_, target_, weak_from_this());
     if (login.read_only()) {
       nexus_->set_read_only(true);
       spdlog::info("{} has read-only access to {}", initiator_, target_->iqn);
@@ -723,6 +728,7 @@ void Connection::task_done(scsi::Task& task) {
   if (closed_ || cmd->aborted) {
     free_command(cmd);
     if (pending_tmf_) finish_pending_tmf();
+    notify_drained();
   } else {
     respond(cmd);
   }
@@ -730,6 +736,7 @@ void Connection::task_done(scsi::Task& task) {
   if (in_scsi_ == 0) {
     auto self = std::move(keep_alive_);  // may destroy *this at the end of this scope
     if (closed_ && nexus_ != nullptr) {
+      server_.task_sets.remove(nexus_);
       target_->device->detach(nexus_);
       nexus_ = nullptr;
     }
@@ -940,10 +947,12 @@ bool Connection::handle_logout() {
   return true;
 }
 
+// lun: a LUN number (decoded), compared with each command's decoded LUN.
 void Connection::abort_commands(uint32_t lun_filter_valid, uint64_t lun, uint32_t only_itt) {
   for (Command* cmd : std::vector<Command*>(active_)) {
     if (only_itt != kReservedTag && cmd->itt != only_itt) continue;
-    if (lun_filter_valid && cmd->task.lun != lun) continue;
+    uint64_t number = 0;
+    if (lun_filter_valid && !(scsi::decode_lun(cmd->task.lun, &number) && number == lun)) continue;
     if (cmd->state == Command::State::kInScsi) {
       cmd->aborted = true;  // its result is dropped when the device finishes it
     } else if (cmd->state == Command::State::kReceiving) {
@@ -982,20 +991,24 @@ bool Connection::handle_task_management() {
         if (!lun_ok)
           response = tmf::kLunDoesNotExist;
         else
-          abort_commands(1, lun, kReservedTag);
+          abort_commands(1, lun_number, kReservedTag);
         break;
       case tmf::kLogicalUnitReset:
         if (!lun_ok) {
           response = tmf::kLunDoesNotExist;
         } else {
-          abort_commands(1, lun, kReservedTag);
-          target_->device->lun_reset(nexus_, lun_number);
+          // Every session's tasks on the LU are aborted (SAM-5 §7.7); the
+          // reset's unit attentions follow once they have all drained.
+          abort_commands(1, lun_number, kReservedTag);
+          abort_elsewhere(lun_number);
+          pending_tmf_effect_ = [this, lun_number] { target_->device->lun_reset(nexus_, lun_number); };
         }
         break;
       case tmf::kTargetWarmReset:
       case tmf::kTargetColdReset:
         abort_commands(0, 0, kReservedTag);
-        target_->device->target_reset(nexus_);
+        for (uint64_t l : target_->device->luns()) abort_elsewhere(l);
+        pending_tmf_effect_ = [this] { target_->device->target_reset(nexus_); };
         close_after_tmf_ = function == tmf::kTargetColdReset;
         break;
       case tmf::kQueryTask: {
@@ -1024,6 +1037,12 @@ bool Connection::handle_task_management() {
 void Connection::finish_pending_tmf() {
   for (Command* cmd : active_)
     if (cmd->aborted) return;
+  if (remote_drains_ > 0) return;
+  if (pending_tmf_effect_) {
+    auto effect = std::move(pending_tmf_effect_);
+    pending_tmf_effect_ = nullptr;
+    effect();
+  }
   Bhs request = *pending_tmf_;
   pending_tmf_.reset();
   OutPdu& pdu = queue_pdu(op::kTaskMgmtResponse);
@@ -1033,6 +1052,33 @@ void Connection::finish_pending_tmf() {
   fill_sn(pdu.bhs, true);
   if (close_after_tmf_) close_after_write_ = true;
   schedule_flush();
+}
+
+// Aborts the tasks the other sessions of this target have on `lun`; the
+// pending TMF answer waits until they have drained.
+void Connection::abort_elsewhere(uint64_t lun) {
+  std::vector<scsi::Nexus*> others = server_.task_sets.others(target_, nexus_);
+  if (others.empty()) return;
+  remote_drains_++;
+  server_.task_sets.abort_tasks(others, lun, loop_.index, [self = shared_from_this()] {
+    self->remote_drains_--;
+    if (self->pending_tmf_) self->finish_pending_tmf();
+  });
+}
+
+void Connection::abort_lun_tasks(uint64_t lun, std::function<void()> on_drained) {
+  abort_commands(1, lun, kReservedTag);
+  drain_waiters_.push_back(std::move(on_drained));
+  notify_drained();
+}
+
+void Connection::notify_drained() {
+  if (drain_waiters_.empty()) return;
+  for (Command* cmd : active_)
+    if (cmd->aborted) return;
+  auto waiters = std::move(drain_waiters_);
+  drain_waiters_.clear();
+  for (auto& w : waiters) w();
 }
 
 // ---------------------------------------------------------------- transmit

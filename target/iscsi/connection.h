@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +27,7 @@
 #include "iscsi/pdu.h"
 #include "iscsi/security_policy.h"
 #include "iscsi/session_table.h"
+#include "iscsi/task_sets.h"
 #include "iscsi/target_node.h"
 #include "scsi/task.h"
 
@@ -34,8 +36,10 @@ namespace sharedisk::iscsi {
 // What every connection of the daemon shares; immutable while serving except
 // the session table (which has its own lock).
 struct ServerContext {
+  ServerContext() { registry.set_task_aborter(&task_sets); }
   TargetRegistry registry;
   SessionTable sessions;
+  TaskSets task_sets;
   TargetLimits limits;
   uint32_t nop_interval_s = 5;
   uint32_t nop_timeout_s = 30;
@@ -66,6 +70,9 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void post_close(const char* why);
   // From the connection's own loop only.
   void close_now(const char* why) { close(why); }
+  // From the connection's own loop: aborts every task on LUN number `lun`
+  // (TAS=0: no status) and calls `on_drained` once none of them is running.
+  void abort_lun_tasks(uint64_t lun, std::function<void()> on_drained);
   EventLoop& loop() { return loop_; }
 
  private:
@@ -114,6 +121,8 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   Command* find_by_itt(uint32_t itt);
   void abort_commands(uint32_t lun_filter_valid, uint64_t lun, uint32_t only_itt);
   void finish_pending_tmf();
+  void abort_elsewhere(uint64_t lun);
+  void notify_drained();
 
   // ---- transmit path
   OutPdu& queue_pdu(uint8_t opcode);
@@ -192,6 +201,9 @@ class Connection final : public std::enable_shared_from_this<Connection>,
 
   // Task management waiting for aborted commands to drain.
   std::optional<Bhs> pending_tmf_;
+  std::function<void()> pending_tmf_effect_;  // device side effect, run once drained
+  uint32_t remote_drains_ = 0;                // other sessions still draining for it
+  std::vector<std::function<void()>> drain_waiters_;
   uint8_t pending_tmf_response_ = 0;
   bool close_after_tmf_ = false;
   std::optional<Bhs> pending_logout_;

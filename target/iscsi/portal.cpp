@@ -17,6 +17,7 @@ using asio::ip::tcp;
 Server::Server(ServerContext& context, unsigned threads) : context_(context) {
   for (unsigned i = 0; i < std::max(1u, threads); ++i)
     loops_.push_back(std::make_unique<EventLoop>(i));
+  context_.task_sets.set_loops(loop_contexts());
 }
 
 Server::~Server() {

@@ -54,6 +54,7 @@ LunIoStats* TargetNode::stats_for(uint64_t sam_lun) const {
 }
 
 void TargetRegistry::add(std::shared_ptr<TargetNode> node) {
+  if (aborter_ != nullptr && node->device) node->device->set_task_aborter(aborter_);
   std::lock_guard lock(mutex_);
   targets_.push_back(std::move(node));
 }
@@ -78,6 +79,7 @@ std::shared_ptr<TargetNode> TargetRegistry::remove(const std::string& iqn) {
 }
 
 std::shared_ptr<TargetNode> TargetRegistry::replace(std::shared_ptr<TargetNode> node) {
+  if (aborter_ != nullptr && node->device) node->device->set_task_aborter(aborter_);
   std::lock_guard lock(mutex_);
   for (auto& t : targets_) {
     if (iequal(t->iqn, node->iqn)) {

@@ -58,6 +58,8 @@ struct TargetNode {
 
 class TargetRegistry {
  public:
+  // Installed on every device added or swapped in (cross-session aborts).
+  void set_task_aborter(scsi::TaskAborter* aborter) { aborter_ = aborter; }
   void add(std::shared_ptr<TargetNode> node);
   void add(std::unique_ptr<TargetNode> node) { add(std::shared_ptr<TargetNode>(std::move(node))); }
   // Takes `iqn` out of service (no new logins); the node stays alive while used.
@@ -83,6 +85,7 @@ class TargetRegistry {
 
  private:
   void retire_locked(std::shared_ptr<TargetNode> node) const;
+  scsi::TaskAborter* aborter_ = nullptr;
   mutable std::mutex mutex_;  // login, discovery, reload and status only
   std::vector<std::shared_ptr<TargetNode>> targets_;
   struct Retired {
