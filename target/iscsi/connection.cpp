@@ -2,10 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <strings.h>
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-#include <strings.h>
 
 #include <cstring>
 
@@ -58,7 +58,7 @@ struct Connection::Command {
   bool immediate = false;
   bool accepted = false;  // in CmdSN order (counted in outstanding_ unless immediate)
   bool aborted = false;
-  bool data_error = false;  // a Data-Out broke the sequence: fail without executing
+  bool data_error = false;    // a Data-Out broke the sequence: fail without executing
   bool digest_error = false;  // ... because a data digest was wrong (sense 47/05)
   uint32_t itt = 0;
   uint32_t cmdsn = 0;
@@ -69,7 +69,7 @@ struct Connection::Command {
   uint32_t r2tsn = 0;
   uint32_t r2t_outstanding = 0;
   uint32_t ttt = kReservedTag;
-  uint32_t datasn = 0;  // next expected Data-Out DataSN in the current sequence
+  uint32_t datasn = 0;        // next expected Data-Out DataSN in the current sequence
   Clock::time_point started;  // command PDU received (latency metrics)
   uint8_t sense_pdu[2 + scsi::Task::kMaxSense] = {};
 };
@@ -398,8 +398,8 @@ bool Connection::handle_login() {
   if (reply.close) {
     spdlog::warn("login from {} ({}) refused: status 0x{:04x}{}{}", peer_,
                  login_->initiator_name().empty() ? "-" : login_->initiator_name(),
-                 uint16_t(reply.bhs.b[36] << 8 | reply.bhs.b[37]),
-                 reply.reason.empty() ? "" : ": ", reply.reason);
+                 uint16_t(reply.bhs.b[36] << 8 | reply.bhs.b[37]), reply.reason.empty() ? "" : ": ",
+                 reply.reason);
     server_.login_failures.fetch_add(1, std::memory_order_relaxed);
     close_after_write_ = true;
   } else if (reply.complete) {
@@ -639,9 +639,10 @@ bool Connection::start_data_out() {
     // written), the rest of the command's data is taken and discarded, and
     // the command ends with CHECK CONDITION; the session goes on.
     if (!cmd->data_error)
-      spdlog::warn("{}: Data-Out out of sequence (itt 0x{:08x} datasn {} expected {}, offset {} "
-                   "expected {}, length {}): command failed",
-                   peer_, cmd->itt, hdr_.datasn(), cmd->datasn, offset, cmd->received, dsl);
+      spdlog::warn(
+          "{}: Data-Out out of sequence (itt 0x{:08x} datasn {} expected {}, offset {} "
+          "expected {}, length {}): command failed",
+          peer_, cmd->itt, hdr_.datasn(), cmd->datasn, offset, cmd->received, dsl);
     cmd->data_error = true;
     rx_cmd_ = cmd;
     expect_data(nullptr, dsl);
@@ -685,7 +686,8 @@ void Connection::command_ready(Command* cmd) {
   if (cmd->received >= cmd->edtl || cmd->task.direction != scsi::Direction::kWrite) {
     if (cmd->data_error) {
       if (cmd->digest_error)
-        respond_check_condition(cmd, 0x0b, 0x47, 0x05);  // ABORTED COMMAND, PROTOCOL SERVICE CRC ERROR
+        respond_check_condition(cmd, 0x0b, 0x47,
+                                0x05);  // ABORTED COMMAND, PROTOCOL SERVICE CRC ERROR
       else
         respond_check_condition(cmd, 0x0b, 0x4b, 0x00);  // ABORTED COMMAND, DATA PHASE ERROR
       return;
@@ -1001,7 +1003,9 @@ bool Connection::handle_task_management() {
           // reset's unit attentions follow once they have all drained.
           abort_commands(1, lun_number, kReservedTag);
           abort_elsewhere(lun_number);
-          pending_tmf_effect_ = [this, lun_number] { target_->device->lun_reset(nexus_, lun_number); };
+          pending_tmf_effect_ = [this, lun_number] {
+            target_->device->lun_reset(nexus_, lun_number);
+          };
         }
         break;
       case tmf::kTargetWarmReset:

@@ -27,8 +27,8 @@
 #include "iscsi/pdu.h"
 #include "iscsi/security_policy.h"
 #include "iscsi/session_table.h"
-#include "iscsi/task_sets.h"
 #include "iscsi/target_node.h"
+#include "iscsi/task_sets.h"
 #include "scsi/task.h"
 
 namespace sharedisk::iscsi {
@@ -45,9 +45,9 @@ struct ServerContext {
   uint32_t nop_timeout_s = 30;
   uint32_t login_timeout_s = 15;
   std::atomic<uint64_t> login_failures{0};  // refused logins (metrics)
-  SecurityPolicyHolder security;             // CHAP and read-only initiators (reload swaps it)
-  ConnectionGate gate;                       // connections in total and per address
-  config::Limits bounds;                     // lun.yaml limits: (hostile input)
+  SecurityPolicyHolder security;            // CHAP and read-only initiators (reload swaps it)
+  ConnectionGate gate;                      // connections in total and per address
+  config::Limits bounds;                    // lun.yaml limits: (hostile input)
 };
 
 struct ConnectionStats {
@@ -81,8 +81,8 @@ class Connection final : public std::enable_shared_from_this<Connection>,
     Bhs bhs;
     const uint8_t* data = nullptr;
     uint32_t length = 0;
-    Command* release = nullptr;  // returned to the free list once written
-    std::string owned;           // data owned by the PDU (control PDUs only)
+    Command* release = nullptr;     // returned to the free list once written
+    std::string owned;              // data owned by the PDU (control PDUs only)
     uint8_t header_digest[4] = {};  // CRC32C, when negotiated
     uint8_t data_digest[4] = {};
   };
