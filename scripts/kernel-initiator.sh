@@ -6,7 +6,7 @@
 #
 # 1. Starts the daemon from BUILD_DIR on a free 127.0.0.1 port with two 64 MiB
 #    file LUNs (iqn.2019-02.lb2:odcfs2 LUN 1 and 2); 1 MiB of random data is
-#    seeded into LUN 1's backing file at 40 MiB first.
+#    seeded into LUN 1's backing file at 40 MiB and at 44 MiB first.
 # 2. Builds an initramfs: static busybox, the kernel's iSCSI/SCSI/virtio/ext4
 #    and OCFS2 modules with their dependencies (modules.dep), open-iscsi's
 #    iscsistart, mke2fs and mkfs.ocfs2 with their shared libraries, tests/kernel/guest_init.sh as
@@ -16,7 +16,8 @@
 #    guest reaches nothing but one guestfwd address, 10.0.2.100:3260, whose
 #    every connection QEMU hands to `busybox nc 127.0.0.1 PORT`.
 # 4. The guest logs in with iscsistart, checks vendor and capacity of the disk
-#    the kernel attaches, reads the seeded data, writes the pattern (O_DIRECT
+#    the kernel attaches, reads the seeded data, discards the 44 MiB one when
+#    the disk offers UNMAP (it must read back as zeros), writes the pattern (O_DIRECT
 #    at 48 MiB, page cache at an odd sector), makes ext4 on the first 32 MiB
 #    and a local-mode OCFS2 on LUN 2, copies the pattern into both, and prints
 #    a PASS/FAIL marker.
@@ -113,6 +114,7 @@ elapsed() { echo "[$((SECONDS - START)) s] $*"; }
 MiB=$((1024 * 1024))
 LUN_BYTES=$((64 * MiB))
 HOST_OFF=$((40 * MiB))
+DISCARD_OFF=$((44 * MiB))
 GUEST_OFF=$((48 * MiB))
 ODD_SECTOR=$((56 * MiB / 512 + 3))
 FS_MIB=32
@@ -189,6 +191,7 @@ INITIATOR_IQN=$INITIATOR_IQN
 LUN_BYTES=$LUN_BYTES
 HOST_OFF=$HOST_OFF
 HOST_MD5=$HOST_MD5
+DISCARD_OFF=$DISCARD_OFF
 GUEST_OFF=$GUEST_OFF
 ODD_SECTOR=$ODD_SECTOR
 FS_MIB=$FS_MIB
@@ -198,6 +201,7 @@ EOF
 # --- target ------------------------------------------------------------------
 truncate -s "$LUN_BYTES" "$LUN_FILE" "$LUN2_FILE"
 dd if="$WORK/seed.bin" of="$LUN_FILE" bs=1M seek=$((HOST_OFF / MiB)) conv=notrunc status=none
+dd if="$WORK/seed.bin" of="$LUN_FILE" bs=1M seek=$((DISCARD_OFF / MiB)) conv=notrunc status=none
 initiator_start_daemon "$DAEMON" "$WORK" "$IQN" 64M "$LUN_FILE" "$LUN2_FILE" || exit 1
 elapsed "daemon pid $DAEMON_PID on 127.0.0.1:$PORT"
 sed -i "s/@PORT@/$PORT/" "$ROOT/test.env"
@@ -234,7 +238,7 @@ check() { # description command...
 }
 
 echo "--- guest console (kernel sd/iSCSI lines and the guest's steps) ---"
-grep -aE 'scsi|sd |sd[a-z]|iscsi|guest:|SHAREDISK-KERNEL-INITIATOR|EXT4|Kernel panic' "$CONSOLE" | tr -d '\r'
+grep -aE 'scsi|sd |sd[a-z]|iscsi|guest:|SHAREDISK-KERNEL-INITIATOR|EXT4|ocfs2|OCFS2|Kernel panic' "$CONSOLE" | tr -d '\r'
 echo "---"
 [[ $qemu_rc -eq 124 || $qemu_rc -eq 137 ]] && echo "FAIL the VM did not finish in $VM_TIMEOUT s" && failures=$((failures + 1))
 check "guest reported PASS" grep -aq 'SHAREDISK-KERNEL-INITIATOR: PASS' "$CONSOLE"
@@ -251,6 +255,12 @@ check "backing file: guest's 7 sectors at sector $ODD_SECTOR" \
 check "backing file: sectors around them still zero" \
   cmp <(head -c 1024 /dev/zero) <(region $((ODD_SECTOR * 512 - 512)) 512; region $((ODD_SECTOR * 512 + 3584)) 512)
 check "backing file: host's seeded 1 MiB untouched" cmp "$WORK/seed.bin" <(region "$HOST_OFF" "$MiB")
+if grep -aq 'guest: DISCARDED' "$CONSOLE"; then
+  check "backing file: the discarded 1 MiB at $DISCARD_OFF reads as zeros" \
+    cmp <(head -c "$MiB" /dev/zero) <(region "$DISCARD_OFF" "$MiB")
+else
+  echo "note the kernel did not see UNMAP support: discard left out"
+fi
 check "e2fsck: guest's ext4 is clean" e2fsck -fn "$LUN_FILE"
 check "debugfs: /guest.bin equals the pattern" \
   bash -c "debugfs -R 'dump /guest.bin $WORK/guest.bin' '$LUN_FILE' && cmp '$ROOT/pattern.bin' '$WORK/guest.bin'"

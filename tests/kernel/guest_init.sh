@@ -8,6 +8,8 @@
 #   TARGET_ADDR TARGET_PORT TARGET_IQN INITIATOR_IQN  where to log in
 #   LUN_BYTES            expected capacity
 #   HOST_OFF HOST_MD5    1 MiB the host seeded at byte HOST_OFF (the guest reads it)
+#   DISCARD_OFF          1 MiB the host seeded there too, which the guest discards
+#                        (UNMAP) when the disk offers it, then expects zeros
 #   GUEST_OFF            where /pattern.bin (2 MiB) goes with O_DIRECT
 #   ODD_SECTOR           512-byte sector (not 4 KiB aligned) for /pattern.bin's first 7 sectors
 #   DIRECT_PORT          the daemon's real port on the host, which must stay unreachable
@@ -98,6 +100,15 @@ got=$(dd if="$dev" bs=512 skip="$ODD_SECTOR" count=7 2>/dev/null | md5sum)
 [ "$got" = "$want" ] || fail "7 sectors read back differ"
 
 # A path, not a name: this busybox shell prefers its own (ext2-only) mke2fs applet.
+qdir=/sys/block/$disk/queue
+step "provisioning_mode $(cat "$sysdev"/scsi_disk/*/provisioning_mode), discard_max_bytes $(cat "$qdir"/discard_max_bytes), write_zeroes_max_bytes $(cat "$qdir"/write_zeroes_max_bytes)"
+if [ "$(cat "$qdir"/discard_max_bytes)" -gt 0 ]; then
+  blkdiscard -o "$DISCARD_OFF" -l 1048576 "$dev" || fail "blkdiscard"
+  got=$(dd if="$dev" bs=1M skip=$((DISCARD_OFF / 1048576)) count=1 iflag=direct 2>/dev/null | md5sum)
+  [ "$got" = "$(head -c 1048576 /dev/zero | md5sum)" ] || fail "discarded 1 MiB does not read as zeros"
+  step "DISCARDED 1 MiB at $DISCARD_OFF, reads back as zeros"
+fi
+
 step "mkfs.ext4 on the first $FS_MIB MiB, mount, write, remount, read"
 /usr/sbin/mke2fs -q -F -t ext4 -L sharedisk "$dev" "${FS_MIB}M" || fail "mke2fs"
 mkdir -p /mnt
