@@ -118,6 +118,9 @@ Login::Login(const TargetRegistry& registry, const TargetLimits& limits, std::st
 
 Login::Reply Login::fail(const Bhs& request, uint16_t status, std::string reason) {
   Reply reply = respond(request, false, 0, {});
+  // Reasons quote initiator input: keep them one printable line.
+  for (char& c : reason)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
   reply.reason = std::move(reason);
   reply.bhs.b[36] = uint8_t(status >> 8);
   reply.bhs.b[37] = uint8_t(status);
@@ -147,6 +150,12 @@ Login::Reply Login::respond(const Bhs& request, bool transit, uint8_t nsg, std::
 uint16_t Login::first_pdu(const std::vector<KeyValue>& keys, std::string& response) {
   const KeyValue* name = find_key(keys, "InitiatorName");
   if (name == nullptr || name->value.empty()) return login_status::kMissingParameter;
+  // RFC 3720 §3.2.6: at most 223 bytes, no control characters (the name is
+  // logged, so this also keeps an initiator from forging log lines).
+  if (name->value.size() > 223 ||
+      std::any_of(name->value.begin(), name->value.end(),
+                  [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+    return login_status::kInitiatorError;
   initiator_name_ = name->value;
   if (const KeyValue* alias = find_key(keys, "InitiatorAlias")) initiator_alias_ = alias->value;
   const KeyValue* type = find_key(keys, "SessionType");
