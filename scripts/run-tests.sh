@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
-# The README's second command: install, build, and run the whole test suite
-# (unit, integration against the real daemon, OCFS2 oracle tests, iscsi-test-cu).
+# The README's second command: install, build, and run the whole test suite:
+#   1. ctest on the normal build: unit, integration against the real daemon,
+#      the full iscsi-test-cu suite (thin and fully provisioned LUNs), OCFS2
+#      oracle tests, security, operations, real initiators (QEMU, Linux in a
+#      VM), and a short bench/compare smoke;
+#   2. the unit, integration and security tests again under ASan + UBSan;
+#   3. every libFuzzer target for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
 scripts/build.sh
-cd build
-ctest --output-on-failure --timeout 900 -j2 "$@"
+start=$(date +%s)
+(cd build && SHAREDISK_COMPLIANCE_ALL=1 ctest --output-on-failure --timeout 900 -j2 "$@")
+echo "run-tests: ctest took $(($(date +%s) - start)) s"
+scripts/sanitize-tests.sh
+scripts/fuzz.sh "${SHAREDISK_FUZZ_SECONDS:-20}"
