@@ -542,7 +542,13 @@ TEST_F(Security, FloodWhileAWellBehavedSessionVerifiesItsData) {
   EXPECT_EQ(failures.load(), 0) << first_failure;
   EXPECT_GT(ios.load(), 20);
   EXPECT_GE(attacks, 250);
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan keeps freed memory in quarantine, so RSS grows by design; leaks are
+  // LeakSanitizer's job at the daemon's exit (TearDown wants exit status 0).
+  (void)rss_after;
+#else
   EXPECT_LE(rss_after - rss_before, 8 * 1024) << "RSS grew by " << rss_after - rss_before << " KiB";
+#endif
   EXPECT_TRUE(daemon_->running());
   disconnect(ctx);
 }
