@@ -33,6 +33,36 @@ initiator_stop_daemon() {
   DAEMON_PID=
 }
 
+# Stops the daemon and starts it again with the same configuration and port
+# (what an upgrade does); its log is appended to. Returns 1 when it does not
+# come back listening within about 10 s.
+initiator_restart_daemon() {
+  local daemon=$1 work=$2
+  local log=$work/daemon.log before
+  initiator_stop_daemon
+  before=$(grep -cF "listening on 127.0.0.1:$PORT" "$log")
+  for _ in $(seq 10); do
+    "$daemon" --config "$work/lun.yaml" >>"$log" 2>&1 &
+    DAEMON_PID=$!
+    for _ in $(seq 50); do
+      if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+        wait "$DAEMON_PID" 2>/dev/null
+        DAEMON_PID=
+        break
+      fi
+      if [[ $(grep -cF "listening on 127.0.0.1:$PORT" "$log") -gt $before ]]; then
+        return 0
+      fi
+      sleep 0.1
+    done
+    initiator_stop_daemon
+    sleep 0.5
+  done
+  echo "the daemon did not restart on port $PORT; last lines of $log:" >&2
+  tail -n 20 "$log" >&2
+  return 1
+}
+
 initiator_start_daemon() {
   local daemon=$1 work=$2 iqn=$3 size=$4
   shift 4

@@ -9,20 +9,25 @@
 #    seeded into LUN 1's backing file at 40 MiB and at 44 MiB first.
 # 2. Builds an initramfs: static busybox, the kernel's iSCSI/SCSI/virtio/ext4
 #    and OCFS2 modules with their dependencies (modules.dep), open-iscsi's
-#    iscsistart, mke2fs and mkfs.ocfs2 with their shared libraries, tests/kernel/guest_init.sh as
-#    /init, a random 2 MiB /pattern.bin and /test.env.
+#    iscsid and iscsiadm, mke2fs and mkfs.ocfs2 with their shared libraries,
+#    tests/kernel/guest_init.sh as /init, a random 2 MiB /pattern.bin and
+#    /test.env.
 # 3. Boots the distribution kernel (/boot/vmlinuz-*) on it with
 #    qemu-system-x86_64. Networking is QEMU user mode with restrict=on: the
 #    guest reaches nothing but one guestfwd address, 10.0.2.100:3260, whose
 #    every connection QEMU hands to `busybox nc 127.0.0.1 PORT`.
-# 4. The guest logs in with iscsistart, checks vendor and capacity of the disk
-#    the kernel attaches, reads the seeded data, discards the 44 MiB one when
-#    the disk offers UNMAP (it must read back as zeros), writes the pattern (O_DIRECT
+# 4. The guest runs iscsid, discovers the target (SendTargets) and logs in
+#    with iscsiadm, checks vendor and capacity of the disks the kernel
+#    attaches, reads the seeded data, discards the 44 MiB one when the disk
+#    offers UNMAP (it must read back as zeros), writes the pattern (O_DIRECT
 #    at 48 MiB, page cache at an odd sector), makes ext4 on the first 32 MiB
-#    and a local-mode OCFS2 on LUN 2, copies the pattern into both, and prints
-#    a PASS/FAIL marker.
+#    and a local-mode OCFS2 on LUN 2, copies the pattern into both. Then it
+#    rewrites 1 MiB at 60 MiB in 64 KiB chunks, reading each back, while the
+#    host restarts the daemon (on the guest's RESTART-TARGET-NOW line): the
+#    kernel must log in again and finish the queued I/O. It logs out and
+#    prints a PASS/FAIL marker.
 # 5. The host stops the daemon and checks the backing files: the pattern at
-#    48 MiB and at the odd sector, the seeded data untouched, the ext4 and
+#    48 MiB, at 60 MiB and at the odd sector, the seeded data untouched, the ext4 and
 #    OCFS2 files equal to the pattern (debugfs, debugfs.ocfs2), both file
 #    systems clean (e2fsck, fsck.ocfs2), and sharedisk-ocfs2 probe reads the
 #    guest's OCFS2 superblock (when BUILD_DIR has sharedisk-ocfs2).
@@ -58,7 +63,8 @@ need() { # command package
   command -v "$1" >/dev/null || initiator_skip "$1 not found (apt-get install $2)"
 }
 need qemu-system-x86_64 qemu-system-x86
-need iscsistart open-iscsi
+need iscsid open-iscsi
+need iscsiadm open-iscsi
 need mke2fs e2fsprogs
 need debugfs e2fsprogs
 need mkfs.ocfs2 ocfs2-tools
@@ -117,6 +123,7 @@ HOST_OFF=$((40 * MiB))
 DISCARD_OFF=$((44 * MiB))
 GUEST_OFF=$((48 * MiB))
 ODD_SECTOR=$((56 * MiB / 512 + 3))
+RESTART_OFF=$((60 * MiB))
 FS_MIB=32
 IQN=iqn.2019-02.lb2:odcfs2
 INITIATOR_IQN=iqn.2026-11.test:guest
@@ -141,7 +148,8 @@ copy_with_libs() { # binary
     cp -L "$lib" "$ROOT$lib"
   done
 }
-copy_with_libs "$(command -v iscsistart)"
+copy_with_libs "$(command -v iscsid)"
+copy_with_libs "$(command -v iscsiadm)"
 copy_with_libs "$(command -v mke2fs)"
 copy_with_libs "$(command -v mkfs.ocfs2)"
 
@@ -194,6 +202,7 @@ HOST_MD5=$HOST_MD5
 DISCARD_OFF=$DISCARD_OFF
 GUEST_OFF=$GUEST_OFF
 ODD_SECTOR=$ODD_SECTOR
+RESTART_OFF=$RESTART_OFF
 FS_MIB=$FS_MIB
 OCFS2_LABEL=$OCFS2_LABEL
 DIRECT_PORT=@PORT@
@@ -218,6 +227,20 @@ timeout -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "${ACCEL_ARGS[@]}" -M q35 -m 512 -
   -netdev "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:3260-cmd:$BUSYBOX nc 127.0.0.1 $PORT" \
   -device virtio-net-pci,netdev=n0 >"$WORK/qemu.log" 2>&1 &
 QEMU_PID=$!
+# Restart the daemon once, when the guest asks for it.
+restarted=0
+while kill -0 "$QEMU_PID" 2>/dev/null; do
+  if [[ $restarted -eq 0 ]] && grep -aq 'guest: RESTART-TARGET-NOW' "$CONSOLE" 2>/dev/null; then
+    sleep 1 # let some of the guest's chunks go through first
+    if initiator_restart_daemon "$DAEMON" "$WORK"; then
+      restarted=1
+      elapsed "daemon restarted: pid $DAEMON_PID on 127.0.0.1:$PORT"
+    else
+      restarted=2
+    fi
+  fi
+  sleep 0.2
+done
 wait "$QEMU_PID"
 qemu_rc=$?
 QEMU_PID=
@@ -244,8 +267,13 @@ echo "---"
 check "guest reported PASS" grep -aq 'SHAREDISK-KERNEL-INITIATOR: PASS' "$CONSOLE"
 check "kernel attached two SHAREDSK disks" \
   test "$(grep -acE 'scsi .*Direct-Access +SHAREDSK' "$CONSOLE")" -eq 2
-check "the daemon saw exactly one connection (the guest could not bypass the forward)" \
-  test "$(grep -c 'connection from' "$WORK/daemon.log")" -eq 1
+check "the daemon was restarted while the guest was logged in" test "$restarted" -eq 1
+check "two normal sessions (login, login again after the restart)" \
+  test "$(grep -c 'normal session' "$WORK/daemon.log")" -eq 2
+# Each connection the daemon accepted is accounted for by the guest's
+# discovery and its two logins: the guest could not go around the forward.
+check "the daemon saw exactly three connections" \
+  test "$(grep -c 'connection from' "$WORK/daemon.log")" -eq 3
 
 initiator_stop_daemon
 region() { tail -c +$(($1 + 1)) "$LUN_FILE" | head -c "$2"; }
@@ -254,6 +282,8 @@ check "backing file: guest's 7 sectors at sector $ODD_SECTOR" \
   cmp <(head -c 3584 "$ROOT/pattern.bin") <(region $((ODD_SECTOR * 512)) 3584)
 check "backing file: sectors around them still zero" \
   cmp <(head -c 1024 /dev/zero) <(region $((ODD_SECTOR * 512 - 512)) 512; region $((ODD_SECTOR * 512 + 3584)) 512)
+check "backing file: the 1 MiB rewritten across the restart at $RESTART_OFF" \
+  cmp <(head -c "$MiB" "$ROOT/pattern.bin") <(region "$RESTART_OFF" "$MiB")
 check "backing file: host's seeded 1 MiB untouched" cmp "$WORK/seed.bin" <(region "$HOST_OFF" "$MiB")
 if grep -aq 'guest: DISCARDED' "$CONSOLE"; then
   check "backing file: the discarded 1 MiB at $DISCARD_OFF reads as zeros" \

@@ -1,8 +1,10 @@
 #!/bin/sh
 # /init of the throw-away VM scripts/kernel-initiator.sh boots: busybox, the
-# Linux iSCSI modules and open-iscsi's iscsistart, nothing else. It logs in to
-# sharedisk-target with the kernel initiator, exercises the disk the kernel
-# attaches and reports on the serial console with one marker line,
+# Linux iSCSI modules and open-iscsi's iscsid + iscsiadm, nothing else. It
+# discovers sharedisk-target and logs in with the kernel initiator as a server
+# would, exercises the disks the kernel attaches, rides out a restart of the
+# target (the host restarts it when it reads RESTART-TARGET-NOW), logs out and
+# reports on the serial console with one marker line,
 #   SHAREDISK-KERNEL-INITIATOR: PASS   or   SHAREDISK-KERNEL-INITIATOR: FAIL <why>
 # then powers the VM off. /test.env (written by the host script) supplies:
 #   TARGET_ADDR TARGET_PORT TARGET_IQN INITIATOR_IQN  where to log in
@@ -11,6 +13,7 @@
 #   DISCARD_OFF          1 MiB the host seeded there too, which the guest discards
 #                        (UNMAP) when the disk offers it, then expects zeros
 #   GUEST_OFF            where /pattern.bin (2 MiB) goes with O_DIRECT
+#   RESTART_OFF          1 MiB rewritten in 64 KiB chunks while the target restarts
 #   ODD_SECTOR           512-byte sector (not 4 KiB aligned) for /pattern.bin's first 7 sectors
 #   DIRECT_PORT          the daemon's real port on the host, which must stay unreachable
 #   FS_MIB               size of the ext4 filesystem made at the start of LUN 1
@@ -34,6 +37,7 @@ finish() {
 }
 fail() {
   marker "FAIL $*"
+  [ -f /tmp/iscsid.log ] && tail -n 20 /tmp/iscsid.log
   dmesg | tail -n 20
   finish
 }
@@ -55,9 +59,33 @@ ip route add default via 10.0.2.2
 step "probing 10.0.2.2:$DIRECT_PORT directly (must not connect)"
 timeout 2 nc 10.0.2.2 "$DIRECT_PORT" </dev/null >/dev/null 2>&1
 
-step "iscsistart -> $TARGET_ADDR:$TARGET_PORT $TARGET_IQN"
-iscsistart -i "$INITIATOR_IQN" -t "$TARGET_IQN" -g 1 -a "$TARGET_ADDR" -p "$TARGET_PORT" ||
-  fail "iscsistart exit status $?"
+portal=$TARGET_ADDR:$TARGET_PORT
+mkdir -p /etc/iscsi /var/lib/iscsi /run/lock/iscsi
+# iscsid accepts commands only from a peer whose uid getpwuid() names "root".
+echo 'root:x:0:0:root:/:/bin/sh' >/etc/passwd
+echo 'root:x:0:' >/etc/group
+echo "InitiatorName=$INITIATOR_IQN" >/etc/iscsi/initiatorname.iscsi
+printf '%s\n' 'node.startup = manual' 'node.session.timeo.replacement_timeout = 60' \
+  'node.conn[0].timeo.noop_out_interval = 5' 'node.conn[0].timeo.noop_out_timeout = 10' \
+  >/etc/iscsi/iscsid.conf
+step "iscsid"
+iscsid -f -d 1 >/tmp/iscsid.log 2>&1 &
+for _ in $(seq 50); do
+  [ -S /run/iscsid.sock ] || grep -q iscsid /proc/net/unix 2>/dev/null && break
+  sleep 0.1
+done
+step "iscsiadm sendtargets discovery at $portal"
+iscsiadm -m discovery -t sendtargets -p "$portal" >/tmp/discovery 2>&1
+rc=$?
+cat /tmp/discovery
+[ $rc -eq 0 ] || fail "discovery exit status $rc"
+grep -q " $TARGET_IQN\$" /tmp/discovery || fail "discovery did not list $TARGET_IQN"
+# The target names its own portal (127.0.0.1 on the host), which the guest
+# cannot reach: log in through the forwarded address instead.
+iscsiadm -m node -o delete >/dev/null 2>&1
+iscsiadm -m node -o new -T "$TARGET_IQN" -p "$portal" >/dev/null || fail "iscsiadm -o new"
+step "iscsiadm login $TARGET_IQN at $portal"
+iscsiadm -m node -T "$TARGET_IQN" -p "$portal" --login || fail "login exit status $?"
 
 # The disk of LUN n: its SCSI address H:C:T:L ends in :n.
 lun_disk() {
@@ -135,8 +163,37 @@ got=$(md5sum </mnt/guest.bin)
 [ "$got" = "$(md5sum </pattern.bin)" ] || fail "ocfs2 file read back differs"
 umount /mnt || fail "second ocfs2 umount"
 
-# Detach cleanly: the kernel sends SYNCHRONIZE CACHE for a write-back disk.
+# The host restarts the daemon when it sees this line; iscsid must log in
+# again and the I/O queued meanwhile must complete. Every chunk is read back.
+step "RESTART-TARGET-NOW"
+start=$(date +%s)
+i=0
+seen=0
+after=0
+while [ $(($(date +%s) - start)) -lt 90 ]; do
+  slot=$((i % 16))
+  dd if=/pattern.bin of="$dev" bs=65536 skip="$slot" seek=$((RESTART_OFF / 65536 + slot)) count=1 \
+    oflag=direct 2>/dev/null || fail "write $i during the restart"
+  want=$(dd if=/pattern.bin bs=65536 skip="$slot" count=1 2>/dev/null | md5sum)
+  got=$(dd if="$dev" bs=65536 skip=$((RESTART_OFF / 65536 + slot)) count=1 iflag=direct 2>/dev/null | md5sum)
+  [ "$got" = "$want" ] || fail "chunk $i read back differs during the restart"
+  i=$((i + 1))
+  if [ $seen = 0 ] && dmesg | grep -q 'detected conn error'; then
+    seen=1
+    step "connection loss seen after chunk $i:$(dmesg | grep -m1 'detected conn error' | sed 's/^[^]]*]//')"
+  fi
+  [ $seen = 1 ] && after=$((after + 1))
+  [ $after -ge 20 ] && [ $i -ge 16 ] && break
+done
+[ $seen = 1 ] || fail "the target restart was never seen"
+[ $after -ge 20 ] || fail "I/O did not resume after the target restart ($after chunks)"
+grep -q LOGGED_IN /sys/class/iscsi_session/session*/state || fail "session not LOGGED_IN again"
+step "$i chunks written and read back across the target restart"
+
+# Detach cleanly: the kernel sends SYNCHRONIZE CACHE for a write-back disk;
+# then an iSCSI Logout.
 echo 1 >"$sysdev/delete"
 echo 1 >"/sys/block/$disk2/device/delete"
+iscsiadm -m node -T "$TARGET_IQN" -p "$portal" --logout || fail "logout exit status $?"
 marker PASS
 finish
