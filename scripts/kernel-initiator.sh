@@ -220,6 +220,7 @@ elapsed "initramfs: $(du -h "$WORK/initramfs.cpio" | cut -f1), kernel $KVER, mod
 
 # --- VM ----------------------------------------------------------------------
 CONSOLE=$LOG_DIR/kernel-console.log
+rm -f "$CONSOLE" # a previous run's RESTART-TARGET-NOW must not trigger the restart
 timeout -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "${ACCEL_ARGS[@]}" -M q35 -m 512 -smp 1 \
   -nodefaults -nographic -no-reboot -serial "file:$CONSOLE" -monitor none \
   -kernel "$KERNEL" -initrd "$WORK/initramfs.cpio" \

@@ -170,7 +170,7 @@ start=$(date +%s)
 i=0
 seen=0
 after=0
-while [ $(($(date +%s) - start)) -lt 90 ]; do
+while [ $(($(date +%s) - start)) -lt 60 ]; do
   slot=$((i % 16))
   dd if=/pattern.bin of="$dev" bs=65536 skip="$slot" seek=$((RESTART_OFF / 65536 + slot)) count=1 \
     oflag=direct 2>/dev/null || fail "write $i during the restart"
