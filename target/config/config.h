@@ -114,11 +114,11 @@ struct Iscsi {
 
 // Bounds on what initiators may make the daemon hold (hostile input).
 struct Limits {
-  uint32_t max_connections = 1024;            // all connections, logged in or not
-  uint32_t max_connections_per_address = 64;  // per initiator IP address
-  uint32_t max_sessions_per_initiator = 16;   // per InitiatorName, all targets
-  uint32_t max_login_text = 65536;            // login key=value bytes across continued PDUs
-  uint32_t max_immediate_commands = 64;       // immediate SCSI commands in flight per session
+  uint32_t max_connections = 1024;             // all connections, logged in or not
+  uint32_t max_connections_per_address = 128;  // per initiator IP address
+  uint32_t max_sessions_per_initiator = 128;   // per InitiatorName, all targets
+  uint32_t max_login_text = 65536;             // login key=value bytes across continued PDUs
+  uint32_t max_immediate_commands = 64;        // immediate SCSI commands in flight per session
 };
 
 struct AuthSettings {

@@ -38,7 +38,7 @@ class ConnectionGate {
   void leave(const std::string& address);
   mutable std::mutex mutex_;
   uint32_t max_total_ = 1024;
-  uint32_t max_per_address_ = 64;
+  uint32_t max_per_address_ = 128;
   uint32_t total_ = 0;
   std::map<std::string, uint32_t> per_address_;
 };

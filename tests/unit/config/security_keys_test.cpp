@@ -17,8 +17,8 @@ TEST(SecurityKeys, DefaultsAreOpenWithDigestsAllowed) {
   EXPECT_TRUE(c.targets[0].read_only_initiators.empty());
   EXPECT_TRUE(c.iscsi.digests);
   EXPECT_EQ(c.limits.max_connections, 1024u);
-  EXPECT_EQ(c.limits.max_connections_per_address, 64u);
-  EXPECT_EQ(c.limits.max_sessions_per_initiator, 16u);
+  EXPECT_EQ(c.limits.max_connections_per_address, 128u);
+  EXPECT_EQ(c.limits.max_sessions_per_initiator, 128u);
   EXPECT_EQ(c.limits.max_login_text, 65536u);
   EXPECT_EQ(c.limits.max_immediate_commands, 64u);
 }
