@@ -167,9 +167,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sharedisk-target: %s\n", e.what());
     return 2;
   }
-  if (threads >= 0) config.threads = uint32_t(threads);
-  if (!admin_socket.empty()) config.admin_socket = admin_socket;
-  if (!log_level.empty()) config.log_level = log_level;
+  sharedisk::daemon::Overrides overrides;
+  if (threads >= 0) overrides.threads = uint32_t(threads);
+  overrides.log_level = log_level;
+  overrides.admin_socket = admin_socket;
+  overrides.apply(config);
   auto level = spdlog::level::from_str(config.log_level);
   if (level == spdlog::level::off && config.log_level != "off") {
     std::fprintf(stderr, "sharedisk-target: unknown log level '%s'\n", config.log_level.c_str());

@@ -98,7 +98,9 @@ void read_directives(const std::string& text, const std::string& source, int dep
         while (words >> w) d.value += (d.value.empty() ? "" : " ") + w;
       }
       if (d.key == "include") {
-        include_files(d.value, where, depth, out);
+        // A relative pattern is relative to the including file, as tgt-admin resolves it.
+        std::string dir = source.substr(0, source.find_last_of('/') + 1);
+        include_files(d.value[0] == '/' ? d.value : dir + d.value, where, depth, out);
         continue;
       }
       out.push_back(std::move(d));

@@ -1,0 +1,257 @@
+// status, reload and metrics against a running sharedisk-target.
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include "ops_support.h"
+
+namespace ops {
+namespace {
+
+std::string http_get(uint16_t port, const std::string& path) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket s(io);
+  s.connect({boost::asio::ip::make_address("127.0.0.1"), port});
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  boost::asio::write(s, boost::asio::buffer(req));
+  std::string out;
+  boost::system::error_code ec;
+  char buf[65536];
+  for (;;) {
+    size_t n = s.read_some(boost::asio::buffer(buf), ec);
+    out.append(buf, n);
+    if (ec) break;
+  }
+  return out;
+}
+
+class DaemonOps : public ::testing::Test {
+ protected:
+  TempDir dir;
+  Daemon daemon{dir};
+  uint16_t port = free_port();
+  std::string lun1 = dir.file("lun1.img");
+};
+
+TEST_F(DaemonOps, StatusShowsTargetsLunsSessionsAndCounters) {
+  daemon.start(config_yaml(port, {{1, lun1, "32M"}}));
+  IscsiPtr s = iscsi_login(port, 1, kIqn, kInitiator, 0x123456);
+  ASSERT_TRUE(s);
+  std::vector<uint8_t> block(4096, 0x5a);
+  for (int i = 0; i < 3; ++i) {
+    scsi_task* t =
+        iscsi_write16_sync(s.get(), 1, uint64_t(i) * 8, block.data(), 4096, 512, 0, 0, 0, 0, 0);
+    ASSERT_TRUE(scsi_ok(t));
+    scsi_free_scsi_task(t);
+  }
+  scsi_task* r = iscsi_read16_sync(s.get(), 1, 0, 8192, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(r));
+  scsi_free_scsi_task(r);
+
+  auto text = daemon.admin("status");
+  ASSERT_TRUE(text.ok);
+  EXPECT_NE(text.body.find("target " + std::string(kIqn)), std::string::npos) << text.body;
+  EXPECT_NE(text.body.find(lun1 + "  32.0 MiB (33554432 bytes)"), std::string::npos) << text.body;
+  EXPECT_NE(text.body.find(std::string(kInitiator) + " isid 0x"), std::string::npos) << text.body;
+  EXPECT_NE(text.body.find("from 127.0.0.1"), std::string::npos) << text.body;
+  EXPECT_NE(text.body.find("writes 3 (12.0 KiB)"), std::string::npos) << text.body;
+
+  auto json = daemon.admin("status --json");
+  ASSERT_TRUE(json.ok);
+  for (const std::string& piece :
+       {std::string(R"("iqn":")") + kIqn + "\"", R"("backing":")" + lun1 + "\"",
+        std::string(R"("size_bytes":33554432)"),
+        std::string(R"("write_ops":3,"write_bytes":12288)"), std::string(R"("read_bytes":8192)"),
+        std::string(R"("initiator":")") + kInitiator + "\"",
+        std::string(R"("address":"127.0.0.1")"), std::string(R"("max_burst_length":)"),
+        std::string(R"("immediate_data":)"), std::string(R"("header_digest":"None")")})
+    EXPECT_NE(json.body.find(piece), std::string::npos) << piece << "\n" << json.body;
+  EXPECT_EQ(json.body.front(), '{');
+
+  // The CLI front end prints the same through the socket.
+  std::string cmd = std::string(SHAREDISK_TARGET_BIN) + " status --json --socket " +
+                    daemon.socket() + " > " + dir.file("cli.json");
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  EXPECT_NE(read_file(dir.file("cli.json")).find(R"("write_ops":3)"), std::string::npos);
+  EXPECT_FALSE(daemon.admin("bogus").ok);
+}
+
+TEST_F(DaemonOps, ReloadAddsAndRemovesWithoutDroppingOthers) {
+  std::string second =
+      "  - iqn: iqn.2019-02.lb2:second\n    luns:\n      - number: 1\n"
+      "        type: memory\n        size: 8M\n";
+  daemon.start(config_yaml(port, {{1, lun1, "32M"}}));
+  IscsiPtr s = iscsi_login(port);
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(iscsi_login(port, 1, "iqn.2019-02.lb2:second"));
+
+  // Add a target: the first session stays.
+  write_file(daemon.config_path(), config_yaml(port, {{1, lun1, "32M"}}, second));
+  auto r = daemon.admin("reload");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_NE(r.body.find("added target iqn.2019-02.lb2:second"), std::string::npos) << r.body;
+  IscsiPtr s2 = iscsi_login(port, 1, "iqn.2019-02.lb2:second");
+  ASSERT_TRUE(s2);
+  scsi_task* t = iscsi_testunitready_sync(s.get(), 1);
+  ASSERT_NE(t, nullptr) << "first session dropped by an unrelated reload";
+  scsi_free_scsi_task(t);
+
+  // Add a LUN to the second target (by SIGHUP): its session is rebuilt, the first is untouched.
+  std::string second2 = second + "      - number: 2\n        type: memory\n        size: 4M\n";
+  write_file(daemon.config_path(), config_yaml(port, {{1, lun1, "32M"}}, second2));
+  daemon.signal(SIGHUP);
+  ASSERT_TRUE(eventually(
+      [&] { return daemon.admin("status --json").body.find(R"("number":2)") != std::string::npos; },
+      std::chrono::seconds(5)));
+  EXPECT_TRUE(iscsi_login(port, 2, "iqn.2019-02.lb2:second"));
+  t = iscsi_testunitready_sync(s.get(), 1);
+  ASSERT_NE(t, nullptr);
+  scsi_free_scsi_task(t);
+
+  // Remove the second target again: its logins are refused, the first session goes on.
+  write_file(daemon.config_path(), config_yaml(port, {{1, lun1, "32M"}}));
+  r = daemon.admin("reload");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_NE(r.body.find("removed target iqn.2019-02.lb2:second"), std::string::npos);
+  EXPECT_FALSE(iscsi_login(port, 1, "iqn.2019-02.lb2:second"));
+  t = iscsi_testunitready_sync(s.get(), 1);
+  ASSERT_NE(t, nullptr);
+  scsi_free_scsi_task(t);
+  auto json = daemon.admin("status --json").body;
+  EXPECT_EQ(json.find("iqn.2019-02.lb2:second"), std::string::npos) << json;
+  EXPECT_NE(json.find(R"("reloads_ok":3)"), std::string::npos) << json;
+}
+
+TEST_F(DaemonOps, ReloadAccessListClosesOnlyRevokedSessions) {
+  daemon.start(config_yaml(port, {{1, lun1, "32M"}}));
+  IscsiPtr a = iscsi_login(port, 1, kIqn, "iqn.2026-01.test:a");
+  IscsiPtr b = iscsi_login(port, 1, kIqn, "iqn.2026-01.test:b");
+  ASSERT_TRUE(a && b);
+  write_file(daemon.config_path(),
+             config_yaml(port, {{1, lun1, "32M"}},
+                         "    access:\n      initiators: [iqn.2026-01.test:a]\n"));
+  auto r = daemon.admin("reload");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_NE(r.body.find("changed access list"), std::string::npos);
+  ASSERT_TRUE(eventually([&] { return count_of(daemon.admin("status").body, "session tsih") == 1; },
+                         std::chrono::seconds(5)));
+  scsi_task* t = iscsi_testunitready_sync(a.get(), 1);
+  ASSERT_NE(t, nullptr);
+  scsi_free_scsi_task(t);
+  EXPECT_FALSE(iscsi_login(port, 1, kIqn, "iqn.2026-01.test:b"));
+  EXPECT_TRUE(iscsi_login(port, 1, kIqn, "iqn.2026-01.test:a"));
+}
+
+TEST_F(DaemonOps, BadConfigIsRefusedAndTheRunningOneKept) {
+  daemon.start(config_yaml(port, {{1, lun1, "32M"}}));
+  IscsiPtr s = iscsi_login(port);
+  ASSERT_TRUE(s);
+  std::string before = daemon.admin("status").body;
+
+  struct Bad {
+    std::string yaml, expect;
+  } cases[] = {
+      {config_yaml(port, {{1, lun1, "32M"}}) + "      - number: 2\n        path: x.img\n"
+                                               "        size: 1K0\n",
+       "lun.yaml:11: targets[0].luns[1].size"},
+      {config_yaml(port, {{1, lun1, "32M"}}) + "    bogus: 1\n", "unknown key 'bogus'"},
+      {"portals: [127.0.0.1:" + std::to_string(port) + "]\ntargets: [\n", "YAML syntax error"},
+      // Loads, but the new backing cannot be opened: refused before anything changes.
+      {config_yaml(port, {{1, lun1, "32M"}}) +
+           "  - iqn: iqn.2019-02.lb2:nobacking\n    luns:\n"
+           "      - number: 1\n        path: /nonexistent/x.img\n",
+       "backing does not exist"},
+  };
+  for (const Bad& c : cases) {
+    write_file(daemon.config_path(), c.yaml);
+    auto r = daemon.admin("reload");
+    EXPECT_FALSE(r.ok) << c.yaml;
+    EXPECT_NE(r.body.find("reload refused, running configuration kept"), std::string::npos)
+        << r.body;
+    EXPECT_NE(r.body.find(c.expect), std::string::npos) << r.body;
+  }
+  // SIGHUP with a bad file: logged with file:line: key, nothing changes.
+  write_file(daemon.config_path(), cases[0].yaml);
+  daemon.signal(SIGHUP);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return read_file(daemon.log_path()).find("lun.yaml:11: targets[0].luns[1].size") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(5)));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return daemon.admin("status").body.find("reloads: 0 ok, 5 refused") != std::string::npos;
+      },
+      std::chrono::seconds(5)));
+  std::string after = daemon.admin("status").body;
+  EXPECT_EQ(count_of(after, "session tsih"), 1u);
+  EXPECT_EQ(count_of(after, "LUN "), count_of(before, "LUN "));
+  scsi_task* t = iscsi_testunitready_sync(s.get(), 1);
+  ASSERT_NE(t, nullptr);
+  scsi_free_scsi_task(t);
+}
+
+TEST_F(DaemonOps, MetricsScrape) {
+  uint16_t mport = free_port();
+  daemon.start(config_yaml(port, {{1, lun1, "32M"}}, "",
+                           "metrics:\n  listen: 127.0.0.1:" + std::to_string(mport) + "\n"));
+  IscsiPtr s = iscsi_login(port);
+  ASSERT_TRUE(s);
+  std::vector<uint8_t> block(8192, 1);
+  for (int i = 0; i < 5; ++i) {
+    scsi_task* t = iscsi_write16_sync(s.get(), 1, 0, block.data(), 8192, 512, 0, 0, 0, 0, 0);
+    ASSERT_TRUE(scsi_ok(t));
+    scsi_free_scsi_task(t);
+  }
+  EXPECT_FALSE(iscsi_login(port, 1, "iqn.2019-02.lb2:nosuchtarget"));
+  std::string m = http_get(mport, "/metrics");
+  EXPECT_EQ(m.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << m;
+  EXPECT_NE(m.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
+  std::string L = std::string("target=\"") + kIqn + "\",lun=\"1\"";
+  EXPECT_NE(m.find("sharedisk_lun_io_ops_total{" + L + ",op=\"write\"} 5\n"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("sharedisk_lun_io_bytes_total{" + L + ",op=\"write\"} 40960\n"),
+            std::string::npos);
+  EXPECT_NE(m.find("sharedisk_sessions{target=\"" + std::string(kIqn) + "\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(m.find("sharedisk_login_failures_total 1\n"), std::string::npos);
+  EXPECT_NE(m.find("sharedisk_lun_io_latency_seconds_bucket{" + L + ",le=\"+Inf\"}"),
+            std::string::npos);
+  EXPECT_EQ(http_get(mport, "/nope").rfind("HTTP/1.1 404", 0), 0u);
+}
+
+TEST_F(DaemonOps, SdNotifyReadyAndStopping) {
+  // A NOTIFY_SOCKET of our own, as systemd would pass it.
+  std::string path = dir.file("notify.sock");
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strcpy(a.sun_path, path.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  daemon.start(config_yaml(port, {{1, lun1, "32M"}}));
+  ::unsetenv("NOTIFY_SOCKET");
+  auto receive = [&] {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1) return std::string();
+    char buf[512];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    return std::string(buf, size_t(std::max<ssize_t>(n, 0)));
+  };
+  std::string ready = receive();
+  EXPECT_EQ(ready.rfind("READY=1\n", 0), 0u) << ready;
+  EXPECT_NE(ready.find("STATUS=serving 1 target(s)"), std::string::npos) << ready;
+  EXPECT_NE(ready.find("MAINPID=" + std::to_string(daemon.pid())), std::string::npos);
+  ASSERT_TRUE(daemon.admin("reload").ok);
+  EXPECT_EQ(receive(), "RELOADING=1");
+  EXPECT_EQ(receive().rfind("READY=1", 0), 0u);
+  EXPECT_EQ(daemon.stop(), 0);
+  EXPECT_EQ(receive(), "STOPPING=1");
+  ::close(fd);
+}
+
+}  // namespace
+}  // namespace ops

@@ -1,0 +1,442 @@
+// Shared pieces of the ops tests: a temporary directory on disk, a
+// sharedisk-target child process (start, SIGTERM, SIGKILL, admin requests,
+// RSS and fd counts), libiscsi sessions, and a raw-PDU initiator for the
+// cases libiscsi cannot produce (a Data-Out sequence cut half-way, a session
+// that stops reading, a second login with the same ISID).
+#pragma once
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern "C" {
+#include <iscsi/iscsi.h>
+#include <iscsi/scsi-lowlevel.h>
+}
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "daemon/admin_socket.h"
+
+namespace ops {
+
+using Clock = std::chrono::steady_clock;
+inline constexpr const char* kIqn = "iqn.2019-02.lb2:ops";
+inline constexpr const char* kInitiator = "iqn.2026-01.test:ops-initiator";
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    // On disk (not /dev/shm): durability tests need O_DIRECT and real files.
+    char tmpl[] = "/var/tmp/sd-ops-XXXXXX";
+    char* p = ::mkdtemp(tmpl);
+    if (p == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = p;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+  std::string file(const std::string& name) const { return path + "/" + name; }
+};
+
+inline uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+inline void write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::trunc) << text;
+}
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class Daemon {
+ public:
+  explicit Daemon(const TempDir& dir) : dir_(dir), socket_(dir.file("admin.sock")) {}
+  ~Daemon() { stop(); }
+
+  const std::string& socket() const { return socket_; }
+  std::string config_path() const { return dir_.file("lun.yaml"); }
+  std::string log_path() const { return dir_.file("daemon.log"); }
+  pid_t pid() const { return pid_; }
+
+  // Writes lun.yaml, starts the daemon and waits (<= 10 s) for its admin socket.
+  void start(const std::string& yaml, unsigned threads = 2) {
+    write_file(config_path(), yaml);
+    start_existing(threads);
+  }
+  void start_existing(unsigned threads = 2) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      int fd = ::open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      std::string t = std::to_string(threads);
+      ::execl(SHAREDISK_TARGET_BIN, SHAREDISK_TARGET_BIN, "--config", config_path().c_str(),
+              "--threads", t.c_str(), "--admin-socket", socket_.c_str(), (char*)nullptr);
+      ::_exit(127);
+    }
+    auto deadline = Clock::now() + std::chrono::seconds(10);
+    while (Clock::now() < deadline) {
+      sharedisk::daemon::AdminAnswer a;
+      std::string err;
+      if (sharedisk::daemon::admin_request(socket_, "ping", &a, &err, 500)) return;
+      int status;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        throw std::runtime_error("daemon exited at start-up:\n" + read_file(log_path()));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    throw std::runtime_error("daemon did not come up:\n" + read_file(log_path()));
+  }
+
+  // SIGTERM, then SIGKILL after 20 s. Returns the exit status (or -signal).
+  int stop() {
+    if (pid_ <= 0) return 0;
+    ::kill(pid_, SIGTERM);
+    return reap(std::chrono::seconds(20));
+  }
+  void kill9() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    reap(std::chrono::seconds(10));
+  }
+  void signal(int signo) { ::kill(pid_, signo); }
+
+  sharedisk::daemon::AdminAnswer admin(const std::string& request) {
+    sharedisk::daemon::AdminAnswer a;
+    std::string err;
+    if (!sharedisk::daemon::admin_request(socket_, request, &a, &err, 30000))
+      throw std::runtime_error("admin request failed: " + err);
+    return a;
+  }
+
+  long rss_kb() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return -1;
+  }
+  int fd_count() const {
+    int n = 0;
+    DIR* d = ::opendir(("/proc/" + std::to_string(pid_) + "/fd").c_str());
+    if (d == nullptr) return -1;
+    while (dirent* e = ::readdir(d))
+      if (e->d_name[0] != '.') ++n;
+    ::closedir(d);
+    return n;
+  }
+
+ private:
+  int reap(std::chrono::seconds limit) {
+    auto deadline = Clock::now() + limit;
+    int status = 0;
+    while (Clock::now() < deadline) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return -SIGKILL;
+  }
+  const TempDir& dir_;
+  std::string socket_;
+  pid_t pid_ = -1;
+};
+
+// A minimal lun.yaml: one target, one file LUN per entry of `luns` (number, path, size).
+struct LunSpec {
+  int number;
+  std::string path;
+  std::string size;
+  bool write_cache = true;
+};
+inline std::string config_yaml(uint16_t port, const std::vector<LunSpec>& luns,
+                               const std::string& extra_target = "",
+                               const std::string& extra_top = "") {
+  std::string y = "portals: [127.0.0.1:" + std::to_string(port) + "]\n" + extra_top +
+                  "targets:\n  - iqn: " + kIqn + "\n    luns:\n";
+  for (const LunSpec& l : luns)
+    y += "      - number: " + std::to_string(l.number) + "\n        path: " + l.path +
+         "\n        size: " + l.size +
+         "\n        write_cache: " + (l.write_cache ? "true" : "false") + "\n";
+  return y + extra_target;
+}
+
+// ------------------------------------------------------------ libiscsi
+
+struct IscsiDeleter {
+  void operator()(iscsi_context* c) const {
+    if (c != nullptr) iscsi_destroy_context(c);
+  }
+};
+using IscsiPtr = std::unique_ptr<iscsi_context, IscsiDeleter>;
+
+inline IscsiPtr iscsi_login(uint16_t port, int lun = 1, const std::string& target = kIqn,
+                            const std::string& initiator = kInitiator, uint32_t isid = 0) {
+  IscsiPtr c(iscsi_create_context(initiator.c_str()));
+  if (!c) return nullptr;
+  iscsi_set_targetname(c.get(), target.c_str());
+  iscsi_set_session_type(c.get(), ISCSI_SESSION_NORMAL);
+  iscsi_set_header_digest(c.get(), ISCSI_HEADER_DIGEST_NONE);
+  iscsi_set_noautoreconnect(c.get(), 1);
+  if (isid != 0) iscsi_set_isid_random(c.get(), isid, 0);
+  std::string portal = "127.0.0.1:" + std::to_string(port);
+  if (iscsi_full_connect_sync(c.get(), portal.c_str(), lun) != 0) return nullptr;
+  return c;
+}
+
+inline bool scsi_ok(scsi_task* t) {
+  return t != nullptr && t->status == SCSI_STATUS_GOOD;
+}
+
+// Runs `c` until `done()` or the deadline; false on a connection error or timeout.
+template <typename Done>
+bool service_until(iscsi_context* c, Done done, std::chrono::milliseconds limit) {
+  auto deadline = Clock::now() + limit;
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    pollfd p{iscsi_get_fd(c), short(iscsi_which_events(c)), 0};
+    if (::poll(&p, 1, 100) < 0) return false;
+    if (iscsi_service(c, p.revents) < 0) return false;
+  }
+  return true;
+}
+
+// ------------------------------------------------------------ raw PDUs
+
+struct Pdu {
+  uint8_t bhs[48] = {};
+  std::string data;
+  uint8_t opcode() const { return bhs[0] & 0x3f; }
+  uint32_t u32(int at) const {
+    return uint32_t(bhs[at]) << 24 | uint32_t(bhs[at + 1]) << 16 | uint32_t(bhs[at + 2]) << 8 |
+           bhs[at + 3];
+  }
+};
+
+inline void put32(uint8_t* p, uint32_t v) {
+  p[0] = uint8_t(v >> 24);
+  p[1] = uint8_t(v >> 16);
+  p[2] = uint8_t(v >> 8);
+  p[3] = uint8_t(v);
+}
+
+// A raw iSCSI initiator on one blocking socket, enough for login, one WRITE
+// with R2T-solicited data, and misbehaving on purpose.
+class RawInitiator {
+ public:
+  ~RawInitiator() { close_now(); }
+  bool connect(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  // Abortive close (RST), as a crashed initiator or a cut cable looks.
+  void reset() {
+    if (fd_ < 0) return;
+    linger l{1, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    close_now();
+  }
+  void close_now() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int fd() const { return fd_; }
+
+  bool send_all(const void* p, size_t n) {
+    const char* c = static_cast<const char*>(p);
+    while (n > 0) {
+      ssize_t w = ::send(fd_, c, n, MSG_NOSIGNAL);
+      if (w <= 0) return false;
+      c += w;
+      n -= size_t(w);
+    }
+    return true;
+  }
+  bool send_pdu(const uint8_t* bhs, const std::string& data) {
+    if (!send_all(bhs, 48)) return false;
+    std::string padded = data;
+    padded.resize((data.size() + 3) & ~size_t(3), '\0');
+    return padded.empty() || send_all(padded.data(), padded.size());
+  }
+  bool recv_all(void* p, size_t n) {
+    char* c = static_cast<char*>(p);
+    while (n > 0) {
+      ssize_t r = ::recv(fd_, c, n, 0);
+      if (r <= 0) return false;
+      c += r;
+      n -= size_t(r);
+    }
+    return true;
+  }
+  bool recv_pdu(Pdu* pdu) {
+    if (!recv_all(pdu->bhs, 48)) return false;
+    uint32_t dsl = uint32_t(pdu->bhs[5]) << 16 | uint32_t(pdu->bhs[6]) << 8 | pdu->bhs[7];
+    size_t ahs = size_t(pdu->bhs[4]) * 4;
+    std::string rest(ahs + ((dsl + 3) & ~3u), '\0');
+    if (!rest.empty() && !recv_all(rest.data(), rest.size())) return false;
+    pdu->data = rest.substr(ahs, dsl);
+    return true;
+  }
+
+  // Operational-stage login straight to full feature phase (no security stage).
+  bool login(const std::string& target, uint64_t isid, const std::string& extra_keys = "") {
+    std::string keys = std::string("InitiatorName=") + kInitiator + '\0' + "TargetName=" + target +
+                       '\0' + "SessionType=Normal" + '\0' + "HeaderDigest=None" + '\0' +
+                       "DataDigest=None" + '\0' + "MaxRecvDataSegmentLength=262144" + '\0' +
+                       extra_keys;
+    for (int round = 0; round < 4; ++round) {
+      uint8_t b[48] = {};
+      b[0] = 0x03 | 0x40;
+      b[1] = 0x80 | (1 << 2) | 3;  // T, CSG operational, NSG full feature
+      b[5] = uint8_t(keys.size() >> 16);
+      b[6] = uint8_t(keys.size() >> 8);
+      b[7] = uint8_t(keys.size());
+      for (int i = 0; i < 6; ++i) b[8 + i] = uint8_t(isid >> (40 - 8 * i));
+      put32(b + 16, itt_++);
+      put32(b + 24, cmdsn_);
+      put32(b + 28, expstatsn_);
+      if (!send_pdu(b, keys)) return false;
+      Pdu r;
+      if (!recv_pdu(&r) || r.opcode() != 0x23) return false;
+      if (r.bhs[36] != 0) return false;  // status class
+      expstatsn_ = r.u32(24) + 1;
+      if ((r.bhs[1] & 0x80) && (r.bhs[1] & 3) == 3) return true;
+      keys.clear();
+    }
+    return false;
+  }
+
+  // TEST UNIT READY until GOOD (a new nexus first reports its unit attention).
+  bool tur() {
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      uint8_t b[48] = {};
+      b[0] = 0x01;
+      b[1] = 0x80 | 0x01;  // F, SIMPLE, no data
+      b[9] = 1;
+      put32(b + 16, itt_++);
+      put32(b + 24, cmdsn_++);
+      put32(b + 28, expstatsn_);
+      if (!send_pdu(b, "")) return false;
+      Pdu r;
+      if (!recv_pdu(&r) || r.opcode() != 0x21) return false;
+      expstatsn_ = r.u32(24) + 1;
+      if (r.bhs[3] == 0) return true;
+    }
+    return false;
+  }
+
+  // WRITE(16) of `blocks` 512-byte blocks at `lba` with no immediate data;
+  // returns the first R2T (TTT, offset, length) the target sends.
+  bool write_command(uint64_t lba, uint32_t blocks, uint32_t* itt, Pdu* r2t) {
+    uint8_t b[48] = {};
+    b[0] = 0x01;
+    b[1] = 0x80 | 0x20 | 0x01;  // F, W, SIMPLE
+    b[9] = 1;                   // LUN 1
+    *itt = itt_++;
+    put32(b + 16, *itt);
+    put32(b + 20, blocks * 512);
+    put32(b + 24, cmdsn_++);
+    put32(b + 28, expstatsn_);
+    uint8_t* cdb = b + 32;
+    cdb[0] = 0x8a;
+    for (int i = 0; i < 8; ++i) cdb[2 + i] = uint8_t(lba >> (56 - 8 * i));
+    put32(cdb + 10, blocks);
+    if (!send_pdu(b, "")) return false;
+    for (int i = 0; i < 8; ++i) {
+      if (!recv_pdu(r2t)) return false;
+      if (r2t->opcode() == 0x31) return true;
+    }
+    return false;
+  }
+
+  // Data-Out header (and `data`, possibly only part of the announced length).
+  bool data_out(uint32_t itt, uint32_t ttt, uint32_t datasn, uint32_t offset, uint32_t length,
+                const uint8_t* data, uint32_t send_bytes, bool final) {
+    uint8_t b[48] = {};
+    b[0] = 0x05;
+    b[1] = final ? 0x80 : 0;
+    b[9] = 1;
+    b[5] = uint8_t(length >> 16);
+    b[6] = uint8_t(length >> 8);
+    b[7] = uint8_t(length);
+    put32(b + 16, itt);
+    put32(b + 20, ttt);
+    put32(b + 28, expstatsn_);
+    put32(b + 36, datasn);
+    put32(b + 40, offset);
+    return send_all(b, 48) && (send_bytes == 0 || send_all(data, send_bytes));
+  }
+
+ private:
+  int fd_ = -1;
+  uint32_t itt_ = 1;
+  uint32_t cmdsn_ = 1;
+  uint32_t expstatsn_ = 0;
+};
+
+// Counts `needle` in `hay`.
+inline size_t count_of(const std::string& hay, const std::string& needle) {
+  size_t n = 0;
+  for (size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
+  return n;
+}
+
+// Polls `pred` every 50 ms for at most `limit`.
+template <typename Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit) {
+  auto deadline = Clock::now() + limit;
+  while (Clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return pred();
+}
+
+}  // namespace ops

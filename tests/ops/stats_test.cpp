@@ -1,0 +1,110 @@
+// Counters and renderers behind `status` and /metrics, without a daemon.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "daemon/json_writer.h"
+#include "daemon/metrics.h"
+#include "daemon/status.h"
+#include "iscsi/io_stats.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using sharedisk::iscsi::IoKind;
+
+TEST(LunIoStats, SumsPerLoopSlotsWrittenConcurrently) {
+  sharedisk::iscsi::LunIoStats s(4);
+  std::vector<std::thread> loops;
+  for (unsigned l = 0; l < 4; ++l)
+    loops.emplace_back([&s, l] {
+      for (int i = 0; i < 10000; ++i) {
+        s.record(l, IoKind::kRead, 4096, false, 80us);
+        s.record(l, IoKind::kWrite, 512, i % 100 == 0, 3ms);
+      }
+    });
+  for (auto& t : loops) t.join();
+  auto t = s.totals();
+  EXPECT_EQ(t.ops[0], 40000u);
+  EXPECT_EQ(t.bytes[0], 40000u * 4096);
+  EXPECT_EQ(t.ops[1], 40000u);
+  EXPECT_EQ(t.bytes[1], 40000u * 512);
+  EXPECT_EQ(t.errors, 400u);
+  EXPECT_EQ(t.latency_buckets[1], 40000u);  // 80 us: le 100 us
+  EXPECT_EQ(t.latency_buckets[6], 40000u);  // 3 ms: le 5 ms
+  EXPECT_EQ(t.latency_sum_us, 40000u * 80 + 40000u * 3000);
+}
+
+TEST(JsonWriter, EscapesAndSeparates) {
+  sharedisk::daemon::JsonWriter j;
+  j.begin_object().value("a", std::string("x\"y\\\n\x01")).value("n", uint64_t(7));
+  j.begin_array("l").value(std::string("p")).value(std::string("q")).end_array();
+  j.value("b", true).end_object();
+  EXPECT_EQ(j.str(), R"({"a":"x\"y\\\n\u0001","n":7,"l":["p","q"],"b":true})");
+}
+
+class Rendered : public ::testing::Test {
+ protected:
+  Rendered() : state(sharedisk::config::Config{}, context) {
+    state.config.source = "test.yaml";
+    auto node = std::make_shared<sharedisk::iscsi::TargetNode>();
+    node->iqn = "iqn.2019-02.lb2:odcfs2";
+    node->allowed_networks.resize(1);
+    node->allowed_networks[0].text = "192.168.55.0/24";
+    sharedisk::iscsi::LunInfo l;
+    l.number = 1;
+    l.type = "block";
+    l.backing = "/dev/sdb";
+    l.size_bytes = 10737418240;
+    l.stats = std::make_shared<sharedisk::iscsi::LunIoStats>(2);
+    l.stats->record(0, IoKind::kRead, 4096, false, 200us);
+    l.stats->record(1, IoKind::kWrite, 8192, false, 2ms);
+    l.stats->record(1, IoKind::kOther, 0, true, 20ms);
+    node->luns.push_back(l);
+    context.registry.add(node);
+    context.login_failures = 3;
+  }
+  sharedisk::iscsi::ServerContext context;
+  sharedisk::daemon::DaemonState state;
+};
+
+TEST_F(Rendered, MetricsHaveCountersAndCumulativeHistogram) {
+  std::string m = sharedisk::daemon::render_metrics(state);
+  const std::string L = "target=\"iqn.2019-02.lb2:odcfs2\",lun=\"1\"";
+  for (const std::string& line : std::vector<std::string>{
+           "sharedisk_login_failures_total 3\n",
+           "sharedisk_sessions{target=\"iqn.2019-02.lb2:odcfs2\"} 0\n",
+           "sharedisk_lun_size_bytes{" + L + "} 10737418240\n",
+           "sharedisk_lun_io_ops_total{" + L + ",op=\"read\"} 1\n",
+           "sharedisk_lun_io_ops_total{" + L + ",op=\"write\"} 1\n",
+           "sharedisk_lun_io_bytes_total{" + L + ",op=\"write\"} 8192\n",
+           "sharedisk_lun_io_errors_total{" + L + "} 1\n",
+           "sharedisk_lun_io_latency_seconds_bucket{" + L + ",le=\"0.0001\"} 0\n",
+           "sharedisk_lun_io_latency_seconds_bucket{" + L + ",le=\"0.00025\"} 1\n",
+           "sharedisk_lun_io_latency_seconds_bucket{" + L + ",le=\"0.0025\"} 2\n",
+           "sharedisk_lun_io_latency_seconds_bucket{" + L + ",le=\"+Inf\"} 3\n",
+           "sharedisk_lun_io_latency_seconds_count{" + L + "} 3\n",
+           "sharedisk_lun_io_latency_seconds_sum{" + L + "} 0.0222\n",
+           "# TYPE sharedisk_lun_io_latency_seconds histogram\n",
+       })
+    EXPECT_NE(m.find(line), std::string::npos) << line << "\n" << m;
+}
+
+TEST_F(Rendered, StatusTextAndJson) {
+  std::string text = sharedisk::daemon::status_text(state);
+  EXPECT_NE(text.find("target iqn.2019-02.lb2:odcfs2"), std::string::npos) << text;
+  EXPECT_NE(text.find("/dev/sdb  10.0 GiB (10737418240 bytes)"), std::string::npos) << text;
+  EXPECT_NE(text.find("networks 192.168.55.0/24"), std::string::npos) << text;
+  EXPECT_NE(text.find("reads 1 (4.0 KiB)  writes 1 (8.0 KiB)  other 1  errors 1"),
+            std::string::npos)
+      << text;
+  std::string json = sharedisk::daemon::status_json(state);
+  EXPECT_NE(json.find(R"("backing":"/dev/sdb","size_bytes":10737418240)"), std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("read_ops":1,"read_bytes":4096,"write_ops":1,"write_bytes":8192)"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find(R"("networks":["192.168.55.0/24"])"), std::string::npos) << json;
+}
+
+}  // namespace
