@@ -20,7 +20,7 @@
 # skipped", and exits 1 when any test failed (2 on a usage or set-up error).
 #
 # Environment:
-#   COMPLIANCE_LUNS     LUN kinds to run, default "thin full"
+#   COMPLIANCE_LUNS     LUN kinds to run, default "thin full" (also: readonly)
 #   COMPLIANCE_TIMEOUT  seconds for one iscsi-test-cu invocation (default 1200)
 #   COMPLIANCE_STALL    seconds without new output before it counts as hung (default 90)
 #   COMPLIANCE_LOG_DIR  where the logs go (default BUILD_DIR/compliance-logs)
@@ -97,8 +97,13 @@ punch_hole_works() {
 }
 
 write_config() {  # kind port
-  local kind=$1 port=$2 thin=off
+  local kind=$1 port=$2 thin=off read_only=false
   [[ $kind == thin ]] && thin=on
+  if [[ $kind == readonly ]]; then
+    # A write-protected LUN (libiscsi's ReadOnly family); it is never created by the daemon.
+    read_only=true
+    [[ -e $WORK/$kind.img ]] || truncate -s "$SIZE" "$WORK/$kind.img"
+  fi
   cat >"$WORK/$kind.yaml" <<EOF
 log_level: warn
 threads: 2
@@ -114,6 +119,7 @@ targets:
         size: $SIZE
         block_size: $BLOCK
         thin: $thin
+        read_only: $read_only
 EOF
 }
 
@@ -305,9 +311,9 @@ fi
 status=0
 for kind in $LUNS; do
   case $kind in
-    thin | full) run_kind "$kind" || status=2 ;;
+    thin | full | readonly) run_kind "$kind" || status=2 ;;
     *)
-      echo "compliance: unknown LUN kind '$kind' (thin, full)" >&2
+      echo "compliance: unknown LUN kind '$kind' (thin, full, readonly)" >&2
       exit 2
       ;;
   esac
