@@ -1,6 +1,6 @@
 // import-tgt: tgt configurations in, lun.yaml out. Golden files in data/
-// (FILE.conf -> FILE.yaml), refusals with file:line, and a round trip through
-// a real tgtd + `tgt-admin --dump` when tgt is installed and we may run it.
+// (FILE.conf -> FILE.yaml and the notes FILE.notes), refusals with file:line, and a round trip
+// through a real tgtd + `tgt-admin --dump` when tgt is installed and we may run it.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
@@ -45,6 +45,9 @@ TEST_P(Golden, MatchesExpectedYaml) {
   std::string name = GetParam();
   auto result = import_tgt_file(name + ".conf");
   EXPECT_EQ(result.yaml, slurp(name + ".yaml"));
+  std::string notes;  // as the CLI prints them on stderr
+  for (const std::string& n : result.notes) notes += "note: " + n + "\n";
+  EXPECT_EQ(notes, slurp(name + ".notes"));
   // And the daemon loads it with the same rules.
   sharedisk::config::Config c = sharedisk::config::load_string(result.yaml, name);
   EXPECT_FALSE(c.targets.empty());
