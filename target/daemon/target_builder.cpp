@@ -83,8 +83,7 @@ std::shared_ptr<iscsi::TargetNode> build_target(
   auto node = std::make_shared<iscsi::TargetNode>();
   node->iqn = t.iqn;
   node->alias = t.alias;
-  node->allowed_initiators = t.allowed_initiators;
-  node->allowed_networks = t.allowed_networks;
+  node->set_access(t.allowed_initiators, t.allowed_networks);
   node->queue_depth = t.queue_depth != 0 ? t.queue_depth : config.iscsi.queue_depth;
   node->device = scsi::make_device(t.iqn);
   for (const config::Lun& lun : t.luns) {

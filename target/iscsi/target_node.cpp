@@ -23,26 +23,19 @@ std::string format_address(const std::string& address, uint16_t port) {
 
 bool TargetNode::allows(const std::string& initiator_name, const std::string& address) const {
   std::lock_guard lock(access_mutex_);
-  // iSCSI names are case-insensitive (they are normalised to lower case by stringprep).
-  bool name_ok = allowed_initiators.empty() ||
-                 std::any_of(allowed_initiators.begin(), allowed_initiators.end(),
-                             [&](const std::string& n) { return iequal(n, initiator_name); });
-  bool net_ok = allowed_networks.empty() ||
-                std::any_of(allowed_networks.begin(), allowed_networks.end(),
-                            [&](const config::Network& n) { return n.contains(address); });
-  return name_ok && net_ok;
+  return access_.allows(initiator_name, address);
 }
 
 void TargetNode::set_access(std::vector<std::string> initiators,
                             std::vector<config::Network> networks) {
   std::lock_guard lock(access_mutex_);
-  allowed_initiators = std::move(initiators);
-  allowed_networks = std::move(networks);
+  access_.allowed_initiators = std::move(initiators);
+  access_.allowed_networks = std::move(networks);
 }
 
 std::pair<std::vector<std::string>, std::vector<config::Network>> TargetNode::access() const {
   std::lock_guard lock(access_mutex_);
-  return {allowed_initiators, allowed_networks};
+  return {access_.allowed_initiators, access_.allowed_networks};
 }
 
 LunIoStats* TargetNode::stats_for(uint64_t sam_lun) const {

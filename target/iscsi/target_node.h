@@ -37,14 +37,13 @@ struct LunInfo {
 struct TargetNode {
   std::string iqn;
   std::string alias;
-  // Set before the node is registered; later changed only with set_access().
-  std::vector<std::string> allowed_initiators;    // empty: any name
-  std::vector<config::Network> allowed_networks;  // empty: any address
   uint32_t queue_depth = 128;
   std::unique_ptr<scsi::Device> device;
   std::vector<LunInfo> luns;  // fixed once registered
 
   // May `initiator_name` connecting from `address` (numeric) use this target?
+  // The rule is lun.yaml's (config::Target::allows): both lists must allow,
+  // an empty list allows all. Changed while serving only with set_access().
   bool allows(const std::string& initiator_name, const std::string& address) const;
   void set_access(std::vector<std::string> initiators, std::vector<config::Network> networks);
   std::pair<std::vector<std::string>, std::vector<config::Network>> access() const;
@@ -54,6 +53,7 @@ struct TargetNode {
 
  private:
   mutable std::mutex access_mutex_;
+  config::Target access_;  // only allowed_initiators and allowed_networks are used
 };
 
 class TargetRegistry {

@@ -49,8 +49,9 @@ class Rendered : public ::testing::Test {
     state.config.source = "test.yaml";
     auto node = std::make_shared<sharedisk::iscsi::TargetNode>();
     node->iqn = "iqn.2019-02.lb2:odcfs2";
-    node->allowed_networks.resize(1);
-    node->allowed_networks[0].text = "192.168.55.0/24";
+    sharedisk::config::Network net;
+    net.text = "192.168.55.0/24";
+    node->set_access({}, {net});
     sharedisk::iscsi::LunInfo l;
     l.number = 1;
     l.type = "block";

@@ -254,7 +254,7 @@ TEST_F(LoginTest, TargetNameComparesIgnoringCase) {
 }
 
 TEST_F(LoginTest, InitiatorNotInAccessListIs0202) {
-  node_->allowed_initiators = {"iqn.2024-01.test.sharedisk:other"};
+  node_->set_access({"iqn.2024-01.test.sharedisk:other"}, {});
   auto login = make();
   Login::Reply r = send(*login, request(0, 1, true), security_keys());
   EXPECT_EQ(status_of(r), login_status::kAuthorizationFailure);
@@ -265,7 +265,7 @@ TEST_F(LoginTest, InitiatorNotInAccessListIs0202) {
 TEST_F(LoginTest, AddressOutsideAllowedNetworksIs0202) {
   config::Network net;
   ASSERT_EQ(config::parse_network("10.0.0.0/8", net), "");
-  node_->allowed_networks = {net};
+  node_->set_access({}, {net});
   auto refused = make("127.0.0.1");
   EXPECT_EQ(status_of(send(*refused, request(0, 1, true), security_keys())),
             login_status::kAuthorizationFailure);
@@ -275,7 +275,7 @@ TEST_F(LoginTest, AddressOutsideAllowedNetworksIs0202) {
 }
 
 TEST_F(LoginTest, AllowedInitiatorNameMatchesIgnoringCase) {
-  node_->allowed_initiators = {"IQN.2024-01.TEST.SHAREDISK:HOST1"};
+  node_->set_access({"IQN.2024-01.TEST.SHAREDISK:HOST1"}, {});
   auto login = make();
   EXPECT_EQ(status_of(send(*login, request(0, 1, true), security_keys())), login_status::kSuccess);
 }
@@ -302,7 +302,7 @@ TEST_F(LoginTest, DiscoveryWithoutTargetName) {
 
 TEST_F(LoginTest, DiscoveryIgnoresAccessListsAtLogin) {
   // Discovery itself is open; SendTargets filters what it shows.
-  node_->allowed_initiators = {"iqn.2024-01.test.sharedisk:other"};
+  node_->set_access({"iqn.2024-01.test.sharedisk:other"}, {});
   auto login = make();
   Login::Reply r = send(*login, request(0, 3, true),
                         text({{"InitiatorName", kInitiator}, {"SessionType", "Discovery"}}));
@@ -501,7 +501,7 @@ TEST(SendTargets, ListsAllowedTargetsWithEveryPortal) {
     if (std::string(iqn).ends_with("closed")) {
       config::Network net;
       ASSERT_EQ(config::parse_network("10.0.0.0/8", net), "");
-      node->allowed_networks = {net};
+      node->set_access({}, {net});
     }
     registry.add(std::move(node));
   }
