@@ -22,6 +22,8 @@ Server::Server(ServerContext& context, unsigned threads) : context_(context) {
 
 Server::~Server() {
   if (!threads_.empty()) shutdown(5);
+  // The devices' I/O channels live on our loops: they go before the loops do.
+  context_.registry.clear();
 }
 
 void Server::listen(const std::vector<config::Endpoint>& portals) {

@@ -52,6 +52,17 @@ void TargetRegistry::add(std::shared_ptr<TargetNode> node) {
   targets_.push_back(std::move(node));
 }
 
+void TargetRegistry::clear() {
+  std::vector<std::shared_ptr<TargetNode>> targets;
+  std::vector<Retired> retired;
+  {
+    std::lock_guard lock(mutex_);
+    targets.swap(targets_);
+    retired.swap(retired_);
+  }
+  // Destroyed here, outside the lock.
+}
+
 void TargetRegistry::retire_locked(std::shared_ptr<TargetNode> node) const {
   auto now = std::chrono::steady_clock::now();
   std::erase_if(retired_, [&](const Retired& r) {

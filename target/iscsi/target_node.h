@@ -64,6 +64,8 @@ class TargetRegistry {
   void add(std::unique_ptr<TargetNode> node) { add(std::shared_ptr<TargetNode>(std::move(node))); }
   // Takes `iqn` out of service (no new logins); the node stays alive while used.
   std::shared_ptr<TargetNode> remove(const std::string& iqn);
+  // Drops every target (and retired one): at shutdown, before the event loops go.
+  void clear();
   // Swaps the node of the same name for `node`; returns the old one.
   std::shared_ptr<TargetNode> replace(std::shared_ptr<TargetNode> node);
   void set_portals(std::vector<config::Endpoint> portals);
