@@ -39,7 +39,7 @@ struct World {
       auto node = std::make_unique<TargetNode>();
       node->iqn = iqn;
       node->device = scsi::make_device(iqn);
-      if (std::strstr(iqn, "acl")) node->allowed_initiators = {"iqn.2024-01.fuzz:owner"};
+      if (std::strstr(iqn, "acl")) node->set_access({"iqn.2024-01.fuzz:owner"}, {});
       registry.add(std::move(node));
     }
     limits.allow_digests = true;
