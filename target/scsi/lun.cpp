@@ -60,7 +60,10 @@ void Lun::nexus_attached(const Nexus* n) {
     std::lock_guard lock(ua_mutex_);
     ua_.push_back(std::make_unique<UaQueue>(UaQueue{n, {}}));
   }
-  ua_add(n, asc::kPowerOnOccurred);
+  // 29/00 rather than the narrower 29/01: it is the code initiators (libiscsi's
+  // tools, the Linux midlayer) recognise as "the device just came online" and
+  // simply retry after, which is what a new I_T nexus is.
+  ua_add(n, asc::kPowerOnResetOrBusDeviceReset);
 }
 
 void Lun::nexus_detached(const Nexus* n) {

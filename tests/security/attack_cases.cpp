@@ -85,7 +85,7 @@ std::string in_session(int port, const Targets& t,
   if (!c.connect(port)) return "connect failed";
   LoginResult r = login(c, t.initiator, t.open);
   if (!r.answered || r.status != 0) return "login failed " + hex(r.status, 4);
-  // A new nexus first reports POWER ON OCCURRED (06/29/01): take it with TEST UNIT READY.
+  // A new nexus first reports POWER ON, RESET OR BUS DEVICE RESET (06/29/00): take it with TUR.
   c.send_pdu(scsi_command(0x99, r.exp_cmdsn, std::vector<uint8_t>(16, 0), 0, false, false), "");
   Pdu p;
   if (!c.recv_pdu(&p, kWaitMs)) return "no answer to TEST UNIT READY";

@@ -32,7 +32,7 @@ TEST(UnitAttention, PowerOnFirstThenClearedAndInquiryDoesNotConsume) {
   EXPECT_EQ(tur.status, status::kCheckCondition);
   EXPECT_EQ(tur.key, 0x6);
   EXPECT_EQ(tur.asc, 0x29);
-  EXPECT_EQ(tur.ascq, 0x01);
+  EXPECT_EQ(tur.ascq, 0x00);
   EXPECT_EQ(h.run({0x00, 0, 0, 0, 0, 0}, 0).status, status::kGood);
 }
 
