@@ -3,11 +3,20 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstring>
 
 namespace sharedisk::itest {
 
 namespace {
+
+// libiscsi writes without MSG_NOSIGNAL: a daemon that closes the connection
+// (SIGTERM, a refused login) while a write is under way must fail that write
+// with EPIPE, not kill the test process.
+[[maybe_unused]] const bool kSigpipeIgnored = [] {
+  std::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
 using Clock = std::chrono::steady_clock;
 }
 

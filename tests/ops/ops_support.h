@@ -38,6 +38,13 @@ extern "C" {
 
 namespace ops {
 
+// libiscsi writes without MSG_NOSIGNAL: a daemon killed or closing mid-write
+// must fail the write with EPIPE, not kill the test process.
+[[maybe_unused]] inline const bool kSigpipeIgnored = [] {
+  ::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
+
 using Clock = std::chrono::steady_clock;
 inline constexpr const char* kIqn = "iqn.2019-02.lb2:ops";
 inline constexpr const char* kInitiator = "iqn.2026-01.test:ops-initiator";
