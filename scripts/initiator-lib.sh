@@ -109,3 +109,18 @@ EOF
   tail -n 20 "$log" >&2
   return 1
 }
+
+# check DESCRIPTION COMMAND...: runs one host-side verification, prints ok/FAIL
+# (with the command's output indented) and counts failures in $failures.
+# Needs $WORK for the step log.
+check() {
+  local what=$1
+  shift
+  if "$@" >"$WORK/step.log" 2>&1; then
+    echo "ok   $what"
+  else
+    echo "FAIL $what"
+    sed 's/^/     /' "$WORK/step.log"
+    failures=$((failures + 1))
+  fi
+}

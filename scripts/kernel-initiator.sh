@@ -249,17 +249,6 @@ elapsed "VM exited with status $qemu_rc"
 cat "$WORK/qemu.log"
 
 failures=0
-check() { # description command...
-  local what=$1
-  shift
-  if "$@" >"$WORK/step.log" 2>&1; then
-    echo "ok   $what"
-  else
-    echo "FAIL $what"
-    sed 's/^/     /' "$WORK/step.log"
-    failures=$((failures + 1))
-  fi
-}
 
 echo "--- guest console (kernel sd/iSCSI lines and the guest's steps) ---"
 grep -aE 'scsi|sd |sd[a-z]|iscsi|guest:|SHAREDISK-KERNEL-INITIATOR|EXT4|ocfs2|OCFS2|Kernel panic' "$CONSOLE" | tr -d '\r'

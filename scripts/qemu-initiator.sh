@@ -49,17 +49,6 @@ IQN=iqn.2019-02.lb2:odcfs2
 LUN_FILE=$WORK/lun1.img
 MiB=$((1024 * 1024))
 failures=0
-check() { # description command...
-  local what=$1
-  shift
-  if "$@" >"$WORK/step.log" 2>&1; then
-    echo "ok   $what"
-  else
-    echo "FAIL $what"
-    sed 's/^/     /' "$WORK/step.log"
-    failures=$((failures + 1))
-  fi
-}
 # qemu-io reports a failed read or pattern mismatch in its output, not always
 # in its exit status.
 qemu_io() {
