@@ -21,7 +21,9 @@
 #    attaches, reads the seeded data, discards the 44 MiB one when the disk
 #    offers UNMAP (it must read back as zeros), writes the pattern (O_DIRECT
 #    at 48 MiB, page cache at an odd sector), makes ext4 on the first 32 MiB
-#    and a local-mode OCFS2 on LUN 2, copies the pattern into both. Then it
+#    and a local-mode OCFS2 on LUN 2, copies the pattern into both. It asks
+#    for a LUN 3, which the host adds to lun.yaml with SIGHUP; the kernel must
+#    find it with a rescan on the same session and read back what it wrote. Then it
 #    rewrites 1 MiB at 60 MiB in 64 KiB chunks, reading each back, while the
 #    host restarts the daemon (on the guest's RESTART-TARGET-NOW line): the
 #    kernel must log in again and finish the queued I/O. It logs out and
@@ -129,6 +131,7 @@ IQN=iqn.2019-02.lb2:odcfs2
 INITIATOR_IQN=iqn.2026-11.test:guest
 LUN_FILE=$WORK/lun1.img
 LUN2_FILE=$WORK/lun2.img
+LUN3_FILE=$WORK/lun3.img
 OCFS2_LABEL=sharedisk-kvm
 
 # --- initramfs -------------------------------------------------------------
@@ -228,9 +231,16 @@ timeout -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "${ACCEL_ARGS[@]}" -M q35 -m 512 -
   -netdev "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:3260-cmd:$BUSYBOX nc 127.0.0.1 $PORT" \
   -device virtio-net-pci,netdev=n0 >"$WORK/qemu.log" 2>&1 &
 QEMU_PID=$!
-# Restart the daemon once, when the guest asks for it.
+# Add LUN 3 by reload, then restart the daemon once, each when the guest asks.
 restarted=0
+hotadded=0
 while kill -0 "$QEMU_PID" 2>/dev/null; do
+  if [[ $hotadded -eq 0 ]] && grep -aq 'guest: ADD-LUN-3-NOW' "$CONSOLE" 2>/dev/null; then
+    printf '%s\n' "      - number: 3" "        path: $LUN3_FILE" "        size: 64M" >>"$WORK/lun.yaml"
+    kill -HUP "$DAEMON_PID"
+    hotadded=1
+    elapsed "LUN 3 added to lun.yaml, daemon reloaded (SIGHUP)"
+  fi
   if [[ $restarted -eq 0 ]] && grep -aq 'guest: RESTART-TARGET-NOW' "$CONSOLE" 2>/dev/null; then
     sleep 1 # let some of the guest's chunks go through first
     if initiator_restart_daemon "$DAEMON" "$WORK"; then
@@ -255,8 +265,9 @@ grep -aE 'scsi|sd |sd[a-z]|iscsi|guest:|SHAREDISK-KERNEL-INITIATOR|EXT4|ocfs2|OC
 echo "---"
 [[ $qemu_rc -eq 124 || $qemu_rc -eq 137 ]] && echo "FAIL the VM did not finish in $VM_TIMEOUT s" && failures=$((failures + 1))
 check "guest reported PASS" grep -aq 'SHAREDISK-KERNEL-INITIATOR: PASS' "$CONSOLE"
-check "kernel attached two SHAREDSK disks" \
-  test "$(grep -acE 'scsi .*Direct-Access +SHAREDSK' "$CONSOLE")" -eq 2
+check "kernel attached three SHAREDSK disks (LUN 3 hot-added)" \
+  test "$(grep -acE 'scsi .*Direct-Access +SHAREDSK' "$CONSOLE")" -eq 3
+check "the reload added LUN 3 in place" grep -q "added LUN 3 (sessions kept)" "$WORK/daemon.log"
 check "the daemon was restarted while the guest was logged in" test "$restarted" -eq 1
 check "two normal sessions (login, login again after the restart)" \
   test "$(grep -c 'normal session' "$WORK/daemon.log")" -eq 2
@@ -281,6 +292,8 @@ if grep -aq 'guest: DISCARDED' "$CONSOLE"; then
 else
   echo "note the kernel did not see UNMAP support: discard left out"
 fi
+check "backing file: guest's 2 MiB on the hot-added LUN 3" \
+  cmp "$ROOT/pattern.bin" <(head -c $((2 * MiB)) "$LUN3_FILE")
 check "e2fsck: guest's ext4 is clean" e2fsck -fn "$LUN_FILE"
 check "debugfs: /guest.bin equals the pattern" \
   bash -c "debugfs -R 'dump /guest.bin $WORK/guest.bin' '$LUN_FILE' && cmp '$ROOT/pattern.bin' '$WORK/guest.bin'"

@@ -132,7 +132,7 @@ std::string render_metrics(const DaemonState& state) {
   };
   std::vector<Row> rows;
   for (const auto& t : targets)
-    for (const iscsi::LunInfo& l : t->luns)
+    for (const iscsi::LunInfo& l : t->luns())
       rows.push_back({fmt::format("target=\"{}\",lun=\"{}\"", label(t->iqn), l.number), &l,
                       l.stats->totals()});
 

@@ -17,15 +17,19 @@ bool same_lun(const config::Lun& a, const config::Lun& b) {
          a.serial == b.serial && a.naa == b.naa && a.product == b.product;
 }
 
-bool same_serving(const config::Target& a, const config::Target& b, const config::Config& ca,
-                  const config::Config& cb) {
-  if (a.alias != b.alias || a.luns.size() != b.luns.size()) return false;
+// Alias and queue depth are fixed for a node's life (logins read them without
+// a lock); a change rebuilds the target. LUNs change in place.
+bool same_node(const config::Target& a, const config::Target& b, const config::Config& ca,
+               const config::Config& cb) {
   uint32_t qa = a.queue_depth ? a.queue_depth : ca.iscsi.queue_depth;
   uint32_t qb = b.queue_depth ? b.queue_depth : cb.iscsi.queue_depth;
-  if (qa != qb) return false;
-  for (size_t i = 0; i < a.luns.size(); ++i)
-    if (!same_lun(a.luns[i], b.luns[i])) return false;
-  return true;
+  return a.alias == b.alias && qa == qb;
+}
+
+const config::Lun* find_lun(const config::Target& t, uint64_t number) {
+  for (const auto& l : t.luns)
+    if (l.number == number) return &l;
+  return nullptr;
 }
 
 std::vector<std::string> network_texts(const std::vector<config::Network>& n) {
@@ -110,34 +114,51 @@ ReloadResult apply(DaemonState& state, config::Config next) {
   ReloadResult result;
   std::vector<std::string> lines;
 
-  // 1. Build every new or changed target first; any failure changes nothing.
-  struct Planned {
-    std::shared_ptr<iscsi::TargetNode> node;  // null: access change only
-    const config::Target* target;
+  // 1. Open every new backing store and build every new target first; any
+  //    failure changes nothing.
+  struct Rebuilt {
+    std::shared_ptr<iscsi::TargetNode> node;
     bool added;
   };
-  std::vector<Planned> plan;
-  std::vector<const config::Target*> access_only;
+  struct LunChanges {  // applied to the running node, its sessions stay
+    iscsi::TargetNode* node;
+    const config::Target* target;
+    std::vector<uint64_t> removed;
+    std::vector<PreparedLun> added, replaced;
+  };
+  std::vector<Rebuilt> rebuilt;
+  std::vector<LunChanges> in_place;
+  std::vector<const config::Target*> access_changed;
   std::shared_ptr<const iscsi::SecurityPolicy> security;
+  config::Config with_running_globals = next;
+  with_running_globals.iscsi = cur.iscsi;
+  with_running_globals.state_dir = cur.state_dir;
   try {
     // CHAP secrets re-read and checked like at start; logged-in sessions keep going.
     security = iscsi::build_security_policy(next);
     for (const config::Target& t : next.targets) {
       const config::Target* old = find_target(cur, t.iqn);
-      if (old != nullptr && same_serving(*old, t, cur, next)) {
-        if (!same_access(*old, t)) access_only.push_back(&t);
+      iscsi::TargetNode* running = old ? state.context.registry.find(t.iqn) : nullptr;
+      std::map<uint64_t, std::shared_ptr<iscsi::LunIoStats>> keep;
+      if (running != nullptr)
+        for (const iscsi::LunInfo& l : running->luns()) keep[l.number] = l.stats;
+      if (running == nullptr || !same_node(*old, t, cur, next)) {
+        rebuilt.push_back(
+            {build_target(with_running_globals, t, state.loops, keep), running == nullptr});
         continue;
       }
-      std::map<uint64_t, std::shared_ptr<iscsi::LunIoStats>> keep;
-      if (old != nullptr) {
-        if (iscsi::TargetNode* running = state.context.registry.find(t.iqn))
-          for (const iscsi::LunInfo& l : running->luns) keep[l.number] = l.stats;
+      if (!same_access(*old, t)) access_changed.push_back(&t);
+      LunChanges c{running, &t, {}, {}, {}};
+      for (const config::Lun& l : old->luns)
+        if (find_lun(t, l.number) == nullptr) c.removed.push_back(l.number);
+      for (const config::Lun& l : t.luns) {
+        const config::Lun* before = find_lun(*old, l.number);
+        if (before != nullptr && same_lun(*before, l)) continue;
+        (before ? c.replaced : c.added)
+            .push_back(prepare_lun(with_running_globals, t, l, unsigned(state.loops.size()), keep));
       }
-      config::Config with_running_globals = next;
-      with_running_globals.iscsi = cur.iscsi;
-      with_running_globals.state_dir = cur.state_dir;
-      plan.push_back(
-          {build_target(with_running_globals, t, state.loops, keep), &t, old == nullptr});
+      if (!c.removed.empty() || !c.added.empty() || !c.replaced.empty())
+        in_place.push_back(std::move(c));
     }
   } catch (const std::exception& e) {
     result.message = std::string("reload refused, running configuration kept: ") + e.what();
@@ -146,7 +167,7 @@ ReloadResult apply(DaemonState& state, config::Config next) {
     return result;
   }
 
-  // 2. Apply: removals, replacements and additions, then access lists.
+  // 2. Apply: removals, rebuilds and additions, LUN changes, then access lists.
   state.context.security.set(std::move(security));
   for (const config::Target& t : cur.targets) {
     if (find_target(next, t.iqn) != nullptr) continue;
@@ -154,20 +175,46 @@ ReloadResult apply(DaemonState& state, config::Config next) {
     close_sessions(state, t.iqn, "target removed by reload", nullptr);
     lines.push_back("removed target " + t.iqn);
   }
-  for (Planned& p : plan) {
-    std::string iqn = p.node->iqn;
-    size_t luns = p.node->luns.size();
-    if (p.added) {
-      state.context.registry.add(std::move(p.node));
+  for (Rebuilt& r : rebuilt) {
+    std::string iqn = r.node->iqn;
+    size_t luns = r.node->luns().size();
+    if (r.added) {
+      state.context.registry.add(std::move(r.node));
       lines.push_back("added target " + iqn + " (" + std::to_string(luns) + " LUN(s))");
     } else {
-      state.context.registry.replace(std::move(p.node));
+      state.context.registry.replace(std::move(r.node));
       close_sessions(state, iqn, "target changed by reload", nullptr);
-      lines.push_back("rebuilt target " + iqn + " (LUNs, alias or queue depth changed; " +
+      lines.push_back("rebuilt target " + iqn + " (alias or queue depth changed; " +
                       std::to_string(luns) + " LUN(s))");
     }
   }
-  for (const config::Target* t : access_only) {
+  for (LunChanges& c : in_place) {
+    scsi::Device& device = *c.node->device;
+    std::map<uint64_t, iscsi::LunInfo> infos;
+    for (const iscsi::LunInfo& l : c.node->luns()) infos[l.number] = l;
+    std::string what;
+    for (uint64_t n : c.removed) {
+      device.remove_lun(n);
+      infos.erase(n);
+      what += " removed LUN " + std::to_string(n) + ";";
+    }
+    for (PreparedLun& p : c.replaced) {
+      device.replace_lun(p.options, std::move(p.backing), state.loops);
+      what += " replaced LUN " + std::to_string(p.info.number) + ";";
+      infos[p.info.number] = std::move(p.info);
+    }
+    for (PreparedLun& p : c.added) {
+      device.add_lun(p.options, std::move(p.backing), state.loops);
+      what += " added LUN " + std::to_string(p.info.number) + ";";
+      infos[p.info.number] = std::move(p.info);
+    }
+    std::vector<iscsi::LunInfo> list;
+    for (auto& [n, info] : infos) list.push_back(std::move(info));
+    c.node->set_luns(std::move(list));
+    what.pop_back();
+    lines.push_back("target " + c.node->iqn + ":" + what + " (sessions kept)");
+  }
+  for (const config::Target* t : access_changed) {
     iscsi::TargetNode* node = state.context.registry.find(t->iqn);
     if (node == nullptr) continue;
     node->set_access(t->allowed_initiators, t->allowed_networks);

@@ -101,7 +101,7 @@ std::string status_json(const DaemonState& state) {
     for (const auto& n : networks) j.value(n.text);
     j.end_array().end_object();
     j.begin_array("luns");
-    for (const iscsi::LunInfo& l : t->luns) {
+    for (const iscsi::LunInfo& l : t->luns()) {
       iscsi::IoTotals io = l.stats->totals();
       j.begin_object()
           .value("number", l.number)
@@ -158,7 +158,7 @@ std::string status_text(const DaemonState& state) {
     for (const auto& n : networks) nets += (nets.empty() ? "" : " ") + n.text;
     out += fmt::format("  access: initiators {}; networks {}\n", acl.empty() ? "any" : acl,
                        nets.empty() ? "any" : nets);
-    for (const iscsi::LunInfo& l : t->luns) {
+    for (const iscsi::LunInfo& l : t->luns()) {
       iscsi::IoTotals io = l.stats->totals();
       out += fmt::format("  LUN {:<3} {:<6} {}  {} ({} bytes), {} B blocks, {}{}\n", l.number,
                          l.type, l.backing, human_bytes(l.size_bytes), l.size_bytes, l.block_size,

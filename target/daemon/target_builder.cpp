@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -76,6 +77,37 @@ std::string precheck_backing(const config::Lun& lun, const std::string& target) 
   return {};
 }
 
+PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
+                        const config::Lun& lun, unsigned loops,
+                        const std::map<uint64_t, std::shared_ptr<iscsi::LunIoStats>>& keep_stats) {
+  std::string problem = precheck_backing(lun, t.iqn);
+  if (!problem.empty()) throw std::runtime_error(problem);
+  PreparedLun out;
+  try {
+    out.backing = open_backing(lun);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(describe_lun(lun, t.iqn) + ": " + e.what());
+  }
+  const blockdev::DeviceInfo& info = out.backing->info();
+  spdlog::info("{} LUN {}: {} ({} bytes, {} byte blocks{}{}{})", t.iqn, lun.number, info.path,
+               info.size_bytes, lun.block_size, info.direct_io ? ", O_DIRECT" : "",
+               lun.write_cache ? ", write-back" : ", write-through",
+               lun.read_only ? ", read-only" : "");
+  iscsi::LunInfo& li = out.info;
+  li.number = lun.number;
+  li.type = config::to_string(lun.type);
+  li.backing = lun.type == config::BackingType::kMemory ? "memory" : lun.path;
+  li.size_bytes = info.size_bytes;
+  li.block_size = lun.block_size;
+  li.read_only = lun.read_only;
+  li.write_cache = lun.write_cache;
+  auto kept = keep_stats.find(lun.number);
+  li.stats = kept != keep_stats.end() ? kept->second : std::make_shared<iscsi::LunIoStats>(loops);
+  out.options = lun_options(lun, info);
+  out.options.pr_state_path = pr_state_path(config.state_dir, t.iqn, lun.number);
+  return out;
+}
+
 std::shared_ptr<iscsi::TargetNode> build_target(
     const config::Config& config, const config::Target& t,
     const std::vector<boost::asio::io_context*>& loops,
@@ -86,37 +118,15 @@ std::shared_ptr<iscsi::TargetNode> build_target(
   node->set_access(t.allowed_initiators, t.allowed_networks);
   node->queue_depth = t.queue_depth != 0 ? t.queue_depth : config.iscsi.queue_depth;
   node->device = scsi::make_device(t.iqn);
+  std::vector<iscsi::LunInfo> infos;
   for (const config::Lun& lun : t.luns) {
-    std::string problem = precheck_backing(lun, t.iqn);
-    if (!problem.empty()) throw std::runtime_error(problem);
-    std::unique_ptr<blockdev::BlockDevice> backing;
-    try {
-      backing = open_backing(lun);
-    } catch (const std::exception& e) {
-      throw std::runtime_error(describe_lun(lun, t.iqn) + ": " + e.what());
-    }
-    const blockdev::DeviceInfo& info = backing->info();
-    spdlog::info("{} LUN {}: {} ({} bytes, {} byte blocks{}{}{})", t.iqn, lun.number, info.path,
-                 info.size_bytes, lun.block_size, info.direct_io ? ", O_DIRECT" : "",
-                 lun.write_cache ? ", write-back" : ", write-through",
-                 lun.read_only ? ", read-only" : "");
-    iscsi::LunInfo li;
-    li.number = lun.number;
-    li.type = config::to_string(lun.type);
-    li.backing = lun.type == config::BackingType::kMemory ? "memory" : lun.path;
-    li.size_bytes = info.size_bytes;
-    li.block_size = lun.block_size;
-    li.read_only = lun.read_only;
-    li.write_cache = lun.write_cache;
-    auto kept = keep_stats.find(lun.number);
-    li.stats = kept != keep_stats.end()
-                   ? kept->second
-                   : std::make_shared<iscsi::LunIoStats>(unsigned(loops.size()));
-    scsi::LunOptions options = lun_options(lun, info);
-    options.pr_state_path = pr_state_path(config.state_dir, t.iqn, lun.number);
-    node->device->add_lun(options, std::move(backing), loops);
-    node->luns.push_back(std::move(li));
+    PreparedLun p = prepare_lun(config, t, lun, unsigned(loops.size()), keep_stats);
+    node->device->add_lun(p.options, std::move(p.backing), loops);
+    infos.push_back(std::move(p.info));
   }
+  std::sort(infos.begin(), infos.end(),
+            [](const auto& a, const auto& b) { return a.number < b.number; });
+  node->set_luns(std::move(infos));
   return node;
 }
 

@@ -22,6 +22,21 @@ namespace sharedisk::daemon {
 // `size` and a writable directory. Returns an empty string or the problem.
 std::string precheck_backing(const config::Lun& lun, const std::string& target);
 
+// One LUN ready to go into a device: checked and opened backing store, its
+// SCSI options and what `status` shows of it.
+struct PreparedLun {
+  scsi::LunOptions options;
+  std::unique_ptr<blockdev::BlockDevice> backing;
+  iscsi::LunInfo info;
+};
+
+// Checks and opens the backing of `lun` of target `t` (LunIoStats sized for
+// `loops` event loops, or taken from `keep_stats` by LUN number). Throws
+// std::runtime_error naming the target and LUN.
+PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
+                        const config::Lun& lun, unsigned loops,
+                        const std::map<uint64_t, std::shared_ptr<iscsi::LunIoStats>>& keep_stats);
+
 // Throws std::runtime_error naming the target and LUN. `keep_stats` carries the
 // counters of LUNs that survive a reload (by LUN number) into the new node.
 std::shared_ptr<iscsi::TargetNode> build_target(

@@ -41,7 +41,7 @@ std::pair<std::vector<std::string>, std::vector<config::Network>> TargetNode::ac
 LunIoStats* TargetNode::stats_for(uint64_t sam_lun) const {
   uint64_t number = 0;
   if (!scsi::decode_lun(sam_lun, &number)) return nullptr;
-  for (const LunInfo& l : luns)
+  for (const LunInfo& l : luns())
     if (l.number == number) return l.stats.get();
   return nullptr;
 }

@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "iscsi/io_stats.h"
 #include "scsi/device.h"
+#include "util/published.h"
 
 namespace sharedisk::iscsi {
 
@@ -39,7 +40,12 @@ struct TargetNode {
   std::string alias;
   uint32_t queue_depth = 128;
   std::unique_ptr<scsi::Device> device;
-  std::vector<LunInfo> luns;  // fixed once registered
+
+  // What `status` and metrics show of each LUN, ascending by number; changed
+  // together with the device's LUN table (reload). The reference stays valid
+  // as long as the node.
+  const std::vector<LunInfo>& luns() const { return luns_.get(); }
+  void set_luns(std::vector<LunInfo> luns) { luns_.publish(std::move(luns)); }
 
   // May `initiator_name` connecting from `address` (numeric) use this target?
   // The rule is lun.yaml's (config::Target::allows): both lists must allow,
@@ -52,6 +58,7 @@ struct TargetNode {
   LunIoStats* stats_for(uint64_t sam_lun) const;
 
  private:
+  util::Published<std::vector<LunInfo>> luns_;
   mutable std::mutex access_mutex_;
   config::Target access_;  // only allowed_initiators and allowed_networks are used
 };

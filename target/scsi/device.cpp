@@ -112,32 +112,87 @@ bool reservation_conflict(Lun& lun, const Nexus* nexus, Access access);
 
 DeviceImpl::~DeviceImpl() = default;
 
+namespace {
+// A removed LUN is freed only after it has been idle this long: a command
+// looks its LUN up lock-free and may hold the pointer for the few
+// microseconds until its first I/O counts in Lun::in_io.
+constexpr auto kRetireDelay = std::chrono::seconds(10);
+}  // namespace
+
 void DeviceImpl::add_lun(const LunOptions& options, std::unique_ptr<blockdev::BlockDevice> backing,
                          const std::vector<boost::asio::io_context*>& loops) {
-  if (options.number >= 16384)
-    throw std::runtime_error("LUN " + std::to_string(options.number) + " is not below 16384");
-  if (find_lun(options.number) != nullptr)
-    throw std::runtime_error("LUN " + std::to_string(options.number) + " defined twice");
+  install(options, std::move(backing), loops, Install::kAdd);
+}
+
+void DeviceImpl::replace_lun(const LunOptions& options,
+                             std::unique_ptr<blockdev::BlockDevice> backing,
+                             const std::vector<boost::asio::io_context*>& loops) {
+  install(options, std::move(backing), loops, Install::kReplace);
+}
+
+void DeviceImpl::install(const LunOptions& options, std::unique_ptr<blockdev::BlockDevice> backing,
+                         const std::vector<boost::asio::io_context*>& loops, Install how) {
+  const std::string name = "LUN " + std::to_string(options.number);
+  if (options.number >= 16384) throw std::runtime_error(name + " is not below 16384");
+  std::lock_guard lock(mutex_);
+  Lun* old = find_lun(options.number);
+  if (how == Install::kAdd && old != nullptr) throw std::runtime_error(name + " defined twice");
+  if (how == Install::kReplace && old == nullptr)
+    throw std::runtime_error(name + " does not exist");
   auto lun = std::make_unique<Lun>(options, std::move(backing), loops,
                                    make_local_reservation_store(options.pr_state_path));
   Lun* raw = lun.get();
-  auto pos = std::find_if(luns_.begin(), luns_.end(),
-                          [&](const auto& l) { return l->number() > options.number; });
-  luns_.insert(pos, std::move(lun));
-  if (options.number < kDirect) direct_[options.number] = raw;
-  std::lock_guard lock(nexus_mutex_);
+  // Known to every nexus before any command can find it.
   for (auto& n : nexuses_) raw->nexus_attached(n.get());
+  table_.update([&](LunTable& t) {
+    std::erase(t.sorted, old);
+    auto pos = std::find_if(t.sorted.begin(), t.sorted.end(),
+                            [&](const Lun* l) { return l->number() > options.number; });
+    t.sorted.insert(pos, raw);
+    if (options.number < kDirect) t.direct[options.number] = raw;
+  });
+  owned_.push_back(std::move(lun));
+  if (old != nullptr) {
+    retire_locked(old);
+    return;
+  }
+  for (Lun* l : all_luns())
+    if (l != raw) l->ua_add_others(nullptr, asc::kReportedLunsDataHasChanged);
 }
 
-std::vector<Lun*> DeviceImpl::all_luns() const {
-  std::vector<Lun*> out;
-  for (auto& l : luns_) out.push_back(l.get());
-  return out;
+bool DeviceImpl::remove_lun(uint64_t number) {
+  std::lock_guard lock(mutex_);
+  Lun* lun = find_lun(number);
+  if (lun == nullptr) return false;
+  table_.update([&](LunTable& t) {
+    std::erase(t.sorted, lun);
+    if (number < kDirect) t.direct[number] = nullptr;
+  });
+  retire_locked(lun);
+  for (Lun* l : all_luns()) l->ua_add_others(nullptr, asc::kReportedLunsDataHasChanged);
+  return true;
+}
+
+void DeviceImpl::retire_locked(Lun* lun) {
+  auto now = std::chrono::steady_clock::now();
+  std::erase_if(retired_, [&](const Retired& r) {
+    return now - r.since > kRetireDelay && r.lun->in_io.load(std::memory_order_relaxed) == 0;
+  });
+  if (lun == nullptr) return;
+  auto it =
+      std::find_if(owned_.begin(), owned_.end(), [&](const auto& l) { return l.get() == lun; });
+  retired_.push_back({std::move(*it), now});
+  owned_.erase(it);
+}
+
+void DeviceImpl::report_luns_seen(const Nexus* nexus) {
+  for (Lun* l : all_luns())
+    if (l->ua_maybe_pending()) l->ua_clear(nexus, asc::kReportedLunsDataHasChanged);
 }
 
 std::vector<uint16_t> DeviceImpl::target_ports(uint16_t tpg) const {
   std::vector<uint16_t> out;
-  std::lock_guard lock(nexus_mutex_);
+  std::lock_guard lock(mutex_);
   for (auto& n : nexuses_)
     if (n->target_port_group() == tpg) out.push_back(n->relative_target_port());
   std::sort(out.begin(), out.end());
@@ -147,7 +202,7 @@ std::vector<uint16_t> DeviceImpl::target_ports(uint16_t tpg) const {
 
 std::vector<uint64_t> DeviceImpl::luns() const {
   std::vector<uint64_t> out;
-  for (auto& l : luns_) out.push_back(l->number());
+  for (Lun* l : all_luns()) out.push_back(l->number());
   return out;
 }
 
@@ -156,11 +211,10 @@ Nexus* DeviceImpl::attach(const std::string& initiator_port, const std::string& 
   auto n = std::make_unique<NexusImpl>(initiator_port, target_port, relative_target_port,
                                        target_port_group);
   NexusImpl* raw = n.get();
-  {
-    std::lock_guard lock(nexus_mutex_);
-    nexuses_.push_back(std::move(n));
-  }
-  for (auto& l : luns_) l->nexus_attached(raw);
+  std::lock_guard lock(mutex_);
+  nexuses_.push_back(std::move(n));
+  for (Lun* l : all_luns()) l->nexus_attached(raw);
+  retire_locked(nullptr);
   return raw;
 }
 
@@ -177,11 +231,11 @@ void release_spc2_of(Lun& lun, const Nexus* n) {
 }  // namespace
 
 void DeviceImpl::detach(Nexus* nexus) {
-  for (auto& l : luns_) {
+  std::lock_guard lock(mutex_);
+  for (Lun* l : all_luns()) {
     release_spc2_of(*l, nexus);
     l->nexus_detached(nexus);
   }
-  std::lock_guard lock(nexus_mutex_);
   auto it = std::find_if(nexuses_.begin(), nexuses_.end(),
                          [&](const auto& n) { return n.get() == nexus; });
   if (it != nexuses_.end()) nexuses_.erase(it);
@@ -205,12 +259,15 @@ void DeviceImpl::lun_reset(Nexus* from, uint64_t number) {
 }
 
 void DeviceImpl::target_reset(Nexus* from) {
-  for (auto& l : luns_) reset_lun(*l, from, asc::kScsiBusResetOccurred);
+  for (Lun* l : all_luns()) reset_lun(*l, from, asc::kScsiBusResetOccurred);
 }
 
 bool DeviceImpl::idle() const {
-  for (auto& l : luns_)
+  std::lock_guard lock(mutex_);
+  for (auto& l : owned_)
     if (l->in_io.load(std::memory_order_relaxed) != 0) return false;
+  for (auto& r : retired_)
+    if (r.lun->in_io.load(std::memory_order_relaxed) != 0) return false;
   return true;
 }
 

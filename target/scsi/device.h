@@ -1,8 +1,9 @@
 // The SCSI target device: the logical units of one iSCSI target and the
 // SPC-4/SBC-3 emulation that serves them.
 //
-// Thread-safe: every event loop submits tasks concurrently. Per-LUN data-path
-// state is either immutable after start-up, atomic, or per loop (one
+// Thread-safe: every event loop submits tasks concurrently. The LUN table is
+// an immutable snapshot that add/replace/remove swap (a lookup is one atomic
+// load). Per-LUN data-path state is either immutable, atomic, or per loop (one
 // blockdev::IoChannel per loop); shared state that is rare on the data path
 // (unit attentions, reservations) sits behind its own small lock and a
 // lock-free "nothing pending" check.
@@ -98,10 +99,27 @@ class Device {
   // nothing. The default implementation ignores it.
   virtual void set_task_aborter(TaskAborter* aborter) { (void)aborter; }
 
-  // Adds a LUN before serving starts; `loops` are the daemon's event loops,
-  // index i being Task::loop == i. Throws std::runtime_error on a bad option.
+  // Adds a LUN, before or while serving; `loops` are the daemon's event loops,
+  // index i being Task::loop == i. Throws std::runtime_error on a bad option
+  // or a number already in use. Every attached nexus sees POWER ON, RESET OR
+  // BUS DEVICE RESET (29/00) on the new LUN and REPORTED LUNS DATA HAS CHANGED
+  // (3F/0E) on the others; REPORT LUNS clears the latter for its nexus.
   virtual void add_lun(const LunOptions& options, std::unique_ptr<blockdev::BlockDevice> backing,
                        const std::vector<boost::asio::io_context*>& loops) = 0;
+
+  // Puts a new LUN in place of the one with the same number in a single step
+  // (no command sees the number missing); every nexus sees 29/00 on it.
+  // Commands already running finish on the old one. Throws like add_lun() and
+  // when there is no LUN of that number.
+  virtual void replace_lun(const LunOptions& options,
+                           std::unique_ptr<blockdev::BlockDevice> backing,
+                           const std::vector<boost::asio::io_context*>& loops) = 0;
+
+  // Takes LUN `number` out of service: new commands for it fail with LOGICAL
+  // UNIT NOT SUPPORTED, commands already running finish, and every nexus sees
+  // 3F/0E on the remaining LUNs. The backing store is closed once nothing uses
+  // it (at the latest when the device goes). Returns false for an unknown LUN.
+  virtual bool remove_lun(uint64_t number) = 0;
 
   // A new I_T nexus; it sees a POWER ON, RESET OR BUS DEVICE RESET unit
   // attention on each LUN first. The returned object lives until detach().

@@ -2,6 +2,8 @@
 // nexus list and the target name. Private to target/scsi.
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -10,6 +12,7 @@
 #include "scsi/copy_manager.h"
 #include "scsi/device.h"
 #include "scsi/lun.h"
+#include "util/published.h"
 
 namespace sharedisk::scsi {
 
@@ -34,6 +37,9 @@ class DeviceImpl final : public Device {
 
   void add_lun(const LunOptions& options, std::unique_ptr<blockdev::BlockDevice> backing,
                const std::vector<boost::asio::io_context*>& loops) override;
+  void replace_lun(const LunOptions& options, std::unique_ptr<blockdev::BlockDevice> backing,
+                   const std::vector<boost::asio::io_context*>& loops) override;
+  bool remove_lun(uint64_t number) override;
   Nexus* attach(const std::string& initiator_port, const std::string& target_port,
                 uint16_t relative_target_port, uint16_t target_port_group) override;
   void detach(Nexus* nexus) override;
@@ -48,28 +54,49 @@ class DeviceImpl final : public Device {
   TaskAborter* task_aborter() const { return aborter_; }
 
   const std::string& target_name() const { return target_name_; }
-  // Lock-free: the table is only changed by add_lun() before serving starts.
+  // Lock-free: one load of the current table snapshot.
   Lun* find_lun(uint64_t number) const {
-    if (number < kDirect) return direct_[number];
-    for (auto& l : luns_)
-      if (l->number() == number) return l.get();
+    const LunTable& t = table_.get();
+    if (number < kDirect) return t.direct[number];
+    for (Lun* l : t.sorted)
+      if (l->number() == number) return l;
     return nullptr;
   }
-  std::vector<Lun*> all_luns() const;
+  // The LUNs in service, ascending by number.
+  const std::vector<Lun*>& all_luns() const { return table_.get().sorted; }
   // Relative target port identifiers of target port group `tpg` that have an
   // attached nexus, ascending (REPORT TARGET PORT GROUPS).
   std::vector<uint16_t> target_ports(uint16_t tpg) const;
+  // REPORT LUNS from `nexus`: its REPORTED LUNS DATA HAS CHANGED is cleared on every LUN.
+  void report_luns_seen(const Nexus* nexus);
 
  private:
   static constexpr uint64_t kDirect = 256;
+  struct LunTable {
+    std::vector<Lun*> sorted;  // ascending by number
+    std::array<Lun*, kDirect> direct{};
+  };
+  enum class Install { kAdd, kReplace };
+  void install(const LunOptions& options, std::unique_ptr<blockdev::BlockDevice> backing,
+               const std::vector<boost::asio::io_context*>& loops, Install how);
+  void retire_locked(Lun* lun);
   void reset_lun(Lun& lun, Nexus* from, uint16_t asc_ascq);
 
   std::string target_name_;
-  std::vector<std::unique_ptr<Lun>> luns_;  // ascending by number
-  Lun* direct_[kDirect] = {};
+  util::Published<LunTable> table_;
   TaskAborter* aborter_ = nullptr;
-  mutable std::mutex nexus_mutex_;
+  // Serialises LUN table changes with attach/detach, so that every LUN knows
+  // exactly the attached nexuses. Never taken on the data path.
+  mutable std::mutex mutex_;
   std::vector<std::unique_ptr<NexusImpl>> nexuses_;
+  std::vector<std::unique_ptr<Lun>> owned_;  // in service
+  struct Retired {
+    std::unique_ptr<Lun> lun;
+    std::chrono::steady_clock::time_point since;
+  };
+  // Out of service; freed once idle for a while (a command may still hold the
+  // pointer between its lookup and its first I/O).
+  std::vector<Retired> retired_;
 };
 
 }  // namespace sharedisk::scsi

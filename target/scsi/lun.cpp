@@ -117,6 +117,15 @@ void Lun::ua_add_port(const std::string& initiator, const std::string& target, u
       ua_add(n, asc_ascq);
 }
 
+void Lun::ua_clear(const Nexus* n, uint16_t asc_ascq) {
+  std::lock_guard lock(ua_mutex_);
+  for (auto& q : ua_) {
+    if (q->nexus != n) continue;
+    if (std::erase(q->pending, asc_ascq) != 0) ua_count_.fetch_sub(1, std::memory_order_release);
+    return;
+  }
+}
+
 bool Lun::ua_take(const Nexus* n, uint16_t* asc_ascq) {
   std::lock_guard lock(ua_mutex_);
   for (auto& q : ua_) {

@@ -56,7 +56,7 @@ class Lun {
   bool prevented() const { return prevent_count_.load(std::memory_order_relaxed) != 0; }
 
   // ---- unit attentions (queued per nexus, oldest reported first, no duplicates)
-  void nexus_attached(const Nexus* n);  // queues POWER ON OCCURRED (29/01)
+  void nexus_attached(const Nexus* n);  // queues POWER ON, RESET OR BUS DEVICE RESET (29/00)
   void nexus_detached(const Nexus* n);
   void ua_add(const Nexus* n, uint16_t asc_ascq);
   void ua_add_others(const Nexus* except, uint16_t asc_ascq);  // except may be null: all
@@ -64,6 +64,7 @@ class Lun {
   void ua_add_port(const std::string& initiator, const std::string& target, uint16_t asc_ascq);
   bool ua_maybe_pending() const { return ua_count_.load(std::memory_order_acquire) != 0; }
   bool ua_take(const Nexus* n, uint16_t* asc_ascq);
+  void ua_clear(const Nexus* n, uint16_t asc_ascq);  // drops that one attention, if queued
   // Attached nexuses (for reservation unit attentions); copies under the lock.
   std::vector<const Nexus*> nexuses() const;
 

@@ -17,6 +17,8 @@ void cmd_report_luns(DeviceImpl& dev, Lun* lun, Task& task) {
   uint32_t count = static_cast<uint32_t>(std::min<size_t>(numbers.size(), 512));
   put_be32(d, count * 8);
   for (uint32_t i = 0; i < count; ++i) put_be64(d + 8 + 8 * i, encode_lun(numbers[i]));
+  // SPC-4 6.33: the answer is what REPORTED LUNS DATA HAS CHANGED told about.
+  if (select != 1 && task.nexus != nullptr) dev.report_luns_seen(task.nexus);
   send_data_in(task, d, 8 + 8 * count, alloc);
 }
 

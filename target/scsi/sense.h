@@ -51,6 +51,7 @@ constexpr uint16_t kReservationsPreempted = 0x2A03;
 constexpr uint16_t kReservationsReleased = 0x2A04;
 constexpr uint16_t kRegistrationsPreempted = 0x2A05;
 constexpr uint16_t kCapacityDataHasChanged = 0x2A09;
+constexpr uint16_t kReportedLunsDataHasChanged = 0x3F0E;
 constexpr uint16_t kCommandsClearedByAnotherInitiator = 0x2F00;
 constexpr uint16_t kSavingParametersNotSupported = 0x3900;
 constexpr uint16_t kMediumRemovalPrevented = 0x5302;

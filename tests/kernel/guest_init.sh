@@ -4,6 +4,7 @@
 # discovers sharedisk-target and logs in with the kernel initiator as a server
 # would, exercises the disks the kernel attaches, rides out a restart of the
 # target (the host restarts it when it reads RESTART-TARGET-NOW), logs out and
+# adds a LUN while logged in (the host reloads the target on ADD-LUN-3-NOW),
 # reports on the serial console with one marker line,
 #   SHAREDISK-KERNEL-INITIATOR: PASS   or   SHAREDISK-KERNEL-INITIATOR: FAIL <why>
 # then powers the VM off. /test.env (written by the host script) supplies:
@@ -163,6 +164,26 @@ got=$(md5sum </mnt/guest.bin)
 [ "$got" = "$(md5sum </pattern.bin)" ] || fail "ocfs2 file read back differs"
 umount /mnt || fail "second ocfs2 umount"
 
+# The host adds LUN 3 to lun.yaml and reloads the daemon (SIGHUP) when it sees
+# this line: the session stays up, the kernel hears REPORTED LUNS DATA HAS
+# CHANGED, and a rescan attaches the new disk without a new login.
+step "ADD-LUN-3-NOW"
+sessions=$(ls /sys/class/iscsi_session)
+disk3=
+for _ in $(seq 60); do
+  sleep 1
+  iscsiadm -m session -R >/dev/null 2>&1
+  disk3=$(lun_disk 3)
+  [ -n "$disk3" ] && break
+done
+[ -n "$disk3" ] || fail "LUN 3 did not appear after the reload and a rescan"
+[ "$(ls /sys/class/iscsi_session)" = "$sessions" ] || fail "the session changed at the reload"
+dmesg | grep -q 'detected conn error' && fail "the connection dropped at the reload"
+step "HOTADDED LUN 3 as /dev/$disk3; writing 2 MiB with O_DIRECT and reading it back"
+dd if=/pattern.bin of="/dev/$disk3" bs=1M oflag=direct conv=fsync 2>/dev/null || fail "dd write to LUN 3"
+got=$(dd if="/dev/$disk3" bs=1M count=2 iflag=direct 2>/dev/null | md5sum)
+[ "$got" = "$(md5sum </pattern.bin)" ] || fail "LUN 3 read back differs"
+
 # The host restarts the daemon when it sees this line; iscsid must log in
 # again and the I/O queued meanwhile must complete. Every chunk is read back.
 step "RESTART-TARGET-NOW"
@@ -194,6 +215,7 @@ step "$i chunks written and read back across the target restart"
 # then an iSCSI Logout.
 echo 1 >"$sysdev/delete"
 echo 1 >"/sys/block/$disk2/device/delete"
+echo 1 >"/sys/block/$disk3/device/delete"
 iscsiadm -m node -T "$TARGET_IQN" -p "$portal" --logout || fail "logout exit status $?"
 marker PASS
 finish

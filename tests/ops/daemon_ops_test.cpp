@@ -98,7 +98,7 @@ TEST_F(DaemonOps, ReloadAddsAndRemovesWithoutDroppingOthers) {
   ASSERT_NE(t, nullptr) << "first session dropped by an unrelated reload";
   scsi_free_scsi_task(t);
 
-  // Add a LUN to the second target (by SIGHUP): its session is rebuilt, the first is untouched.
+  // Add a LUN to the second target (by SIGHUP): in place, the first target is untouched.
   std::string second2 = second + "      - number: 2\n        type: memory\n        size: 4M\n";
   write_file(daemon.config_path(), config_yaml(port, {{1, lun1, "32M"}}, second2));
   daemon.signal(SIGHUP);
@@ -122,6 +122,115 @@ TEST_F(DaemonOps, ReloadAddsAndRemovesWithoutDroppingOthers) {
   auto json = daemon.admin("status --json").body;
   EXPECT_EQ(json.find("iqn.2019-02.lb2:second"), std::string::npos) << json;
   EXPECT_NE(json.find(R"("reloads_ok":3)"), std::string::npos) << json;
+}
+
+// The sense of a CHECK CONDITION as "key/asc/ascq", or "good".
+std::string outcome(scsi_task* t) {
+  if (t == nullptr) return "no answer";
+  if (t->status == SCSI_STATUS_GOOD) return "good";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%x/%02x/%02x", t->sense.key, t->sense.ascq >> 8,
+                t->sense.ascq & 0xFF);
+  return buf;
+}
+
+std::string tur(iscsi_context* c, int lun) {
+  scsi_task* t = iscsi_testunitready_sync(c, lun);
+  std::string out = outcome(t);
+  if (t != nullptr) scsi_free_scsi_task(t);
+  return out;
+}
+
+std::vector<uint32_t> report_luns(iscsi_context* c) {
+  std::vector<uint32_t> out;
+  scsi_task* t = iscsi_reportluns_sync(c, 0, 4096);
+  if (t == nullptr || t->status != SCSI_STATUS_GOOD) return out;
+  auto* list = static_cast<scsi_reportluns_list*>(scsi_datain_unmarshall(t));
+  for (uint32_t i = 0; list != nullptr && i < list->num; ++i) out.push_back(list->luns[i]);
+  scsi_free_scsi_task(t);
+  return out;
+}
+
+// A tsih in `status --json` for the one session, to tell "kept" from "reconnected".
+std::string session_tsih(Daemon& d) {
+  std::string j = d.admin("status --json").body;
+  size_t at = j.find(R"("tsih":)");
+  return at == std::string::npos ? "" : j.substr(at, j.find_first_of(",}", at) - at);
+}
+
+TEST_F(DaemonOps, ReloadAddsReplacesAndRemovesLunsKeepingTheTargetsSessions) {
+  std::string lun2 = dir.file("lun2.img");
+  daemon.start(config_yaml(port, {{1, lun1, "32M"}}));
+  IscsiPtr s = iscsi_login(port, 1);
+  ASSERT_TRUE(s);
+  for (int i = 0; i < 8 && tur(s.get(), 1) != "good"; ++i) {
+  }
+  std::string tsih = session_tsih(daemon);
+  ASSERT_FALSE(tsih.empty());
+  std::vector<uint8_t> one(4096), two(4096);
+  for (size_t i = 0; i < one.size(); ++i) one[i] = uint8_t(i * 7 + 1), two[i] = uint8_t(i * 13 + 5);
+  scsi_task* w = iscsi_write16_sync(s.get(), 1, 64, one.data(), 4096, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(w));
+  scsi_free_scsi_task(w);
+
+  // Add LUN 2: the logged-in initiator is told (3F/0E on LUN 1), sees it in
+  // REPORT LUNS and can use it, all on the same session.
+  write_file(daemon.config_path(), config_yaml(port, {{1, lun1, "32M"}, {2, lun2, "16M"}}));
+  auto r = daemon.admin("reload");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_NE(r.body.find("added LUN 2 (sessions kept)"), std::string::npos) << r.body;
+  EXPECT_EQ(tur(s.get(), 1), "6/3f/0e");
+  EXPECT_EQ(report_luns(s.get()), (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(tur(s.get(), 1), "good");  // REPORT LUNS cleared it
+  EXPECT_EQ(tur(s.get(), 2), "6/29/00");
+  w = iscsi_write16_sync(s.get(), 2, 64, two.data(), 4096, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(w)) << outcome(w);
+  scsi_free_scsi_task(w);
+  scsi_task* rd = iscsi_read16_sync(s.get(), 2, 64, 4096, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(rd));
+  EXPECT_EQ(std::memcmp(rd->datain.data, two.data(), 4096), 0);
+  scsi_free_scsi_task(rd);
+  rd = iscsi_read16_sync(s.get(), 1, 64, 4096, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(rd));
+  EXPECT_EQ(std::memcmp(rd->datain.data, one.data(), 4096), 0) << "LUN 1 data changed";
+  scsi_free_scsi_task(rd);
+  EXPECT_EQ(session_tsih(daemon), tsih);
+  EXPECT_NE(daemon.admin("status").body.find(lun2), std::string::npos);
+
+  // Change LUN 2 (write-through now): replaced under the same number, data kept
+  // (same file), the session sees a power-on attention on it only.
+  write_file(daemon.config_path(), config_yaml(port, {{1, lun1, "32M"}, {2, lun2, "16M", false}}));
+  r = daemon.admin("reload");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_NE(r.body.find("replaced LUN 2"), std::string::npos) << r.body;
+  EXPECT_EQ(tur(s.get(), 1), "good");
+  EXPECT_EQ(tur(s.get(), 2), "6/29/00");
+  rd = iscsi_read16_sync(s.get(), 2, 64, 4096, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(rd));
+  EXPECT_EQ(std::memcmp(rd->datain.data, two.data(), 4096), 0);
+  scsi_free_scsi_task(rd);
+
+  // Remove LUN 2: commands to it fail with LOGICAL UNIT NOT SUPPORTED, LUN 1 says why.
+  write_file(daemon.config_path(), config_yaml(port, {{1, lun1, "32M"}}));
+  r = daemon.admin("reload");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_NE(r.body.find("removed LUN 2 (sessions kept)"), std::string::npos) << r.body;
+  EXPECT_EQ(tur(s.get(), 2), "5/25/00");
+  EXPECT_EQ(tur(s.get(), 1), "6/3f/0e");
+  EXPECT_EQ(report_luns(s.get()), (std::vector<uint32_t>{1}));
+  EXPECT_EQ(tur(s.get(), 1), "good");
+  EXPECT_EQ(session_tsih(daemon), tsih);
+  auto json = daemon.admin("status --json").body;
+  EXPECT_EQ(json.find(lun2), std::string::npos) << json;
+
+  // A LUN whose backing cannot be opened refuses the whole reload.
+  write_file(daemon.config_path(),
+             config_yaml(port, {{1, lun1, "32M"}, {3, "/nonexistent-dir/x.img", "8M"}}));
+  r = daemon.admin("reload");
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.body.find("LUN 3"), std::string::npos) << r.body;
+  EXPECT_EQ(tur(s.get(), 1), "good");
+  EXPECT_EQ(report_luns(s.get()), (std::vector<uint32_t>{1}));
 }
 
 TEST_F(DaemonOps, ReloadAccessListClosesOnlyRevokedSessions) {

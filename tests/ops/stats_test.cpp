@@ -61,7 +61,7 @@ class Rendered : public ::testing::Test {
     l.stats->record(0, IoKind::kRead, 4096, false, 200us);
     l.stats->record(1, IoKind::kWrite, 8192, false, 2ms);
     l.stats->record(1, IoKind::kOther, 0, true, 20ms);
-    node->luns.push_back(l);
+    node->set_luns({l});
     context.registry.add(node);
     context.login_failures = 3;
   }
