@@ -110,6 +110,8 @@ struct Iscsi {
   uint32_t nop_timeout_s = 30;  // no answer for this long: the connection is dropped
   uint32_t login_timeout_s = 15;
   bool digests = true;  // CRC32C header/data digests offered when an initiator asks
+
+  bool operator==(const Iscsi&) const = default;
 };
 
 // Bounds on what initiators may make the daemon hold (hostile input).

@@ -21,20 +21,9 @@ namespace sharedisk::daemon {
 namespace {
 
 void fill_context(const config::Config& config, iscsi::ServerContext& context) {
-  context.limits.max_recv_data_segment_length = config.iscsi.max_recv_data_segment_length;
-  context.limits.max_burst_length = config.iscsi.max_burst_length;
-  context.limits.first_burst_length = config.iscsi.first_burst_length;
-  context.limits.initial_r2t = config.iscsi.initial_r2t;
-  context.limits.immediate_data = config.iscsi.immediate_data;
-  context.limits.max_outstanding_r2t = config.iscsi.max_outstanding_r2t;
-  context.limits.default_time2wait = config.iscsi.default_time2wait;
-  context.limits.default_time2retain = config.iscsi.default_time2retain;
-  context.limits.allow_digests = config.iscsi.digests;
+  context.limits = config.iscsi;
   context.bounds = config.limits;
   context.gate.configure(config.limits.max_connections, config.limits.max_connections_per_address);
-  context.nop_interval_s = config.iscsi.nop_interval_s;
-  context.nop_timeout_s = config.iscsi.nop_timeout_s;
-  context.login_timeout_s = config.iscsi.login_timeout_s;
   context.registry.set_portals(config.portals);
   context.registry.set_retire_delay(std::chrono::seconds(config.iscsi.login_timeout_s + 5));
 }

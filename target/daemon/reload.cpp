@@ -58,16 +58,7 @@ std::vector<std::string> restart_only_changes(const config::Config& a, const con
   };
   if (eps(a.portals) != eps(b.portals)) out.push_back("portals");
   if (a.threads != b.threads) out.push_back("threads");
-  const config::Iscsi &x = a.iscsi, &y = b.iscsi;
-  if (x.queue_depth != y.queue_depth ||
-      x.max_recv_data_segment_length != y.max_recv_data_segment_length ||
-      x.max_burst_length != y.max_burst_length || x.first_burst_length != y.first_burst_length ||
-      x.initial_r2t != y.initial_r2t || x.immediate_data != y.immediate_data ||
-      x.max_outstanding_r2t != y.max_outstanding_r2t ||
-      x.default_time2wait != y.default_time2wait ||
-      x.default_time2retain != y.default_time2retain || x.nop_interval_s != y.nop_interval_s ||
-      x.nop_timeout_s != y.nop_timeout_s || x.login_timeout_s != y.login_timeout_s)
-    out.push_back("iscsi");
+  if (a.iscsi != b.iscsi) out.push_back("iscsi");
   if (a.admin_socket != b.admin_socket) out.push_back("admin_socket");
   bool ma = a.metrics.listen.has_value(), mb = b.metrics.listen.has_value();
   if (ma != mb || (ma && a.metrics.listen->to_string() != b.metrics.listen->to_string()))

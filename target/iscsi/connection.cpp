@@ -1177,17 +1177,17 @@ void Connection::on_timer() {
   if (closed_) return;
   auto now = Clock::now();
   if (!full_feature_) {
-    if (now - started_ > std::chrono::seconds(server_.login_timeout_s)) {
+    if (now - started_ > std::chrono::seconds(server_.limits.login_timeout_s)) {
       close("login timed out");
       return;
     }
-  } else if (server_.nop_interval_s > 0) {
+  } else if (server_.limits.nop_interval_s > 0) {
     if (ping_outstanding_) {
-      if (now - ping_sent_ > std::chrono::seconds(server_.nop_timeout_s)) {
+      if (now - ping_sent_ > std::chrono::seconds(server_.limits.nop_timeout_s)) {
         close("initiator did not answer NOP-In");
         return;
       }
-    } else if (now - last_rx_ > std::chrono::seconds(server_.nop_interval_s)) {
+    } else if (now - last_rx_ > std::chrono::seconds(server_.limits.nop_interval_s)) {
       ping_outstanding_ = true;
       ping_sent_ = now;
       ping_ttt_ = (++ttt_generation_ | 0x40000000u) & 0x7fffffffu;

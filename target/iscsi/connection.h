@@ -40,10 +40,7 @@ struct ServerContext {
   TargetRegistry registry;
   SessionTable sessions;
   TaskSets task_sets;
-  TargetLimits limits;
-  uint32_t nop_interval_s = 5;
-  uint32_t nop_timeout_s = 30;
-  uint32_t login_timeout_s = 15;
+  TargetLimits limits;  // lun.yaml iscsi: negotiation, NOP-In and login timeouts
   std::atomic<uint64_t> login_failures{0};  // refused logins (metrics)
   SecurityPolicyHolder security;            // CHAP and read-only initiators (reload swaps it)
   ConnectionGate gate;                      // connections in total and per address

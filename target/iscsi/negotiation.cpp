@@ -80,7 +80,7 @@ bool Negotiator::answer(const KeyValue& kv, std::string& response, std::string* 
     // A list in order of preference; answer the first value we support.
     std::string choice;
     for (std::string_view v : split_list(value)) {
-      if (v == "None" || (v == "CRC32C" && limits_.allow_digests)) {
+      if (v == "None" || (v == "CRC32C" && limits_.digests)) {
         choice = std::string(v);
         break;
       }

@@ -7,22 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "config/config.h"
 #include "iscsi/text_keys.h"
 
 namespace sharedisk::iscsi {
 
-// What this target accepts and prefers (from lun.yaml's iscsi section).
-struct TargetLimits {
-  uint32_t max_recv_data_segment_length = 262144;
-  uint32_t max_burst_length = 16776192;
-  uint32_t first_burst_length = 262144;
-  bool initial_r2t = false;
-  bool immediate_data = true;
-  uint32_t max_outstanding_r2t = 1;
-  uint32_t default_time2wait = 2;
-  uint32_t default_time2retain = 0;
-  bool allow_digests = false;  // CRC32C header/data digests offered to initiators
-};
+// What this target offers and accepts: lun.yaml's `iscsi` section as is
+// (`digests`: CRC32C header/data digests offered to initiators).
+using TargetLimits = config::Iscsi;
 
 // Values in force for a session/connection; RFC 7143 defaults until negotiated.
 struct SessionParams {

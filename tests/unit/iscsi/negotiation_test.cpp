@@ -73,15 +73,19 @@ TEST(Negotiation, DefaultsBeforeAnyKey) {
   EXPECT_EQ(p.error_recovery_level, 0u);
 }
 
-TEST(Negotiation, DigestsNoneOnlyByDefault) {
-  EXPECT_EQ(answer_of("HeaderDigest", "None"), "None");
-  EXPECT_EQ(answer_of("HeaderDigest", "CRC32C,None"), "None");
-  EXPECT_EQ(answer_of("DataDigest", "CRC32C,None"), "None");
-  EXPECT_EQ(answer_of("DataDigest", "None,CRC32C"), "None");
+TEST(Negotiation, DigestsNoneOnlyWhenNotOffered) {
+  TargetLimits off;
+  off.digests = false;
+  EXPECT_EQ(answer_of("HeaderDigest", "None", off), "None");
+  EXPECT_EQ(answer_of("HeaderDigest", "CRC32C,None", off), "None");
+  EXPECT_EQ(answer_of("DataDigest", "CRC32C,None", off), "None");
+  EXPECT_EQ(answer_of("DataDigest", "None,CRC32C", off), "None");
 }
 
 TEST(Negotiation, DigestWithoutAcceptableValueIsRejectAndFailsLogin) {
-  Negotiator n(TargetLimits{}, false);
+  TargetLimits off;
+  off.digests = false;
+  Negotiator n(off, false);
   Outcome o = offer(n, {{"HeaderDigest", "CRC32C"}});
   EXPECT_FALSE(o.ok);
   EXPECT_EQ(o.answers["HeaderDigest"], "Reject");
@@ -94,7 +98,7 @@ TEST(Negotiation, DigestWithoutAcceptableValueIsRejectAndFailsLogin) {
 
 TEST(Negotiation, DigestsCrc32cWhenAllowed) {
   TargetLimits limits;
-  limits.allow_digests = true;
+  limits.digests = true;
   Negotiator n(limits, false);
   Outcome o = offer(n, {{"HeaderDigest", "CRC32C,None"}, {"DataDigest", "None,CRC32C"}});
   ASSERT_TRUE(o.ok) << o.error;
