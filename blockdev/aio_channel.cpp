@@ -125,6 +125,7 @@ void AioChannel::run_on_worker(IoRequest& req) {
         break;
     }
     boost::asio::post(*loop, [this, alive, r, result] {
+      util::LoopTurn turn;
       if (alive.expired()) return;
       dispatching_ = true;
       if (!finish(*r, result)) return;
@@ -138,25 +139,34 @@ void AioChannel::run_on_worker(IoRequest& req) {
 void AioChannel::schedule_kick() {
   if (kick_posted_ || dispatching_) return;
   kick_posted_ = true;
+  if (util::LoopTurn::defer(this)) return;
   boost::asio::post(loop_, [this, alive = std::weak_ptr<char>(alive_)] {
+    util::LoopTurn turn;
     if (!alive.expired()) kick();
   });
 }
 
 void AioChannel::kick() {
   kick_posted_ = false;
-  submit_pending();
   // Buffered I/O (and a fast device) has often completed inside io_submit:
-  // reap it now instead of one eventfd wake-up later. An empty ring costs no
-  // syscall; the eventfd's later wake-up then simply finds nothing.
+  // reap it now, and arm the eventfd wait only for what is still in the
+  // kernel, so such an I/O costs neither a wake-up nor an eventfd read. An
+  // empty ring costs no syscall.
+  submit_pending(false);
   if (kernel_in_flight_ > 0) {
     unsigned got = 0;
     if (!reap(got)) return;
-    if (got > 0) submit_pending();
   }
   // Only what was already done: callbacks that fail again wait for the next turn.
   if (!run_done(done_.size())) return;
   submit_pending();
+  if (armed_) {
+    // What completed between the reap above and the arming is in the ring;
+    // anything later is signalled to the armed wait.
+    unsigned got = 0;
+    if (!reap(got)) return;
+    if (got > 0) submit_pending();
+  }
   if (!done_.empty()) schedule_kick();
 }
 
@@ -165,7 +175,9 @@ void AioChannel::arm_wait() {
   eventfd_.async_wait(boost::asio::posix::descriptor_base::wait_read,
                       [this](const boost::system::error_code& ec) {
                         // Aborted: cancelled below, or the channel is gone.
-                        if (!ec) on_ready();
+                        if (ec) return;
+                        util::LoopTurn turn;
+                        on_ready();
                       });
 }
 
@@ -175,9 +187,9 @@ void AioChannel::on_ready() {
   [[maybe_unused]] ssize_t n = ::read(eventfd_.native_handle(), &count, sizeof count);
   // The loop's reactor is edge-triggered and our wait is armed only while the
   // kernel holds requests, so a completion signalled while no wait was armed
-  // would never wake us. submit_pending() re-arms first and the ring is checked
+  // might not wake us. submit_pending() re-arms first and the ring is checked
   // again afterwards; the last, empty check costs no syscall (libaio reads the
-  // ring in user space when the timeout is zero).
+  // ring in user space when the timeout is zero). kick() does the same.
   for (;;) {
     unsigned got = 0;
     if (!reap(got)) return;
@@ -233,7 +245,7 @@ bool AioChannel::finish(IoRequest& req, int result) {
   return true;
 }
 
-void AioChannel::submit_pending() {
+void AioChannel::submit_pending(bool arm) {
   for (;;) {
     while (free_count_ > 0 && !waiting_.empty()) prepare(*waiting_.pop().req);
     if (pending_count_ == 0) break;
@@ -266,7 +278,7 @@ void AioChannel::submit_pending() {
       done_.push(&req, n);
     }
   }
-  if (kernel_in_flight_ > 0 && !armed_) arm_wait();
+  if (arm && kernel_in_flight_ > 0 && !armed_) arm_wait();
 }
 
 void AioChannel::arm_retry() {
@@ -275,6 +287,7 @@ void AioChannel::arm_retry() {
   retry_timer_.expires_after(std::chrono::milliseconds(1));
   retry_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;  // the channel is gone
+    util::LoopTurn turn;
     retry_armed_ = false;
     submit_pending();
     if (!done_.empty()) schedule_kick();

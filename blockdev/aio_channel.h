@@ -22,10 +22,11 @@
 
 #include "blockdev/aio_file_device.h"
 #include "blockdev/request_queue.h"
+#include "util/loop_turn.h"
 
 namespace sharedisk::blockdev {
 
-class AioChannel final : public IoChannel {
+class AioChannel final : public IoChannel, private util::Deferred {
  public:
   static constexpr unsigned kDepth = 256;      // iocb slots and kernel ring size
   static constexpr unsigned kReapBatch = 128;  // events per io_getevents call
@@ -48,13 +49,16 @@ class AioChannel final : public IoChannel {
   void run_on_worker(IoRequest& req);
   void schedule_kick();
   void kick();
+  void run_deferred() override { kick(); }
   void arm_wait();
   void arm_retry();
   void on_ready();
   // Each returns false when the channel was destroyed by a callback.
   bool reap(unsigned& got);
   bool run_done(size_t max);
-  void submit_pending();
+  // Gives queued requests to the kernel; with `arm`, waits on the eventfd
+  // while the kernel holds any.
+  void submit_pending(bool arm = true);
   bool finish(IoRequest& req, int result);
   void release(Slot* slot) { free_[free_count_++] = slot; }
 

@@ -19,6 +19,7 @@
 
 #include "blockdev/block_device.h"
 #include "blockdev/request_queue.h"
+#include "util/loop_turn.h"
 
 namespace sharedisk::blockdev {
 
@@ -28,7 +29,7 @@ constexpr uint64_t kPage = 4096;
 
 class MemoryDevice;
 
-class MemoryChannel final : public IoChannel {
+class MemoryChannel final : public IoChannel, private util::Deferred {
  public:
   MemoryChannel(MemoryDevice& device, boost::asio::io_context& loop)
       : device_(device), loop_(loop), alive_(std::make_shared<char>()) {}
@@ -38,6 +39,7 @@ class MemoryChannel final : public IoChannel {
 
  private:
   void drain();
+  void run_deferred() override { drain(); }
 
   MemoryDevice& device_;
   boost::asio::io_context& loop_;
@@ -121,15 +123,19 @@ void MemoryChannel::submit(IoRequest& req) {
   done_.push(&req, device_.execute(req));
   if (drain_posted_) return;
   drain_posted_ = true;
+  // Never completes inside submit(): at the end of the submitter's loop turn,
+  // or in a handler of its own.
+  if (util::LoopTurn::defer(this)) return;
   boost::asio::post(loop_, [this, alive = std::weak_ptr<char>(alive_)] {
+    util::LoopTurn turn;
     if (!alive.expired()) drain();
   });
 }
 
 void MemoryChannel::drain() {
   drain_posted_ = false;
-  // Only the requests queued so far: ones submitted by these callbacks get a
-  // handler of their own, so a busy submitter cannot starve the loop.
+  // Only the requests queued so far: ones submitted by these callbacks run
+  // afterwards (at the end of the turn, or in a handler of their own).
   std::weak_ptr<char> alive = alive_;
   for (size_t n = done_.size(); n > 0; --n) {
     auto entry = done_.pop();

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "util/crc32c.h"
+#include "util/loop_turn.h"
 
 namespace sharedisk::iscsi {
 
@@ -172,7 +173,14 @@ void Connection::on_read(const boost::system::error_code& ec, size_t n, bool dir
   } else {
     rend_ += n;
   }
-  if (process_rx()) {
+  bool ok;
+  {
+    // The commands this read carried reach the backing store together when
+    // the turn closes, and what completes at once is answered in that turn.
+    util::LoopTurn turn;
+    ok = process_rx();
+  }
+  if (ok) {
     read_more();
   } else if (!closed_ && !close_after_write_) {
     close("protocol error");
@@ -1116,10 +1124,13 @@ void Connection::schedule_flush() {
   flush_scheduled_ = true;
   // Deferred to the end of this loop turn so that every response produced by
   // one batch of completions leaves in a single gather write.
-  asio::post(loop_.io, [self = shared_from_this()] {
-    self->flush_scheduled_ = false;
-    self->flush();
-  });
+  if (util::LoopTurn::defer(this)) return;
+  asio::post(loop_.io, [self = shared_from_this()] { self->run_deferred(); });
+}
+
+void Connection::run_deferred() {
+  flush_scheduled_ = false;
+  flush();
 }
 
 void Connection::flush() {

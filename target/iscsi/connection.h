@@ -30,6 +30,7 @@
 #include "iscsi/target_node.h"
 #include "iscsi/task_sets.h"
 #include "scsi/task.h"
+#include "util/loop_turn.h"
 
 namespace sharedisk::iscsi {
 
@@ -57,7 +58,8 @@ struct ConnectionStats {
 
 class Connection final : public std::enable_shared_from_this<Connection>,
                          private scsi::TaskOwner,
-                         private SessionAdmission {
+                         private SessionAdmission,
+                         private util::Deferred {
  public:
   Connection(ServerContext& server, EventLoop& loop, boost::asio::ip::tcp::socket socket);
   ~Connection();
@@ -126,6 +128,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void fill_sn(Bhs& bhs, bool advance_statsn);
   void send_reject(uint8_t reason, const Bhs& rejected);
   void schedule_flush();
+  void run_deferred() override;  // the flush schedule_flush() deferred
   void flush();
   void on_written(const boost::system::error_code& ec);
 
