@@ -11,31 +11,27 @@
 #include <string>
 #include <vector>
 
+#include "files.h"
+#include "ports.h"
+#include "temp_dir.h"
+
 namespace sharedisk::itest {
 
 // The daemon binary, passed in by CMake.
 const char* daemon_binary();
 
-// A directory under $TMPDIR removed with its contents on destruction.
-class TempDir {
+// A directory under $TMPDIR removed with its contents on destruction; mode
+// 0755 so that the unprivileged daemon of the permission test can read it.
+class TempDir : public test_support::TempDir {
  public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  TempDir() : test_support::TempDir(test_support::default_temp_base(), "sharedisk-itest.", 0755) {}
 };
 
-// A port on 127.0.0.1 that was free a moment ago (bind to port 0, close).
-int free_port();
-
-std::string read_file(const std::string& path);
-void write_file(const std::string& path, const std::string& text);
-bool file_exists(const std::string& path);
+using test_support::can_connect;
+using test_support::file_exists;
+using test_support::free_port;
+using test_support::read_file;
+using test_support::write_file;
 
 struct RunResult {
   int exit_code = -1;      // -1: killed by a signal or timed out

@@ -20,17 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-bool can_connect(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(uint16_t(port));
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0;
-  ::close(fd);
-  return ok;
-}
-
 struct BadConfig {
   const char* name;
   std::string lun_lines;  // lines 8.. of the file (inside luns[0])

@@ -1,12 +1,11 @@
-// Shared pieces of the ops tests: a temporary directory on disk, a
-// sharedisk-target child process (start, SIGTERM, SIGKILL, admin requests,
+// Shared pieces of the ops tests: a temporary directory on disk (under
+// /var/tmp), a sharedisk-target child process (start, SIGTERM, SIGKILL, admin requests,
 // RSS and fd counts), libiscsi sessions, and a raw-PDU initiator for the
 // cases libiscsi cannot produce (a Data-Out sequence cut half-way, a session
 // that stops reading, a second login with the same ISID).
 #pragma once
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -15,7 +14,6 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 extern "C" {
@@ -26,15 +24,18 @@ extern "C" {
 #include <chrono>
 #include <cstdint>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <memory>
-#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "child_process.h"
 #include "daemon/admin_socket.h"
+#include "files.h"
+#include "ports.h"
+#include "proc_stats.h"
+#include "temp_dir.h"
 
 namespace ops {
 
@@ -49,44 +50,15 @@ using Clock = std::chrono::steady_clock;
 inline constexpr const char* kIqn = "iqn.2019-02.lb2:ops";
 inline constexpr const char* kInitiator = "iqn.2026-01.test:ops-initiator";
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    // On disk (not /dev/shm): durability tests need O_DIRECT and real files.
-    char tmpl[] = "/var/tmp/sd-ops-XXXXXX";
-    char* p = ::mkdtemp(tmpl);
-    if (p == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = p;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return path + "/" + name; }
+// On disk (not /dev/shm): durability tests need O_DIRECT and real files.
+class TempDir : public sharedisk::test_support::TempDir {
+ public:
+  TempDir() : sharedisk::test_support::TempDir("/var/tmp", "sd-ops-") {}
 };
 
-inline uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-inline void write_file(const std::string& path, const std::string& text) {
-  std::ofstream(path, std::ios::trunc) << text;
-}
-
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using sharedisk::test_support::free_port;
+using sharedisk::test_support::read_file;
+using sharedisk::test_support::write_file;
 
 class Daemon {
  public:
@@ -104,23 +76,17 @@ class Daemon {
     start_existing(threads);
   }
   void start_existing(unsigned threads = 2) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      int fd = ::open(log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      std::string t = std::to_string(threads);
-      ::execl(SHAREDISK_TARGET_BIN, SHAREDISK_TARGET_BIN, "--config", config_path().c_str(),
-              "--threads", t.c_str(), "--admin-socket", socket_.c_str(), (char*)nullptr);
-      ::_exit(127);
-    }
+    pid_ = sharedisk::test_support::spawn(
+        {SHAREDISK_TARGET_BIN, "--config", config_path(), "--threads", std::to_string(threads),
+         "--admin-socket", socket_},
+        {.output_path = log_path(), .cwd = "", .as_nobody = false});
     auto deadline = Clock::now() + std::chrono::seconds(10);
     while (Clock::now() < deadline) {
       sharedisk::daemon::AdminAnswer a;
       std::string err;
       if (sharedisk::daemon::admin_request(socket_, "ping", &a, &err, 500)) return;
       int status;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      if (sharedisk::test_support::has_exited(pid_, &status)) {
         pid_ = -1;
         throw std::runtime_error("daemon exited at start-up:\n" + read_file(log_path()));
       }
@@ -150,38 +116,14 @@ class Daemon {
     return a;
   }
 
-  long rss_kb() const {
-    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
-    std::string line;
-    while (std::getline(in, line))
-      if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-    return -1;
-  }
-  int fd_count() const {
-    int n = 0;
-    DIR* d = ::opendir(("/proc/" + std::to_string(pid_) + "/fd").c_str());
-    if (d == nullptr) return -1;
-    while (dirent* e = ::readdir(d))
-      if (e->d_name[0] != '.') ++n;
-    ::closedir(d);
-    return n;
-  }
+  long rss_kb() const { return sharedisk::test_support::rss_kib(pid_); }
+  int fd_count() const { return sharedisk::test_support::fd_count(pid_); }
 
  private:
   int reap(std::chrono::seconds limit) {
-    auto deadline = Clock::now() + limit;
-    int status = 0;
-    while (Clock::now() < deadline) {
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, &status, 0);
+    int code = sharedisk::test_support::reap(pid_, limit);
     pid_ = -1;
-    return -SIGKILL;
+    return code;
   }
   const TempDir& dir_;
   std::string socket_;

@@ -6,22 +6,22 @@
 // (each answer checked) and then in rounds while a well-behaved libiscsi
 // session keeps writing and reading with data verified and the daemon's RSS
 // and descriptor count stay flat.
-#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <random>
 #include <thread>
 
 #include "../integration/daemon_process.h"
 #include "../integration/iscsi_client.h"
 #include "attack_cases.h"
+#include "proc_stats.h"
 #include "raw_client.h"
 
 namespace sharedisk::sectest {
@@ -121,24 +121,12 @@ class Security : public ::testing::Test {
   std::unique_ptr<Daemon> daemon_;
 };
 
+// 0 once the daemon is gone, so that settle_fds() then succeeds.
 size_t fd_count(pid_t pid) {
-  std::string path = "/proc/" + std::to_string(pid) + "/fd";
-  DIR* d = ::opendir(path.c_str());
-  if (!d) return 0;
-  size_t n = 0;
-  while (dirent* e = ::readdir(d))
-    if (e->d_name[0] != '.') ++n;
-  ::closedir(d);
-  return n;
+  return size_t(std::max(0, test_support::fd_count(pid)));
 }
 
-long rss_kib(pid_t pid) {
-  std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  return -1;
-}
+using test_support::rss_kib;
 
 bool settle_fds(pid_t pid, size_t want, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
