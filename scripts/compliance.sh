@@ -48,6 +48,8 @@ LOG_DIR=${COMPLIANCE_LOG_DIR:-$BUILD_DIR/compliance-logs}
 SIZE=${COMPLIANCE_SIZE:-256M}
 BLOCK=${COMPLIANCE_BLOCK:-512}
 MAX_RESUMES=20
+# shellcheck source=scripts/daemon-lib.sh
+source "$(dirname "$0")/daemon-lib.sh"
 
 [[ -x $DAEMON ]] || {
   echo "compliance: $DAEMON not built (ninja -C $BUILD_DIR sharedisk-target)" >&2
@@ -61,29 +63,16 @@ command -v iscsi-test-cu >/dev/null || {
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sharedisk-compliance.XXXXXX") || exit 2
 mkdir -p "$LOG_DIR" || exit 2
 rm -f "$LOG_DIR"/thin-*.log "$LOG_DIR"/full-*.log
-DAEMON_PID=
 TESTCU_PID=
 
 # shellcheck disable=SC2317  # called through the EXIT trap
 cleanup() {
   [[ -n $TESTCU_PID ]] && kill -KILL "$TESTCU_PID" 2>/dev/null
-  stop_daemon
+  daemon_stop
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-stop_daemon() {
-  [[ -z $DAEMON_PID ]] && return 0
-  kill -TERM "$DAEMON_PID" 2>/dev/null
-  for _ in $(seq 50); do
-    kill -0 "$DAEMON_PID" 2>/dev/null || break
-    sleep 0.2
-  done
-  kill -KILL "$DAEMON_PID" 2>/dev/null
-  wait "$DAEMON_PID" 2>/dev/null
-  DAEMON_PID=
-}
 
 # Can the filesystem of $1 punch holes? (thin LUNs need it for UNMAP.)
 punch_hole_works() {
@@ -96,6 +85,7 @@ punch_hole_works() {
   return $rc
 }
 
+# shellcheck disable=SC2317  # called through daemon_start
 write_config() {  # kind port
   local kind=$1 port=$2 thin=off read_only=false
   [[ $kind == thin ]] && thin=on
@@ -105,7 +95,7 @@ write_config() {  # kind port
     [[ -e $WORK/$kind.img ]] || truncate -s "$SIZE" "$WORK/$kind.img"
   fi
   cat >"$WORK/$kind.yaml" <<EOF
-log_level: warn
+log_level: info
 threads: 2
 admin_socket: $WORK/$kind-admin.sock
 portals: [127.0.0.1:$port]
@@ -125,29 +115,12 @@ EOF
 
 # Starts the daemon for `kind` on a free port; sets DAEMON_PID and PORT.
 start_daemon() {
-  local kind=$1
-  local log=$LOG_DIR/$kind-daemon.log
-  for _ in $(seq 20); do
-    PORT=$((20000 + RANDOM % 40000))
-    write_config "$kind" "$PORT"
-    "$DAEMON" --config "$WORK/$kind.yaml" >>"$log" 2>&1 &
-    DAEMON_PID=$!
-    for _ in $(seq 100); do
-      if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
-        wait "$DAEMON_PID" 2>/dev/null
-        DAEMON_PID=
-        break  # most likely the port was taken: try another
-      fi
-      if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
-        return 0
-      fi
-      sleep 0.1
-    done
-    stop_daemon
-  done
-  echo "compliance: the daemon did not start; last lines of $log:" >&2
-  tail -n 20 "$log" >&2
-  return 1
+  CONFIG_KIND=$1
+  daemon_start "$DAEMON" "$WORK/$1.yaml" "$LOG_DIR/$1-daemon.log" write_kind_config
+}
+# shellcheck disable=SC2317  # called through daemon_start
+write_kind_config() { # port
+  write_config "$CONFIG_KIND" "$1"
 }
 
 # Expands FAMILIES into the full test names iscsi-test-cu knows, one per line
@@ -284,7 +257,7 @@ run_kind() {
     printf '%s\n' "$remaining" | awk '{ split($0, n, "."); print n[2] "." n[3], "FAIL", "never ran" }' \
       >>"$results"
   fi
-  stop_daemon
+  daemon_stop
 
   # One line per test, in the order of the suite list.
   local p=0 f=0 s=0

@@ -58,11 +58,11 @@ GUEST_INIT=$SRC_DIR/tests/kernel/guest_init.sh
 ACCEL=${KERNEL_INITIATOR_ACCEL:-tcg}
 VM_TIMEOUT=${KERNEL_INITIATOR_TIMEOUT:-240}
 LOG_DIR=$BUILD_DIR/initiator-logs
-# shellcheck source=scripts/initiator-lib.sh
-source "$SRC_DIR/scripts/initiator-lib.sh"
+# shellcheck source=scripts/daemon-lib.sh
+source "$SRC_DIR/scripts/daemon-lib.sh"
 
 need() { # command package
-  command -v "$1" >/dev/null || initiator_skip "$1 not found (apt-get install $2)"
+  command -v "$1" >/dev/null || skip_test "$1 not found (apt-get install $2)"
 }
 need qemu-system-x86_64 qemu-system-x86
 need iscsid open-iscsi
@@ -75,7 +75,7 @@ need fsck.ocfs2 ocfs2-tools
 need cpio cpio
 BUSYBOX=/bin/busybox
 if [[ ! -x $BUSYBOX ]] || ldd "$BUSYBOX" >/dev/null 2>&1; then
-  initiator_skip "no static $BUSYBOX (apt-get install busybox-static)"
+  skip_test "no static $BUSYBOX (apt-get install busybox-static)"
 fi
 
 # The kernel: a /boot/vmlinuz-VERSION with /lib/modules/VERSION/.../iscsi_tcp.ko.
@@ -90,10 +90,10 @@ if [[ -z $KERNEL ]]; then
   done
 fi
 [[ -n $KERNEL && -r $KERNEL ]] ||
-  initiator_skip "no readable /boot/vmlinuz-* with iscsi_tcp.ko in /lib/modules (apt-get install linux-image-amd64)"
+  skip_test "no readable /boot/vmlinuz-* with iscsi_tcp.ko in /lib/modules (apt-get install linux-image-amd64)"
 KVER=${KERNEL##*/vmlinuz-}
 MODDIR=/lib/modules/$KVER
-[[ -f $MODDIR/modules.dep ]] || initiator_skip "$MODDIR/modules.dep missing"
+[[ -f $MODDIR/modules.dep ]] || skip_test "$MODDIR/modules.dep missing"
 [[ -x $DAEMON ]] || {
   echo "kernel-initiator: $DAEMON not built" >&2
   exit 2
@@ -109,7 +109,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/sharedisk-kernel-initiator.XXXXXX") || exit 2
 QEMU_PID=
 cleanup() {
   [[ -n $QEMU_PID ]] && kill -KILL "$QEMU_PID" 2>/dev/null
-  initiator_stop_daemon
+  daemon_stop
   [[ -f $WORK/daemon.log ]] && cp "$WORK/daemon.log" "$LOG_DIR/kernel-daemon.log"
   rm -rf "$WORK"
 }
@@ -184,7 +184,7 @@ for name in $WANTED; do
   if grep -qE "/$name\.ko\$" "$MODDIR/modules.builtin"; then
     continue
   fi
-  path=$(module_path "$name") || initiator_skip "module $name not in $MODDIR (built-in list neither)"
+  path=$(module_path "$name") || skip_test "module $name not in $MODDIR (built-in list neither)"
   emit "$path"
 done
 # busybox modprobe serves the kernel's own request_module calls.
@@ -214,7 +214,7 @@ EOF
 truncate -s "$LUN_BYTES" "$LUN_FILE" "$LUN2_FILE"
 dd if="$WORK/seed.bin" of="$LUN_FILE" bs=1M seek=$((HOST_OFF / MiB)) conv=notrunc status=none
 dd if="$WORK/seed.bin" of="$LUN_FILE" bs=1M seek=$((DISCARD_OFF / MiB)) conv=notrunc status=none
-initiator_start_daemon "$DAEMON" "$WORK" "$IQN" 64M "$LUN_FILE" "$LUN2_FILE" || exit 1
+daemon_start_file_luns "$DAEMON" "$WORK" "$IQN" 64M "$LUN_FILE" "$LUN2_FILE" || exit 1
 elapsed "daemon pid $DAEMON_PID on 127.0.0.1:$PORT"
 sed -i "s/@PORT@/$PORT/" "$ROOT/test.env"
 
@@ -243,7 +243,7 @@ while kill -0 "$QEMU_PID" 2>/dev/null; do
   fi
   if [[ $restarted -eq 0 ]] && grep -aq 'guest: RESTART-TARGET-NOW' "$CONSOLE" 2>/dev/null; then
     sleep 1 # let some of the guest's chunks go through first
-    if initiator_restart_daemon "$DAEMON" "$WORK"; then
+    if daemon_restart; then
       restarted=1
       elapsed "daemon restarted: pid $DAEMON_PID on 127.0.0.1:$PORT"
     else
@@ -276,7 +276,7 @@ check "two normal sessions (login, login again after the restart)" \
 check "the daemon saw exactly three connections" \
   test "$(grep -c 'connection from' "$WORK/daemon.log")" -eq 3
 
-initiator_stop_daemon
+daemon_stop
 region() { tail -c +$(($1 + 1)) "$LUN_FILE" | head -c "$2"; }
 check "backing file: guest's 2 MiB at $GUEST_OFF" cmp "$ROOT/pattern.bin" <(region "$GUEST_OFF" $((2 * MiB)))
 check "backing file: guest's 7 sectors at sector $ODD_SECTOR" \

@@ -25,13 +25,13 @@ BUILD_DIR=$(cd "$1" 2>/dev/null && pwd) || {
   exit 2
 }
 DAEMON=$BUILD_DIR/target/sharedisk-target
-# shellcheck source=scripts/initiator-lib.sh
-source "$(dirname "$0")/initiator-lib.sh"
+# shellcheck source=scripts/daemon-lib.sh
+source "$(dirname "$0")/daemon-lib.sh"
 
-command -v qemu-io >/dev/null || initiator_skip "qemu-io not found (apt-get install qemu-utils qemu-block-extra)"
-command -v qemu-img >/dev/null || initiator_skip "qemu-img not found (apt-get install qemu-utils qemu-block-extra)"
+command -v qemu-io >/dev/null || skip_test "qemu-io not found (apt-get install qemu-utils qemu-block-extra)"
+command -v qemu-img >/dev/null || skip_test "qemu-img not found (apt-get install qemu-utils qemu-block-extra)"
 qemu-img --help 2>/dev/null | grep -q 'Supported formats:.* iscsi' ||
-  initiator_skip "qemu-img has no iscsi block driver (apt-get install qemu-block-extra)"
+  skip_test "qemu-img has no iscsi block driver (apt-get install qemu-block-extra)"
 [[ -x $DAEMON ]] || {
   echo "qemu-initiator: $DAEMON not built" >&2
   exit 2
@@ -39,7 +39,7 @@ qemu-img --help 2>/dev/null | grep -q 'Supported formats:.* iscsi' ||
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sharedisk-qemu-initiator.XXXXXX") || exit 2
 cleanup() {
-  initiator_stop_daemon
+  daemon_stop
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -59,7 +59,7 @@ qemu_io() {
   [[ $rc -eq 0 ]] && ! grep -qiE 'fail|error|mismatch|pattern verification' <<<"$out"
 }
 
-initiator_start_daemon "$DAEMON" "$WORK" "$IQN" 64M "$LUN_FILE" || exit 1
+daemon_start_file_luns "$DAEMON" "$WORK" "$IQN" 64M "$LUN_FILE" || exit 1
 URL=iscsi://127.0.0.1:$PORT/$IQN/1
 echo "daemon pid $DAEMON_PID on 127.0.0.1:$PORT, LUN $URL"
 
@@ -86,7 +86,7 @@ check "qemu-img compare: LUN prefix vs image" \
 check "qemu-io: 512 bytes of 0x5c at 20 MiB + 512" \
   qemu_io "$URL" -c "write -P 0x5c $((20 * MiB + 512)) 512" -c "read -P 0 $((20 * MiB)) 512"
 
-initiator_stop_daemon
+daemon_stop
 check "backing file: image at offset 0" \
   cmp -n $((16 * MiB)) "$WORK/random.img" "$LUN_FILE"
 check "backing file: 0x5c sector at 20 MiB + 512, zeros around it" \
