@@ -113,7 +113,6 @@ ReloadResult apply(DaemonState& state, config::Config next) {
   };
   struct LunChanges {  // applied to the running node, its sessions stay
     iscsi::TargetNode* node;
-    const config::Target* target;
     std::vector<uint64_t> removed;
     std::vector<PreparedLun> added, replaced;
   };
@@ -139,7 +138,7 @@ ReloadResult apply(DaemonState& state, config::Config next) {
         continue;
       }
       if (!same_access(*old, t)) access_changed.push_back(&t);
-      LunChanges c{running, &t, {}, {}, {}};
+      LunChanges c{running, {}, {}, {}};
       for (const config::Lun& l : old->luns)
         if (find_lun(t, l.number) == nullptr) c.removed.push_back(l.number);
       for (const config::Lun& l : t.luns) {
