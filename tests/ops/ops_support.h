@@ -5,11 +5,8 @@
 // that stops reading, a second login with the same ISID).
 #pragma once
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -35,6 +32,7 @@ extern "C" {
 #include "files.h"
 #include "ports.h"
 #include "proc_stats.h"
+#include "raw_iscsi.h"
 #include "temp_dir.h"
 
 namespace ops {
@@ -191,115 +189,40 @@ bool service_until(iscsi_context* c, Done done, std::chrono::milliseconds limit)
 
 // ------------------------------------------------------------ raw PDUs
 
-struct Pdu {
-  uint8_t bhs[48] = {};
-  std::string data;
-  uint8_t opcode() const { return bhs[0] & 0x3f; }
-  uint32_t u32(int at) const {
-    return uint32_t(bhs[at]) << 24 | uint32_t(bhs[at + 1]) << 16 | uint32_t(bhs[at + 2]) << 8 |
-           bhs[at + 3];
-  }
-};
+using sharedisk::test_support::Pdu;
+using sharedisk::test_support::store_be24;
+using sharedisk::test_support::store_be32;
 
-inline void put32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v >> 24);
-  p[1] = uint8_t(v >> 16);
-  p[2] = uint8_t(v >> 8);
-  p[3] = uint8_t(v);
-}
-
-// A raw iSCSI initiator on one blocking socket, enough for login, one WRITE
-// with R2T-solicited data, and misbehaving on purpose.
-class RawInitiator {
+// The shared raw client with what these tests do on it: login, one WRITE
+// with R2T-solicited data, and misbehaving on purpose. Every read is bounded
+// by 5 s, also a test's own recv() on fd().
+class RawInitiator : public sharedisk::test_support::RawIscsiConnection {
  public:
-  ~RawInitiator() { close_now(); }
-  bool connect(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    timeval tv{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    return ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  }
-  // Abortive close (RST), as a crashed initiator or a cut cable looks.
-  void reset() {
-    if (fd_ < 0) return;
-    linger l{1, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    close_now();
-  }
-  void close_now() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  int fd() const { return fd_; }
+  static constexpr std::chrono::seconds kWait{5};
 
-  bool send_all(const void* p, size_t n) {
-    const char* c = static_cast<const char*>(p);
-    while (n > 0) {
-      ssize_t w = ::send(fd_, c, n, MSG_NOSIGNAL);
-      if (w <= 0) return false;
-      c += w;
-      n -= size_t(w);
-    }
+  bool connect(uint16_t port) {
+    if (!RawIscsiConnection::connect(port)) return false;
+    set_receive_timeout(kWait);
     return true;
   }
-  bool send_pdu(const uint8_t* bhs, const std::string& data) {
-    if (!send_all(bhs, 48)) return false;
-    std::string padded = data;
-    padded.resize((data.size() + 3) & ~size_t(3), '\0');
-    return padded.empty() || send_all(padded.data(), padded.size());
-  }
-  bool recv_all(void* p, size_t n) {
-    char* c = static_cast<char*>(p);
-    while (n > 0) {
-      ssize_t r = ::recv(fd_, c, n, 0);
-      if (r <= 0) return false;
-      c += r;
-      n -= size_t(r);
-    }
-    return true;
-  }
-  bool recv_pdu(Pdu* pdu) {
-    if (!recv_all(pdu->bhs, 48)) return false;
-    uint32_t dsl = uint32_t(pdu->bhs[5]) << 16 | uint32_t(pdu->bhs[6]) << 8 | pdu->bhs[7];
-    size_t ahs = size_t(pdu->bhs[4]) * 4;
-    std::string rest(ahs + ((dsl + 3) & ~3u), '\0');
-    if (!rest.empty() && !recv_all(rest.data(), rest.size())) return false;
-    pdu->data = rest.substr(ahs, dsl);
-    return true;
-  }
+  bool recv_pdu(Pdu* pdu) { return receive(pdu, kWait) == Got::kPdu; }
 
   // Operational-stage login straight to full feature phase (no security stage).
   bool login(const std::string& target, uint64_t isid, const std::string& extra_keys = "") {
-    std::string keys = std::string("InitiatorName=") + kInitiator + '\0' + "TargetName=" + target +
-                       '\0' + "SessionType=Normal" + '\0' + "HeaderDigest=None" + '\0' +
-                       "DataDigest=None" + '\0' + "MaxRecvDataSegmentLength=262144" + '\0' +
-                       extra_keys;
-    for (int round = 0; round < 4; ++round) {
-      uint8_t b[48] = {};
-      b[0] = 0x03 | 0x40;
-      b[1] = 0x80 | (1 << 2) | 3;  // T, CSG operational, NSG full feature
-      b[5] = uint8_t(keys.size() >> 16);
-      b[6] = uint8_t(keys.size() >> 8);
-      b[7] = uint8_t(keys.size());
-      for (int i = 0; i < 6; ++i) b[8 + i] = uint8_t(isid >> (40 - 8 * i));
-      put32(b + 16, itt_++);
-      put32(b + 24, cmdsn_);
-      put32(b + 28, expstatsn_);
-      if (!send_pdu(b, keys)) return false;
-      Pdu r;
-      if (!recv_pdu(&r) || r.opcode() != 0x23) return false;
-      if (r.bhs[36] != 0) return false;  // status class
-      expstatsn_ = r.u32(24) + 1;
-      if ((r.bhs[1] & 0x80) && (r.bhs[1] & 3) == 3) return true;
-      keys.clear();
-    }
-    return false;
+    std::string keys =
+        sharedisk::test_support::text_keys({{"InitiatorName", kInitiator},
+                                            {"TargetName", target},
+                                            {"SessionType", "Normal"},
+                                            {"HeaderDigest", "None"},
+                                            {"DataDigest", "None"},
+                                            {"MaxRecvDataSegmentLength", "262144"}}) +
+        extra_keys;
+    sharedisk::test_support::LoginHeader h{
+        .isid = isid, .itt = itt_++, .cmdsn = cmdsn_, .exp_statsn = expstatsn_};
+    Pdu r;
+    if (!sharedisk::test_support::login_stage(*this, &h, keys, kWait, 4, &r)) return false;
+    expstatsn_ = h.exp_statsn;
+    return r.opcode() == 0x23 && r.bhs[36] == 0 && (r.bhs[1] & 0x80) && (r.bhs[1] & 3) == 3;
   }
 
   // TEST UNIT READY until GOOD (a new nexus first reports its unit attention).
@@ -309,9 +232,9 @@ class RawInitiator {
       b[0] = 0x01;
       b[1] = 0x80 | 0x01;  // F, SIMPLE, no data
       b[9] = 1;
-      put32(b + 16, itt_++);
-      put32(b + 24, cmdsn_++);
-      put32(b + 28, expstatsn_);
+      store_be32(b + 16, itt_++);
+      store_be32(b + 24, cmdsn_++);
+      store_be32(b + 28, expstatsn_);
       if (!send_pdu(b, "")) return false;
       Pdu r;
       if (!recv_pdu(&r) || r.opcode() != 0x21) return false;
@@ -329,14 +252,14 @@ class RawInitiator {
     b[1] = 0x80 | 0x20 | 0x01;  // F, W, SIMPLE
     b[9] = 1;                   // LUN 1
     *itt = itt_++;
-    put32(b + 16, *itt);
-    put32(b + 20, blocks * 512);
-    put32(b + 24, cmdsn_++);
-    put32(b + 28, expstatsn_);
+    store_be32(b + 16, *itt);
+    store_be32(b + 20, blocks * 512);
+    store_be32(b + 24, cmdsn_++);
+    store_be32(b + 28, expstatsn_);
     uint8_t* cdb = b + 32;
     cdb[0] = 0x8a;
     for (int i = 0; i < 8; ++i) cdb[2 + i] = uint8_t(lba >> (56 - 8 * i));
-    put32(cdb + 10, blocks);
+    store_be32(cdb + 10, blocks);
     if (!send_pdu(b, "")) return false;
     for (int i = 0; i < 8; ++i) {
       if (!recv_pdu(r2t)) return false;
@@ -352,19 +275,16 @@ class RawInitiator {
     b[0] = 0x05;
     b[1] = final ? 0x80 : 0;
     b[9] = 1;
-    b[5] = uint8_t(length >> 16);
-    b[6] = uint8_t(length >> 8);
-    b[7] = uint8_t(length);
-    put32(b + 16, itt);
-    put32(b + 20, ttt);
-    put32(b + 28, expstatsn_);
-    put32(b + 36, datasn);
-    put32(b + 40, offset);
+    store_be24(b + 5, length);
+    store_be32(b + 16, itt);
+    store_be32(b + 20, ttt);
+    store_be32(b + 28, expstatsn_);
+    store_be32(b + 36, datasn);
+    store_be32(b + 40, offset);
     return send_all(b, 48) && (send_bytes == 0 || send_all(data, send_bytes));
   }
 
  private:
-  int fd_ = -1;
   uint32_t itt_ = 1;
   uint32_t cmdsn_ = 1;
   uint32_t expstatsn_ = 0;

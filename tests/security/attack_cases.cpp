@@ -75,7 +75,7 @@ std::string login_once(int port, Bhs h, const std::string& text) {
 
 std::string first_keys(const std::string& initiator, const std::string& target,
                        const std::string& auth = "None") {
-  return keys({{"InitiatorName", initiator}, {"TargetName", target}, {"AuthMethod", auth}});
+  return text_keys({{"InitiatorName", initiator}, {"TargetName", target}, {"AuthMethod", auth}});
 }
 
 // Logs in to the open target and runs `bad` in full feature phase.
@@ -102,7 +102,7 @@ bool chap_challenge(RawConn& c, const std::string& initiator, const std::string&
   h.set_data_length(uint32_t(d.size()));
   Pdu p;
   if (!c.send_pdu(h, d) || !c.recv_pdu(&p, kWaitMs) || login_status(p) != 0) return false;
-  d = keys({{"CHAP_A", "5"}});
+  d = text_keys({{"CHAP_A", "5"}});
   h.set_data_length(uint32_t(d.size()));
   if (!c.send_pdu(h, d) || !c.recv_pdu(&p, kWaitMs) || login_status(p) != 0) return false;
   auto k = parse_keys(p.data);
@@ -143,7 +143,7 @@ std::vector<Attack> attack_cases() {
     RawConn c;
     c.connect(port);
     std::string junk(48, '\xff');
-    c.send_bytes(junk.data(), junk.size());
+    c.send_all(junk.data(), junk.size());
     return answer(c);
   });
   add("4 KiB of random bytes", "closed", [](int port, auto&) {
@@ -153,7 +153,7 @@ std::vector<Attack> attack_cases() {
     std::string junk(4096, '\0');
     for (char& ch : junk) ch = char(rng());
     junk[0] = '\x3f';  // never a Login opcode
-    c.send_bytes(junk.data(), junk.size());
+    c.send_all(junk.data(), junk.size());
     return answer(c);
   });
   add("SCSI Command before login", "closed", [](int port, auto&) {
@@ -166,7 +166,7 @@ std::vector<Attack> attack_cases() {
     RawConn c;
     c.connect(port);
     std::string half(20, '\x03');
-    c.send_bytes(half.data(), half.size());
+    c.send_all(half.data(), half.size());
     return std::string("client closed");
   });
   add("Login with Version-min 5", "login 0x0205", [](int port, const Targets& t) {
@@ -179,23 +179,24 @@ std::vector<Attack> attack_cases() {
     c.connect(port);
     Bhs h = login_request(0, 1, true);
     h.set_data_length(0xffffff);
-    c.send_bytes(h.b.data(), kBhsSize);
+    c.send_all(h.b.data(), kBhsSize);
     return answer(c);
   });
   add("Login data 9000 bytes (over 8192 during login)", "closed", [](int port, const Targets& t) {
-    return login_once(port, login_request(0, 1, true),
-                      first_keys(t.initiator, t.open) + keys({{"X-pad", std::string(8800, 'x')}}));
+    return login_once(
+        port, login_request(0, 1, true),
+        first_keys(t.initiator, t.open) + text_keys({{"X-pad", std::string(8800, 'x')}}));
   });
   add("Login text pair without '='", "login 0x0200", [](int port, auto&) {
     return login_once(port, login_request(0, 1, true), std::string("InitiatorName\0", 14));
   });
   add("Login with a repeated key", "login 0x0200", [](int port, const Targets& t) {
     return login_once(port, login_request(0, 1, true),
-                      first_keys(t.initiator, t.open) + keys({{"TargetName", t.open}}));
+                      first_keys(t.initiator, t.open) + text_keys({{"TargetName", t.open}}));
   });
   add("Login key name of 64 characters", "login 0x0200", [](int port, const Targets& t) {
     return login_once(port, login_request(0, 1, true),
-                      first_keys(t.initiator, t.open) + keys({{std::string(64, 'K'), "1"}}));
+                      first_keys(t.initiator, t.open) + text_keys({{std::string(64, 'K'), "1"}}));
   });
   add("Login with CSG=FullFeature", "login 0x020b", [](int port, const Targets& t) {
     Bhs h = login_request(3, 3, true);
@@ -205,7 +206,7 @@ std::vector<Attack> attack_cases() {
     return login_once(port, login_request(1, 0, true), first_keys(t.initiator, t.open));
   });
   add("Login without InitiatorName", "login 0x0207", [](int port, const Targets& t) {
-    return login_once(port, login_request(0, 1, true), keys({{"TargetName", t.open}}));
+    return login_once(port, login_request(0, 1, true), text_keys({{"TargetName", t.open}}));
   });
   add("Login to an unknown target", "login 0x0203", [](int port, const Targets& t) {
     return login_once(port, login_request(0, 1, true),
@@ -213,7 +214,7 @@ std::vector<Attack> attack_cases() {
   });
   add("Login SessionType=Bogus", "login 0x0209", [](int port, const Targets& t) {
     return login_once(port, login_request(0, 1, true),
-                      keys({{"InitiatorName", t.initiator}, {"SessionType", "Bogus"}}));
+                      text_keys({{"InitiatorName", t.initiator}, {"SessionType", "Bogus"}}));
   });
   add("Login HeaderDigest=MD5 only", "login 0x0200", [](int port, const Targets& t) {
     RawConn c;
@@ -256,7 +257,7 @@ std::vector<Attack> attack_cases() {
   });
   add("CHAP target: skip the security stage", "login 0x0201", [](int port, const Targets& t) {
     return login_once(port, login_request(1, 3, true),
-                      keys({{"InitiatorName", t.initiator}, {"TargetName", t.chap}}));
+                      text_keys({{"InitiatorName", t.initiator}, {"TargetName", t.chap}}));
   });
   add("CHAP: CHAP_A=6,7 (no MD5)", "login 0x0201", [](int port, const Targets& t) {
     RawConn c;
@@ -267,7 +268,7 @@ std::vector<Attack> attack_cases() {
     c.send_pdu(h, d);
     Pdu p;
     c.recv_pdu(&p, kWaitMs);
-    d = keys({{"CHAP_A", "6,7"}});
+    d = text_keys({{"CHAP_A", "6,7"}});
     h.set_data_length(uint32_t(d.size()));
     c.send_pdu(h, d);
     return answer(c);
@@ -280,7 +281,8 @@ std::vector<Attack> attack_cases() {
     if (!chap_challenge(c, t.initiator, t.chap, &id, &challenge))
       return std::string("no challenge");
     Bhs h = login_request(0, 1, true);
-    std::string d = keys({{"CHAP_N", "alice"}, {"CHAP_R", "0x00112233445566778899aabbccddeeff"}});
+    std::string d =
+        text_keys({{"CHAP_N", "alice"}, {"CHAP_R", "0x00112233445566778899aabbccddeeff"}});
     h.set_data_length(uint32_t(d.size()));
     c.send_pdu(h, d);
     return answer(c);
@@ -294,7 +296,7 @@ std::vector<Attack> attack_cases() {
         if (!chap_challenge(c, t.initiator, t.chap, &id, &challenge))
           return std::string("no challenge");
         Bhs h = login_request(0, 1, true);
-        std::string d = keys({{"CHAP_N", "root"}, {"CHAP_R", "0bAAAAAAAAAAAAAAAAAAAAAA=="}});
+        std::string d = text_keys({{"CHAP_N", "root"}, {"CHAP_R", "0bAAAAAAAAAAAAAAAAAAAAAA=="}});
         h.set_data_length(uint32_t(d.size()));
         c.send_pdu(h, d);
         return answer(c);
@@ -308,10 +310,10 @@ std::vector<Attack> attack_cases() {
         if (!chap_challenge(c, t.initiator, t.mutual, &id, &challenge))
           return std::string("no challenge");
         Bhs h = login_request(0, 1, true);
-        std::string d = keys({{"CHAP_N", "bob"},
-                              {"CHAP_R", "0x00112233445566778899aabbccddeeff"},
-                              {"CHAP_I", std::to_string(id)},
-                              {"CHAP_C", challenge}});
+        std::string d = text_keys({{"CHAP_N", "bob"},
+                                   {"CHAP_R", "0x00112233445566778899aabbccddeeff"},
+                                   {"CHAP_I", std::to_string(id)},
+                                   {"CHAP_C", challenge}});
         h.set_data_length(uint32_t(d.size()));
         c.send_pdu(h, d);
         return answer(c);
@@ -326,7 +328,7 @@ std::vector<Attack> attack_cases() {
         if (!chap_challenge(c, t.initiator, t.chap, &id, &challenge))
           return std::string("no challenge");
         Bhs h = login_request(0, 1, true);
-        std::string d = keys({{"CHAP_N", "alice"}, {"CHAP_R", "0x" + std::string(8192, 'a')}});
+        std::string d = text_keys({{"CHAP_N", "alice"}, {"CHAP_R", "0x" + std::string(8192, 'a')}});
         h.set_data_length(uint32_t(d.size()));
         c.send_pdu(h, d);
         return answer(c);
@@ -377,7 +379,7 @@ std::vector<Attack> attack_cases() {
         return in_session(port, t, [](RawConn& c, const LoginResult& r) {
           Bhs h = plain(op::kNopOut, 9, r.exp_cmdsn);
           h.set_data_length(1 << 20);
-          c.send_bytes(h.b.data(), kBhsSize);
+          c.send_all(h.b.data(), kBhsSize);
           return answer(c);
         });
       });
@@ -410,7 +412,7 @@ std::vector<Attack> attack_cases() {
       h.b[4] = 2;  // 8 bytes of AHS
       std::string wire(reinterpret_cast<const char*>(h.b.data()), kBhsSize);
       wire += std::string("\x00\x05\x01\x00\x00\x00\x00\x00", 8);
-      c.send_bytes(wire.data(), wire.size());
+      c.send_all(wire.data(), wire.size());
       return answer(c);
     });
   });
@@ -486,7 +488,7 @@ std::vector<Attack> attack_cases() {
     return in_session(port, t, [](RawConn& c, const LoginResult& r) {
       Bhs h = plain(op::kTextRequest, 4, r.exp_cmdsn);
       h.b[1] = flag::kContinue;
-      std::string d = keys({{"SendTargets", "All"}});
+      std::string d = text_keys({{"SendTargets", "All"}});
       h.set_data_length(uint32_t(d.size()));
       c.send_pdu(h, d);
       return answer(c);
@@ -495,7 +497,7 @@ std::vector<Attack> attack_cases() {
   add("Text value of 9000 bytes", "reject 0x04", [](int port, const Targets& t) {
     return in_session(port, t, [](RawConn& c, const LoginResult& r) {
       Bhs h = plain(op::kTextRequest, 4, r.exp_cmdsn);
-      std::string d = keys({{"X-big", std::string(9000, 'v')}});
+      std::string d = text_keys({{"X-big", std::string(9000, 'v')}});
       h.set_data_length(uint32_t(d.size()));
       c.send_pdu(h, d);
       return answer(c);

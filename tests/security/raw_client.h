@@ -1,7 +1,7 @@
-// A raw iSCSI client for the security tests: a TCP socket to 127.0.0.1 that
-// sends hand-built PDUs (optionally with CRC32C digests, optionally wrong)
-// and receives PDUs with a bounded wait, so tests can send what no real
-// initiator would and see exactly what the target answers.
+// The security tests' layer over the shared raw iSCSI client
+// (test_support/raw_iscsi.h): PDUs as the target's own Bhs type, so the
+// attack cases can build any header field by name, plus the login that goes
+// through the security stage and switches on the digests it negotiated.
 #pragma once
 
 #include <cstdint>
@@ -10,58 +10,36 @@
 #include <vector>
 
 #include "iscsi/pdu.h"
+#include "raw_iscsi.h"
 
 namespace sharedisk::sectest {
 
 using iscsi::Bhs;
+using test_support::text_keys;
 
 struct Pdu {
   Bhs bhs;
   std::string data;
 };
 
-struct Digests {
-  bool header = false;
-  bool data = false;
-};
-
-class RawConn {
+class RawConn : public test_support::RawIscsiConnection {
  public:
-  RawConn() = default;
-  ~RawConn();
-  RawConn(const RawConn&) = delete;
-  RawConn& operator=(const RawConn&) = delete;
-
-  bool connect(int port);
-  void close();
-  int fd() const { return fd_; }
-
-  bool send_bytes(const void* data, size_t length);
-  // Sends BHS (+ header digest), data, padding (+ data digest). The corrupt
-  // flags flip one bit of the respective digest.
   bool send_pdu(const Bhs& bhs, const std::string& data, bool corrupt_header_digest = false,
-                bool corrupt_data_digest = false);
+                bool corrupt_data_digest = false) {
+    return RawIscsiConnection::send_pdu(bhs.b.data(), data, corrupt_header_digest,
+                                        corrupt_data_digest);
+  }
   // One PDU within `timeout_ms`; false on timeout, close or a digest the
   // target got wrong (then *error says which).
   bool recv_pdu(Pdu* out, int timeout_ms, std::string* error = nullptr);
-  // True when the target closes the connection within `timeout_ms` (data
-  // received meanwhile is discarded).
-  bool wait_closed(int timeout_ms);
-
-  Digests digests;  // in force (set after a login that negotiated them)
-
- private:
-  bool recv_exact(uint8_t* out, size_t length, int timeout_ms);
-  int fd_ = -1;
 };
 
-// Text data helpers.
-std::string keys(const std::vector<std::pair<std::string, std::string>>& kv);
 std::map<std::string, std::string> parse_keys(const std::string& data);
 
 // A Login Request header.
-Bhs login_request(uint8_t csg, uint8_t nsg, bool transit, uint64_t isid = 0x23d000001234ull,
-                  uint32_t itt = 1, uint32_t cmdsn = 1);
+inline constexpr uint64_t kIsid = 0x23d000001234ull;
+Bhs login_request(uint8_t csg, uint8_t nsg, bool transit, uint64_t isid = kIsid, uint32_t itt = 1,
+                  uint32_t cmdsn = 1);
 uint16_t login_status(const Pdu& response);
 
 struct LoginResult {
@@ -75,7 +53,7 @@ struct LoginResult {
 // feature) with `operational` keys offered in the operational stage.
 // Digests the target accepted are switched on in conn.digests.
 LoginResult login(RawConn& conn, const std::string& initiator, const std::string& target,
-                  const std::vector<std::pair<std::string, std::string>>& operational = {});
+                  const test_support::TextKeys& operational = {});
 
 // A SCSI Command header (ImmediateData carried in `data`).
 Bhs scsi_command(uint32_t itt, uint32_t cmdsn, const std::vector<uint8_t>& cdb, uint32_t edtl,

@@ -180,8 +180,8 @@ std::string discover(int port, const std::string& initiator) {
   RawConn c;
   if (!c.connect(port)) return "connect failed";
   Bhs h = login_request(0, 3, true);
-  std::string d =
-      keys({{"InitiatorName", initiator}, {"SessionType", "Discovery"}, {"AuthMethod", "None"}});
+  std::string d = text_keys(
+      {{"InitiatorName", initiator}, {"SessionType", "Discovery"}, {"AuthMethod", "None"}});
   h.set_data_length(uint32_t(d.size()));
   Pdu p;
   if (!c.send_pdu(h, d) || !c.recv_pdu(&p, 2000) || login_status(p) != 0) return "login failed";
@@ -191,7 +191,7 @@ std::string discover(int port, const std::string& initiator) {
   t.set_itt(2);
   t.set32(20, iscsi::kReservedTag);
   t.set32(24, p.bhs.field32(28));
-  d = keys({{"SendTargets", "All"}});
+  d = text_keys({{"SendTargets", "All"}});
   t.set_data_length(uint32_t(d.size()));
   if (!c.send_pdu(t, d) || !c.recv_pdu(&p, 2000)) return "no text response";
   return p.data;
@@ -380,13 +380,13 @@ TEST_F(Security, SilentAndByteAtATimeSocketsClosedAtLoginTimeout) {
   ASSERT_TRUE(silent.connect(port()));
   ASSERT_TRUE(slow.connect(port()));
   Bhs h = login_request(0, 1, true);
-  std::string d = keys({{"InitiatorName", kTargets.initiator}, {"TargetName", kTargets.open}});
+  std::string d = text_keys({{"InitiatorName", kTargets.initiator}, {"TargetName", kTargets.open}});
   h.set_data_length(uint32_t(d.size()));
   std::string wire(reinterpret_cast<const char*>(h.b.data()), iscsi::kBhsSize);
   wire += d;
   bool slow_closed = false;
   for (size_t i = 0; i < wire.size() && i < 60; ++i) {  // 60 bytes at 100 ms: 6 s max
-    if (!slow.send_bytes(&wire[i], 1) || slow.wait_closed(100)) {
+    if (!slow.send_all(&wire[i], 1) || slow.wait_closed(100)) {
       slow_closed = true;
       break;
     }
@@ -426,9 +426,9 @@ TEST_F(Security, SessionsPerInitiatorAreBounded) {
   ASSERT_TRUE(a.connect(port()) && b.connect(port()) && c.connect(port()));
   auto with_isid = [&](RawConn& conn, uint64_t isid) {
     Bhs h = login_request(0, 3, true, isid);
-    std::string d = keys({{"InitiatorName", kTargets.initiator},
-                          {"TargetName", kTargets.open},
-                          {"AuthMethod", "None"}});
+    std::string d = text_keys({{"InitiatorName", kTargets.initiator},
+                               {"TargetName", kTargets.open},
+                               {"AuthMethod", "None"}});
     h.set_data_length(uint32_t(d.size()));
     Pdu p;
     if (!conn.send_pdu(h, d) || !conn.recv_pdu(&p, 2000)) return 0xffff;
