@@ -42,7 +42,7 @@ struct World {
       if (std::strstr(iqn, "acl")) node->set_access({"iqn.2024-01.fuzz:owner"}, {});
       registry.add(std::move(node));
     }
-    limits.allow_digests = true;
+    limits.digests = true;
     config::Config c;
     c.auth.discovery = config::AuthMode::kChap;
     for (const char* iqn : {"iqn.2024-01.fuzz:open", "iqn.2024-01.fuzz:chap",

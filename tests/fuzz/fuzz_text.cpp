@@ -31,7 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::abort();
   }
   TargetLimits limits;
-  limits.allow_digests = mode & 1;
+  limits.digests = mode & 1;
   limits.initial_r2t = mode & 2;
   limits.immediate_data = mode & 4;
   Negotiator negotiator(limits, mode & 8);
@@ -45,6 +45,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const SessionParams& p = negotiator.params();
   if (ok && p.first_burst_length > p.max_burst_length) std::abort();
   if (p.max_connections != 1 || p.error_recovery_level != 0) std::abort();
-  if ((p.header_digest || p.data_digest) && !limits.allow_digests) std::abort();
+  if ((p.header_digest || p.data_digest) && !limits.digests) std::abort();
   return 0;
 }
