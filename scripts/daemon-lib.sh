@@ -3,6 +3,9 @@
 # (compliance.sh, qemu-initiator.sh, kernel-initiator.sh); sourced, not run.
 # Only the daemon started here is ever signalled, by pid; every wait is bounded.
 #
+#   build_dir_arg ARGS...         the scripts' one argument, BUILD_DIR: sets BUILD_DIR
+#                                 (absolute) and DAEMON, or prints the script's header
+#                                 comment as usage and exits 2
 #   skip_test MESSAGE             print "SKIP: MESSAGE" and exit 77 (ctest SKIP)
 #   daemon_start DAEMON CONFIG LOG WRITE_CONFIG
 #                                 picks a free-looking 127.0.0.1 port, runs
@@ -31,6 +34,19 @@ PORT=
 DAEMON_BIN=
 DAEMON_CONFIG=
 DAEMON_LOG=
+
+build_dir_arg() {
+  [[ $# -eq 1 ]] || {
+    sed -n '2,/^set -u/p' "$0" | sed -e '/^set -u/d' -e 's/^# \{0,1\}//' >&2
+    exit 2
+  }
+  BUILD_DIR=$(cd "$1" 2>/dev/null && pwd) || {
+    echo "$(basename "$0" .sh): no build directory $1" >&2
+    exit 2
+  }
+  # shellcheck disable=SC2034  # for the caller
+  DAEMON=$BUILD_DIR/target/sharedisk-target
+}
 
 skip_test() {
   echo "SKIP: $*"

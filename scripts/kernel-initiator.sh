@@ -44,23 +44,14 @@
 #                             whose modules are installed)
 set -u -o pipefail
 
-[[ $# -eq 1 ]] || {
-  sed -n '2,/^set -u/p' "$0" | sed -e '/^set -u/d' -e 's/^# \{0,1\}//' >&2
-  exit 2
-}
-BUILD_DIR=$(cd "$1" 2>/dev/null && pwd) || {
-  echo "kernel-initiator: no build directory $1" >&2
-  exit 2
-}
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
-DAEMON=$BUILD_DIR/target/sharedisk-target
+# shellcheck source=scripts/daemon-lib.sh
+source "$SRC_DIR/scripts/daemon-lib.sh"
+build_dir_arg "$@"
 GUEST_INIT=$SRC_DIR/tests/kernel/guest_init.sh
 ACCEL=${KERNEL_INITIATOR_ACCEL:-tcg}
 VM_TIMEOUT=${KERNEL_INITIATOR_TIMEOUT:-240}
 LOG_DIR=$BUILD_DIR/initiator-logs
-# shellcheck source=scripts/daemon-lib.sh
-source "$SRC_DIR/scripts/daemon-lib.sh"
-
 need() { # command package
   command -v "$1" >/dev/null || skip_test "$1 not found (apt-get install $2)"
 }

@@ -16,17 +16,9 @@
 # iscsi block driver (Debian: qemu-utils, qemu-block-extra) are missing.
 set -u -o pipefail
 
-[[ $# -eq 1 ]] || {
-  sed -n '2,/^set -u/p' "$0" | sed -e '/^set -u/d' -e 's/^# \{0,1\}//' >&2
-  exit 2
-}
-BUILD_DIR=$(cd "$1" 2>/dev/null && pwd) || {
-  echo "qemu-initiator: no build directory $1" >&2
-  exit 2
-}
-DAEMON=$BUILD_DIR/target/sharedisk-target
 # shellcheck source=scripts/daemon-lib.sh
 source "$(dirname "$0")/daemon-lib.sh"
+build_dir_arg "$@"
 
 command -v qemu-io >/dev/null || skip_test "qemu-io not found (apt-get install qemu-utils qemu-block-extra)"
 command -v qemu-img >/dev/null || skip_test "qemu-img not found (apt-get install qemu-utils qemu-block-extra)"

@@ -44,6 +44,21 @@ fail() {
 }
 step() { echo "guest: $*"; }
 
+# Mounts DEV (file system FSTYPE) on /mnt, copies /pattern.bin in, unmounts,
+# drops the caches, mounts it read-only and compares.
+fs_roundtrip() { # fstype dev
+  mkdir -p /mnt
+  mount -t "$1" "$2" /mnt || fail "mount $1"
+  cp /pattern.bin /mnt/guest.bin || fail "write to $1"
+  sync
+  umount /mnt || fail "umount $1"
+  echo 3 >/proc/sys/vm/drop_caches
+  mount -t "$1" -o ro "$2" /mnt || fail "second $1 mount"
+  got=$(md5sum </mnt/guest.bin)
+  [ "$got" = "$(md5sum </pattern.bin)" ] || fail "$1 file read back differs"
+  umount /mnt || fail "second $1 umount"
+}
+
 step "loading modules"
 while read -r m; do
   insmod "/lib/modules/$(uname -r)/$m" || fail "insmod $m"
@@ -140,29 +155,12 @@ fi
 
 step "mkfs.ext4 on the first $FS_MIB MiB, mount, write, remount, read"
 /usr/sbin/mke2fs -q -F -t ext4 -L sharedisk "$dev" "${FS_MIB}M" || fail "mke2fs"
-mkdir -p /mnt
-mount -t ext4 "$dev" /mnt || fail "mount ext4"
-cp /pattern.bin /mnt/guest.bin || fail "write to ext4"
-sync
-umount /mnt || fail "umount"
-echo 3 >/proc/sys/vm/drop_caches
-mount -t ext4 -o ro "$dev" /mnt || fail "second mount"
-got=$(md5sum </mnt/guest.bin)
-[ "$got" = "$(md5sum </pattern.bin)" ] || fail "ext4 file read back differs"
-umount /mnt || fail "second umount"
+fs_roundtrip ext4 "$dev"
 
 step "mkfs.ocfs2 (local mode) on LUN 2 /dev/$disk2, mount, write, remount, read"
 /usr/sbin/mkfs.ocfs2 -q -F -M local -b 4K -C 4K -N 1 -L "$OCFS2_LABEL" "/dev/$disk2" ||
   fail "mkfs.ocfs2"
-mount -t ocfs2 "/dev/$disk2" /mnt || fail "mount ocfs2"
-cp /pattern.bin /mnt/guest.bin || fail "write to ocfs2"
-sync
-umount /mnt || fail "umount ocfs2"
-echo 3 >/proc/sys/vm/drop_caches
-mount -t ocfs2 -o ro "/dev/$disk2" /mnt || fail "second ocfs2 mount"
-got=$(md5sum </mnt/guest.bin)
-[ "$got" = "$(md5sum </pattern.bin)" ] || fail "ocfs2 file read back differs"
-umount /mnt || fail "second ocfs2 umount"
+fs_roundtrip ocfs2 "/dev/$disk2"
 
 # The host adds LUN 3 to lun.yaml and reloads the daemon (SIGHUP) when it sees
 # this line: the session stays up, the kernel hears REPORTED LUNS DATA HAS
