@@ -111,6 +111,22 @@ bool chap_challenge(RawConn& c, const std::string& initiator, const std::string&
   return true;
 }
 
+// CHAP up to the target's challenge, then one Login Request to the next stage
+// with the text `reply(identifier, challenge)` builds; the target's answer.
+std::string chap_reply(int port, const std::string& initiator, const std::string& target,
+                       const std::function<std::string(int, const std::string&)>& reply) {
+  RawConn c;
+  if (!c.connect(port)) return "connect failed";
+  int id = 0;
+  std::string challenge;
+  if (!chap_challenge(c, initiator, target, &id, &challenge)) return "no challenge";
+  Bhs h = login_request(0, 1, true);
+  std::string d = reply(id, challenge);
+  h.set_data_length(uint32_t(d.size()));
+  c.send_pdu(h, d);
+  return answer(c);
+}
+
 std::vector<uint8_t> cdb10(uint8_t opcode, uint32_t lba, uint16_t blocks) {
   std::vector<uint8_t> c(16, 0);
   c[0] = opcode;
@@ -274,64 +290,31 @@ std::vector<Attack> attack_cases() {
     return answer(c);
   });
   add("CHAP: wrong response", "login 0x0201", [](int port, const Targets& t) {
-    RawConn c;
-    c.connect(port);
-    int id = 0;
-    std::string challenge;
-    if (!chap_challenge(c, t.initiator, t.chap, &id, &challenge))
-      return std::string("no challenge");
-    Bhs h = login_request(0, 1, true);
-    std::string d =
-        text_keys({{"CHAP_N", "alice"}, {"CHAP_R", "0x00112233445566778899aabbccddeeff"}});
-    h.set_data_length(uint32_t(d.size()));
-    c.send_pdu(h, d);
-    return answer(c);
+    return chap_reply(port, t.initiator, t.chap, [](int, const std::string&) {
+      return text_keys({{"CHAP_N", "alice"}, {"CHAP_R", "0x00112233445566778899aabbccddeeff"}});
+    });
   });
   add("CHAP: unknown user with a well-formed response", "login 0x0201",
       [](int port, const Targets& t) {
-        RawConn c;
-        c.connect(port);
-        int id = 0;
-        std::string challenge;
-        if (!chap_challenge(c, t.initiator, t.chap, &id, &challenge))
-          return std::string("no challenge");
-        Bhs h = login_request(0, 1, true);
-        std::string d = text_keys({{"CHAP_N", "root"}, {"CHAP_R", "0bAAAAAAAAAAAAAAAAAAAAAA=="}});
-        h.set_data_length(uint32_t(d.size()));
-        c.send_pdu(h, d);
-        return answer(c);
+        return chap_reply(port, t.initiator, t.chap, [](int, const std::string&) {
+          return text_keys({{"CHAP_N", "root"}, {"CHAP_R", "0bAAAAAAAAAAAAAAAAAAAAAA=="}});
+        });
       });
   add("CHAP: reflection of the target's challenge (mutual)", "login 0x0201",
       [](int port, const Targets& t) {
-        RawConn c;
-        c.connect(port);
-        int id = 0;
-        std::string challenge;
-        if (!chap_challenge(c, t.initiator, t.mutual, &id, &challenge))
-          return std::string("no challenge");
-        Bhs h = login_request(0, 1, true);
-        std::string d = text_keys({{"CHAP_N", "bob"},
-                                   {"CHAP_R", "0x00112233445566778899aabbccddeeff"},
-                                   {"CHAP_I", std::to_string(id)},
-                                   {"CHAP_C", challenge}});
-        h.set_data_length(uint32_t(d.size()));
-        c.send_pdu(h, d);
-        return answer(c);
+        return chap_reply(port, t.initiator, t.mutual, [](int id, const std::string& challenge) {
+          return text_keys({{"CHAP_N", "bob"},
+                            {"CHAP_R", "0x00112233445566778899aabbccddeeff"},
+                            {"CHAP_I", std::to_string(id)},
+                            {"CHAP_C", challenge}});
+        });
       });
   add("CHAP: CHAP_R of 4 KiB (login PDU over 8192 bytes)", "closed",
       [](int port, const Targets& t) {
         // 8 KiB of hex text is over the 8192-byte login PDU limit: dropped.
-        RawConn c;
-        c.connect(port);
-        int id = 0;
-        std::string challenge;
-        if (!chap_challenge(c, t.initiator, t.chap, &id, &challenge))
-          return std::string("no challenge");
-        Bhs h = login_request(0, 1, true);
-        std::string d = text_keys({{"CHAP_N", "alice"}, {"CHAP_R", "0x" + std::string(8192, 'a')}});
-        h.set_data_length(uint32_t(d.size()));
-        c.send_pdu(h, d);
-        return answer(c);
+        return chap_reply(port, t.initiator, t.chap, [](int, const std::string&) {
+          return text_keys({{"CHAP_N", "alice"}, {"CHAP_R", "0x" + std::string(8192, 'a')}});
+        });
       });
   add("ACL: initiator not in access.initiators", "login 0x0202", [](int port, const Targets& t) {
     return login_once(port, login_request(0, 1, true), first_keys(t.initiator, t.priv));
