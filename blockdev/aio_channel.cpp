@@ -137,8 +137,8 @@ void AioChannel::run_on_worker(IoRequest& req) {
 }
 
 void AioChannel::schedule_kick() {
-  if (kick_posted_ || dispatching_) return;
-  kick_posted_ = true;
+  if (kick_scheduled_ || dispatching_) return;
+  kick_scheduled_ = true;
   if (util::LoopTurn::defer(this)) return;
   boost::asio::post(loop_, [this, alive = std::weak_ptr<char>(alive_)] {
     util::LoopTurn turn;
@@ -147,7 +147,7 @@ void AioChannel::schedule_kick() {
 }
 
 void AioChannel::kick() {
-  kick_posted_ = false;
+  kick_scheduled_ = false;
   // Buffered I/O (and a fast device) has often completed inside io_submit:
   // reap it now, and arm the eventfd wait only for what is still in the
   // kernel, so such an I/O costs neither a wake-up nor an eventfd read. An

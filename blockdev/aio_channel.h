@@ -79,7 +79,7 @@ class AioChannel final : public IoChannel, private util::Deferred {
 
   unsigned in_flight_ = 0;
   unsigned kernel_in_flight_ = 0;
-  bool kick_posted_ = false;
+  bool kick_scheduled_ = false;
   bool dispatching_ = false;  // inside callbacks; submit_pending runs afterwards
   bool armed_ = false;        // an eventfd wait is outstanding
   bool retry_armed_ = false;

@@ -45,7 +45,7 @@ class MemoryChannel final : public IoChannel, private util::Deferred {
   boost::asio::io_context& loop_;
   RequestQueue done_;
   unsigned in_flight_ = 0;
-  bool drain_posted_ = false;
+  bool drain_scheduled_ = false;
   std::shared_ptr<char> alive_;  // posted drains hold a weak reference
 };
 
@@ -121,8 +121,8 @@ class MemoryDevice final : public BlockDevice {
 void MemoryChannel::submit(IoRequest& req) {
   ++in_flight_;
   done_.push(&req, device_.execute(req));
-  if (drain_posted_) return;
-  drain_posted_ = true;
+  if (drain_scheduled_) return;
+  drain_scheduled_ = true;
   // Never completes inside submit(): at the end of the submitter's loop turn,
   // or in a handler of its own.
   if (util::LoopTurn::defer(this)) return;
@@ -133,7 +133,7 @@ void MemoryChannel::submit(IoRequest& req) {
 }
 
 void MemoryChannel::drain() {
-  drain_posted_ = false;
+  drain_scheduled_ = false;
   // Only the requests queued so far: ones submitted by these callbacks run
   // afterwards (at the end of the turn, or in a handler of their own).
   std::weak_ptr<char> alive = alive_;
