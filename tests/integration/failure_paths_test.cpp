@@ -133,8 +133,8 @@ class RawSession {
     std::memcpy(&b[32], cdb, cdb_len);
     return b;
   }
-  BhsBytes data_out(uint32_t itt, uint32_t ttt, uint32_t datasn, uint32_t offset,
-                    uint32_t length, bool final) {
+  BhsBytes data_out(uint32_t itt, uint32_t ttt, uint32_t datasn, uint32_t offset, uint32_t length,
+                    bool final) {
     BhsBytes b{};
     b[0] = opc::kDataOut;
     b[1] = final ? 0x80 : 0;
@@ -482,8 +482,8 @@ TEST_F(FailurePathTest, OrderedCommandWaitsForEarlierCommands) {
   std::string read_back;
   while (order.size() < 2 && a.receive(&p, 5s)) {
     if (p.opcode() == opc::kDataIn && p.u32(16) == r) read_back += p.data;
-    bool status = p.opcode() == opc::kScsiResponse ||
-                  (p.opcode() == opc::kDataIn && (p.bhs[1] & 0x01));
+    bool status =
+        p.opcode() == opc::kScsiResponse || (p.opcode() == opc::kDataIn && (p.bhs[1] & 0x01));
     if (status) {
       EXPECT_EQ(p.bhs[3], 0);
       order.push_back(p.u32(16));
