@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "scsi/sense.h"
 #include "util/crc32c.h"
 #include "util/loop_turn.h"
 
@@ -134,6 +135,9 @@ void Connection::close(const char* why) {
   // already handed to the disk complete) and are dropped in task_done.
   rx_cmd_ = nullptr;
   data_dest_ = nullptr;
+  // A login that was replacing a session and is gone before its answer: the
+  // old session was already taken out of the table, so it ends too.
+  if (reinstating_) reinstating_->post_close("session reinstated by a new login");
   reinstating_.reset();
   for (Command* cmd : std::vector<Command*>(active_))
     if (cmd->state == Command::State::kReceiving) free_command(cmd);
@@ -833,7 +837,7 @@ void Connection::release_held() {
 void Connection::command_ready(Command* cmd) {
   if (cmd->immediate) cmd->accepted = true;
   if (cmd->state == Command::State::kResponding) {  // refused before any data (too large)
-    respond_check_condition(cmd, 0x05, 0x24, 0x00);
+    respond_check_condition(cmd, scsi::sense_key::kIllegalRequest, scsi::asc::kInvalidFieldInCdb);
     return;
   }
   if (cmd->state != Command::State::kReceiving) return;
@@ -843,11 +847,9 @@ void Connection::command_ready(Command* cmd) {
   }
   if (cmd->received >= cmd->edtl || cmd->task.direction != scsi::Direction::kWrite) {
     if (cmd->data_error) {
-      if (cmd->digest_error)
-        respond_check_condition(cmd, 0x0b, 0x47,
-                                0x05);  // ABORTED COMMAND, PROTOCOL SERVICE CRC ERROR
-      else
-        respond_check_condition(cmd, 0x0b, 0x4b, 0x00);  // ABORTED COMMAND, DATA PHASE ERROR
+      respond_check_condition(
+          cmd, scsi::sense_key::kAbortedCommand,
+          cmd->digest_error ? scsi::asc::kProtocolServiceCrcError : scsi::asc::kDataPhaseError);
       return;
     }
     if (must_wait(cmd)) {
@@ -979,7 +981,7 @@ void Connection::respond(Command* cmd) {
   rsp.bhs.set32(36, datasn);  // ExpDataSN
   rsp.bhs.set32(44, residual);
   if (task.sense_length > 0) {
-    store16(cmd->sense_pdu, task.sense_length);
+    put_be16(cmd->sense_pdu, task.sense_length);
     std::memcpy(cmd->sense_pdu + 2, task.sense, task.sense_length);
     rsp.data = cmd->sense_pdu;
     rsp.length = 2u + task.sense_length;
@@ -989,16 +991,14 @@ void Connection::respond(Command* cmd) {
   schedule_flush();
 }
 
-void Connection::respond_check_condition(Command* cmd, uint8_t key, uint8_t asc, uint8_t ascq) {
+// Sense in the format the LUN's D_SENSE asks for, built by the SCSI layer's
+// one sense builder.
+void Connection::respond_check_condition(Command* cmd, uint8_t key, uint16_t asc_ascq) {
   scsi::Task& task = cmd->task;
-  task.status = scsi::status::kCheckCondition;
-  std::memset(task.sense, 0, 18);
-  task.sense[0] = 0x70;
-  task.sense[2] = key;
-  task.sense[7] = 10;
-  task.sense[12] = asc;
-  task.sense[13] = ascq;
-  task.sense_length = 18;
+  uint64_t number = 0;
+  bool descriptor = target_ != nullptr && scsi::decode_lun(task.lun, &number) &&
+                    target_->device->control_mode(number).descriptor_sense;
+  scsi::set_sense(task, descriptor, key, asc_ascq);
   task.transfer_length = 0;
   task.data_in_length = 0;
   respond(cmd);
@@ -1103,8 +1103,8 @@ bool Connection::handle_logout() {
   pdu.bhs.b[2] = reason == 2 ? 2 : 0;
   pdu.bhs.set_itt(request.itt());
   fill_sn(pdu.bhs, true);
-  store16(&pdu.bhs.b[40], 0);  // Time2Wait
-  store16(&pdu.bhs.b[42], 0);  // Time2Retain
+  put_be16(&pdu.bhs.b[40], 0);  // Time2Wait
+  put_be16(&pdu.bhs.b[42], 0);  // Time2Retain
   spdlog::info("logout from {} ({}), reason {}", peer_, initiator_, reason);
   close_after_write_ = true;
   schedule_flush();
@@ -1275,7 +1275,7 @@ void Connection::abort_elsewhere(uint64_t lun, const std::shared_ptr<PendingTmf>
 }
 
 void Connection::abort_lun_tasks(uint64_t lun, std::function<void()> on_drained) {
-  bool tas = target_ != nullptr && target_->device->task_aborted_status(lun);
+  bool tas = target_ == nullptr || target_->device->control_mode(lun).task_aborted_status;
   abort_commands(1, lun, kReservedTag, tas);
   drain_waiters_.push_back(std::move(on_drained));
   notify_drained();

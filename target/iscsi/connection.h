@@ -124,7 +124,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void execute(Command* cmd);
   void task_done(scsi::Task& task) override;
   void respond(Command* cmd);
-  void respond_check_condition(Command* cmd, uint8_t key, uint8_t asc, uint8_t ascq);
+  void respond_check_condition(Command* cmd, uint8_t key, uint16_t asc_ascq);
   Command* find_by_itt(uint32_t itt);
   // Aborts the matching commands; with `task_aborted_status` (TAS, another
   // nexus asked) each is answered TASK ABORTED once it can no longer write.

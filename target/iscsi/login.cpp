@@ -137,7 +137,7 @@ Login::Reply Login::respond(const Bhs& request, bool transit, uint8_t nsg, std::
   r.b[2] = 0;                                                                 // Version-max
   r.b[3] = 0;                                                                 // Version-active
   std::copy(request.b.begin() + 8, request.b.begin() + 14, r.b.begin() + 8);  // ISID
-  store16(&r.b[14], tsih_);
+  put_be16(&r.b[14], tsih_);
   r.set_itt(request.itt());
   r.set32(24, statsn_++);
   r.set32(28, exp_cmdsn_);

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <string>
 
+#include "util/big_endian.h"
+
 namespace sharedisk::iscsi {
 
 constexpr size_t kBhsSize = 48;
@@ -110,35 +112,14 @@ constexpr uint8_t kRejected = 255;
 constexpr uint8_t kFunctionSucceeded = 0;  // task exists ("FUNCTION SUCCEEDED")
 }  // namespace tmf
 
-inline uint16_t load16(const uint8_t* p) {
-  return uint16_t(p[0] << 8 | p[1]);
-}
-inline uint32_t load24(const uint8_t* p) {
-  return uint32_t(p[0]) << 16 | uint32_t(p[1]) << 8 | p[2];
-}
-inline uint32_t load32(const uint8_t* p) {
-  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
-}
-inline uint64_t load64(const uint8_t* p) {
-  return uint64_t(load32(p)) << 32 | load32(p + 4);
-}
-inline void store16(uint8_t* p, uint16_t v) {
-  p[0] = uint8_t(v >> 8);
-  p[1] = uint8_t(v);
-}
-inline void store24(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v >> 16);
-  p[1] = uint8_t(v >> 8);
-  p[2] = uint8_t(v);
-}
-inline void store32(uint8_t* p, uint32_t v) {
-  store16(p, uint16_t(v >> 16));
-  store16(p + 2, uint16_t(v));
-}
-inline void store64(uint8_t* p, uint64_t v) {
-  store32(p, uint32_t(v >> 32));
-  store32(p + 4, uint32_t(v));
-}
+using util::get_be16;
+using util::get_be24;
+using util::get_be32;
+using util::get_be64;
+using util::put_be16;
+using util::put_be24;
+using util::put_be32;
+using util::put_be64;
 
 // Serial number arithmetic (RFC 1982, 32 bits) for CmdSN/StatSN comparisons.
 inline bool sn_lt(uint32_t a, uint32_t b) {
@@ -162,35 +143,35 @@ struct Bhs {
   uint8_t flags() const { return b[1]; }
   bool final() const { return b[1] & flag::kFinal; }
   uint32_t ahs_length() const { return uint32_t(b[4]) * 4; }
-  uint32_t data_length() const { return load24(&b[5]); }
-  uint64_t lun() const { return load64(&b[8]); }
-  uint32_t itt() const { return load32(&b[16]); }
-  uint32_t field32(size_t offset) const { return load32(&b[offset]); }
+  uint32_t data_length() const { return get_be24(&b[5]); }
+  uint64_t lun() const { return get_be64(&b[8]); }
+  uint32_t itt() const { return get_be32(&b[16]); }
+  uint32_t field32(size_t offset) const { return get_be32(&b[offset]); }
 
   // SCSI Command.
-  uint32_t expected_length() const { return load32(&b[20]); }
-  uint32_t cmdsn() const { return load32(&b[24]); }
-  uint32_t exp_statsn() const { return load32(&b[28]); }
+  uint32_t expected_length() const { return get_be32(&b[20]); }
+  uint32_t cmdsn() const { return get_be32(&b[24]); }
+  uint32_t exp_statsn() const { return get_be32(&b[28]); }
   const uint8_t* cdb() const { return &b[32]; }
   // Data-Out / NOP-Out / Text.
-  uint32_t ttt() const { return load32(&b[20]); }
-  uint32_t datasn() const { return load32(&b[36]); }
-  uint32_t buffer_offset() const { return load32(&b[40]); }
+  uint32_t ttt() const { return get_be32(&b[20]); }
+  uint32_t datasn() const { return get_be32(&b[36]); }
+  uint32_t buffer_offset() const { return get_be32(&b[40]); }
   // Login.
   uint8_t csg() const { return (b[1] >> 2) & 3; }
   uint8_t nsg() const { return b[1] & 3; }
   bool transit() const { return b[1] & flag::kTransit; }
   bool cont() const { return b[1] & flag::kContinue; }
-  uint64_t isid() const { return load64(&b[8]) >> 16; }
-  uint16_t tsih() const { return load16(&b[14]); }
-  uint16_t cid() const { return load16(&b[20]); }
+  uint64_t isid() const { return get_be64(&b[8]) >> 16; }
+  uint16_t tsih() const { return get_be16(&b[14]); }
+  uint16_t cid() const { return get_be16(&b[20]); }
 
   void set_opcode(uint8_t opcode) { b[0] = opcode; }
   void set_flags(uint8_t f) { b[1] = f; }
-  void set_data_length(uint32_t n) { store24(&b[5], n); }
-  void set_lun(uint64_t lun) { store64(&b[8], lun); }
-  void set_itt(uint32_t v) { store32(&b[16], v); }
-  void set32(size_t offset, uint32_t v) { store32(&b[offset], v); }
+  void set_data_length(uint32_t n) { put_be24(&b[5], n); }
+  void set_lun(uint64_t lun) { put_be64(&b[8], lun); }
+  void set_itt(uint32_t v) { put_be32(&b[16], v); }
+  void set32(size_t offset, uint32_t v) { put_be32(&b[offset], v); }
 };
 
 // A one-line description of a BHS for trace logs and errors.

@@ -1,40 +1,19 @@
-// Big-endian field access for CDBs and parameter data (no alignment assumptions).
+// Big-endian field access for CDBs and parameter data: util/big_endian.h.
 #pragma once
 
 #include <cstdint>
 
+#include "util/big_endian.h"
+
 namespace sharedisk::scsi {
 
-inline uint16_t get_be16(const uint8_t* p) {
-  return uint16_t(p[0] << 8 | p[1]);
-}
-inline uint32_t get_be24(const uint8_t* p) {
-  return uint32_t(p[0]) << 16 | p[1] << 8 | p[2];
-}
-inline uint32_t get_be32(const uint8_t* p) {
-  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
-}
-inline uint64_t get_be64(const uint8_t* p) {
-  return uint64_t(get_be32(p)) << 32 | get_be32(p + 4);
-}
-inline void put_be16(uint8_t* p, uint16_t v) {
-  p[0] = v >> 8;
-  p[1] = v;
-}
-inline void put_be24(uint8_t* p, uint32_t v) {
-  p[0] = v >> 16;
-  p[1] = v >> 8;
-  p[2] = v;
-}
-inline void put_be32(uint8_t* p, uint32_t v) {
-  p[0] = v >> 24;
-  p[1] = v >> 16;
-  p[2] = v >> 8;
-  p[3] = v;
-}
-inline void put_be64(uint8_t* p, uint64_t v) {
-  put_be32(p, v >> 32);
-  put_be32(p + 4, static_cast<uint32_t>(v));
-}
+using util::get_be16;
+using util::get_be24;
+using util::get_be32;
+using util::get_be64;
+using util::put_be16;
+using util::put_be24;
+using util::put_be32;
+using util::put_be64;
 
 }  // namespace sharedisk::scsi

@@ -18,12 +18,11 @@ namespace sharedisk::scsi {
 
 using Handler = void (*)(DeviceImpl& dev, Lun* lun, Task& task);
 
-// Task::scratch[kAuxSlot] holds an aligned heap buffer some commands need
-// (VERIFY BYTCHK, COMPARE AND WRITE); complete() frees it.
-constexpr unsigned kAuxSlot = 3;
+// Task::work.aux: an aligned heap buffer some commands need (VERIFY BYTCHK,
+// COMPARE AND WRITE); complete() frees it.
 uint8_t* aux_buffer(Task& task, size_t bytes);  // null when out of memory
 inline uint8_t* aux_of(const Task& task) {
-  return reinterpret_cast<uint8_t*>(task.scratch[kAuxSlot]);
+  return task.work.aux.get();
 }
 
 void complete(Task& task);

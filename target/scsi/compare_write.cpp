@@ -25,7 +25,7 @@ void written(Task& task, Lun& lun, int result) {
 }
 const Step kWritten{written};
 
-// ---- COMPARE AND WRITE: scratch[0] = FUA.
+// ---- COMPARE AND WRITE: work.mode = FUA.
 void caw_read_done(Task& task, Lun& lun, int result) {
   if (result < 0) return finish(task, lun, result, false);
   const uint8_t* media = aux_of(task);
@@ -38,7 +38,7 @@ void caw_read_done(Task& task, Lun& lun, int result) {
     }
   }
   prepare_rw(task, blockdev::IoOp::kWrite, task.buffer.data() + n, task.io.offset, n,
-             task.scratch[0] != 0);
+             task.work.mode != 0);
   submit_io(task, lun, kWritten);
 }
 const Step kCawRead{caw_read_done};
@@ -55,7 +55,7 @@ void or_read_done(Task& task, Lun& lun, int result) {
   const uint8_t* data = task.buffer.data();
   for (uint64_t i = 0; i < task.io.length; ++i) media[i] |= data[i];
   prepare_rw(task, blockdev::IoOp::kWrite, media, task.io.offset, task.io.length,
-             task.scratch[0] != 0);
+             task.work.mode != 0);
   submit_io(task, lun, kWritten);
 }
 const Step kOrRead{or_read_done};
@@ -91,7 +91,7 @@ void cmd_compare_and_write(DeviceImpl&, Lun* lun, Task& task) {
   uint8_t* media = aux_buffer(task, n);
   if (media == nullptr)
     return fail(task, lun, sense_key::kHardwareError, asc::kInternalTargetFailure);
-  task.scratch[0] = (cdb[1] & 0x08) ? 1 : 0;
+  task.work.mode = (cdb[1] & 0x08) ? 1 : 0;
   prepare_rw(task, blockdev::IoOp::kRead, media, lba << shift, n);
   caw_start(task, *lun);
 }
@@ -115,7 +115,7 @@ void cmd_orwrite(DeviceImpl&, Lun* lun, Task& task) {
   uint8_t* media = aux_buffer(task, n);
   if (media == nullptr)
     return fail(task, lun, sense_key::kHardwareError, asc::kInternalTargetFailure);
-  task.scratch[0] = (cdb[1] & 0x08) ? 1 : 0;
+  task.work.mode = (cdb[1] & 0x08) ? 1 : 0;
   prepare_rw(task, blockdev::IoOp::kRead, media, lba << shift, n);
   or_start(task, *lun);
 }

@@ -42,10 +42,7 @@ std::unique_ptr<Device> make_device(const std::string& target_name) {
 // ---- helpers shared by the handlers
 
 void complete(Task& task) {
-  if (task.scratch[kAuxSlot] != 0) {
-    std::free(reinterpret_cast<void*>(task.scratch[kAuxSlot]));
-    task.scratch[kAuxSlot] = 0;
-  }
+  task.work.aux.reset();
   task.owner->task_done(task);
 }
 
@@ -54,8 +51,7 @@ uint8_t* aux_buffer(Task& task, size_t bytes) {
   if (rounded == 0) rounded = 4096;
   void* p = std::aligned_alloc(4096, rounded);
   if (p == nullptr) return nullptr;
-  if (task.scratch[kAuxSlot] != 0) std::free(reinterpret_cast<void*>(task.scratch[kAuxSlot]));
-  task.scratch[kAuxSlot] = reinterpret_cast<uint64_t>(p);
+  task.work.aux.reset(static_cast<uint8_t*>(p));
   return static_cast<uint8_t*>(p);
 }
 
@@ -290,8 +286,8 @@ bool DeviceImpl::capacity_changed(uint64_t number) {
 }
 
 void DeviceImpl::execute(Task& task) {
-  task.scratch[kAuxSlot] = 0;
-  task.scratch[kGateSlot] = 0;
+  task.work.aux.reset();
+  task.work.gate = 0;
   uint64_t number = 0;
   Lun* lun = decode_lun(task.lun, &number) ? find_lun(number) : nullptr;
   bool known = false;

@@ -80,7 +80,9 @@ constexpr uint16_t kCopyTargetDeviceNotReachable = 0x0D02;
 constexpr uint16_t kOperationInProgress = 0x0016;
 constexpr uint8_t kCopyAborted = 0x0A;
 
-struct Segment {
+}  // namespace
+
+struct CopySegment {
   Lun* src;
   Lun* dst;
   uint64_t src_offset;  // bytes
@@ -93,7 +95,7 @@ struct CopyJob {
   NexusImpl* nexus = nullptr;
   uint8_t list_id = 0;
   bool tracked = false;
-  std::vector<Segment> segments;
+  std::vector<CopySegment> segments;
   size_t current = 0;
   uint64_t done = 0;      // bytes of the current segment copied
   uint64_t total = 0;     // bytes copied by the whole command
@@ -101,13 +103,18 @@ struct CopyJob {
   uint64_t chunk_len = 0;
 };
 
+void CopyJobDeleter::operator()(CopyJob* job) const {
+  delete job;
+}
+
+namespace {
+
 CopyJob* job_of(Task& task) {
-  return reinterpret_cast<CopyJob*>(task.scratch[0]);
+  return task.work.copy.get();
 }
 
 void finish_job(Task& task, bool ok) {
-  std::unique_ptr<CopyJob> job(job_of(task));
-  task.scratch[0] = 0;
+  std::unique_ptr<CopyJob, CopyJobDeleter> job = std::move(task.work.copy);
   if (job->tracked) {
     xcopy::CopyStatus s;
     s.status = ok ? xcopy::kStatusDone : xcopy::kStatusFailed;
@@ -143,7 +150,7 @@ void write_submit(Task& task, Lun& dst) {
 void read_done(Task& task, Lun& src, int result) {
   CopyJob& job = *job_of(task);
   if (result < 0) return abort_copy(task, &src, asc::kNoAdditionalSense);
-  const Segment& s = job.segments[job.current];
+  const CopySegment& s = job.segments[job.current];
   prepare_rw(task, blockdev::IoOp::kWrite, aux_of(task), s.dst_offset + job.chunk_at,
              job.chunk_len);
   write_submit(task, *s.dst);
@@ -161,7 +168,7 @@ void copy_next(Task& task) {
     task.status = status::kGood;
     return complete(task);
   }
-  const Segment& s = job.segments[job.current];
+  const CopySegment& s = job.segments[job.current];
   job.chunk_len = std::min<uint64_t>(s.bytes - job.done, xcopy::kChunkBytes);
   job.chunk_at = s.backward ? s.bytes - job.done - job.chunk_len : job.done;
   prepare_rw(task, blockdev::IoOp::kRead, aux_of(task), s.src_offset + job.chunk_at, job.chunk_len);
@@ -280,7 +287,8 @@ void cmd_extended_copy(DeviceImpl& dev, Lun* lun, Task& task) {
       task.status = status::kReservationConflict;
       return complete(task);
     }
-    Segment s{src, dst, src_lba << src->block_shift(), dst_lba << dst->block_shift(), bytes, false};
+    CopySegment s{src,   dst,  src_lba << src->block_shift(), dst_lba << dst->block_shift(),
+                  bytes, false};
     s.backward = src == dst && s.dst_offset > s.src_offset && s.dst_offset < s.src_offset + bytes;
     if (bytes > 0) job->segments.push_back(s);
     max_bytes = std::max(max_bytes, bytes);
@@ -298,7 +306,7 @@ void cmd_extended_copy(DeviceImpl& dev, Lun* lun, Task& task) {
     if (job->tracked) job->nexus->copies.finish(list_id, {xcopy::kStatusFailed, 0, 0});
     return fail(task, lun, sk::kHardwareError, asc::kInternalTargetFailure);
   }
-  task.scratch[0] = reinterpret_cast<uint64_t>(job.release());
+  task.work.copy.reset(job.release());
   copy_next(task);
 }
 

@@ -27,13 +27,13 @@ void prepare_range(Task& task, blockdev::IoOp op, uint64_t offset, uint64_t leng
   task.io.length = length;
 }
 
-// ---- UNMAP: scratch[0] = next descriptor, scratch[1] = descriptor count.
+// ---- UNMAP: work.next = next descriptor, work.end = descriptor count.
 void unmap_next(Task& task, Lun& lun);
 
 void unmap_done(Task& task, Lun& lun, int result) {
   lun.gate().leave(task);
   if (result < 0) return fail_io(task, lun, result, true);
-  ++task.scratch[0];
+  ++task.work.next;
   unmap_next(task, lun);
 }
 const Step kUnmapDone{unmap_done};
@@ -45,8 +45,8 @@ void unmap_submit(Task& task, Lun& lun) {
 
 void unmap_next(Task& task, Lun& lun) {
   const uint8_t* d = task.buffer.data() + 8;
-  for (; task.scratch[0] < task.scratch[1]; ++task.scratch[0]) {
-    const uint8_t* desc = d + 16 * task.scratch[0];
+  for (; task.work.next < task.work.end; ++task.work.next) {
+    const uint8_t* desc = d + 16 * task.work.next;
     uint64_t lba = get_be64(desc);
     uint32_t n = get_be32(desc + 8);
     if (n == 0) continue;
@@ -58,13 +58,13 @@ void unmap_next(Task& task, Lun& lun) {
   complete(task);
 }
 
-// ---- WRITE SAME: scratch[0] = next byte offset, scratch[1] = end offset.
+// ---- WRITE SAME: work.next = next byte offset, work.end = end offset.
 void ws_next(Task& task, Lun& lun);
 
 void ws_done(Task& task, Lun& lun, int result) {
   lun.gate().leave(task);
   if (result < 0) return fail_io(task, lun, result, true);
-  task.scratch[0] += task.io.length;
+  task.work.next += task.io.length;
   ws_next(task, lun);
 }
 const Step kWsDone{ws_done};
@@ -75,7 +75,7 @@ void ws_submit(Task& task, Lun& lun) {
 }
 
 void ws_next(Task& task, Lun& lun) {
-  uint64_t off = task.scratch[0], end = task.scratch[1];
+  uint64_t off = task.work.next, end = task.work.end;
   if (off >= end) {
     task.status = status::kGood;
     return complete(task);
@@ -113,8 +113,8 @@ void cmd_unmap(DeviceImpl&, Lun* lun, Task& task) {
     if (!lba_in_range(*lun, lba, n)) return fail_lba(task, lun);
     if (n > max_blocks) return fail_param(task, lun, static_cast<uint16_t>(8 + 16 * i + 8));
   }
-  task.scratch[0] = 0;
-  task.scratch[1] = count;
+  task.work.next = 0;
+  task.work.end = count;
   unmap_next(task, *lun);
 }
 
@@ -158,8 +158,8 @@ void cmd_write_same(DeviceImpl&, Lun* lun, Task& task) {
   if (zero) {
     // One request: zeroes, deallocated when UNMAP asks and the LUN is thin.
     prepare_range(task, blockdev::IoOp::kWriteZeroes, lba << shift, bytes, unmap && lun->thin());
-    task.scratch[0] = lba << shift;
-    task.scratch[1] = task.scratch[0] + bytes;
+    task.work.next = lba << shift;
+    task.work.end = task.work.next + bytes;
     return ws_submit(task, *lun);
   }
   uint64_t chunk = std::min(bytes, kWriteSameChunk);
@@ -167,8 +167,8 @@ void cmd_write_same(DeviceImpl&, Lun* lun, Task& task) {
   if (buf == nullptr)
     return fail(task, lun, sense_key::kHardwareError, asc::kInternalTargetFailure);
   for (uint64_t off = 0; off < chunk; off += bs) std::memcpy(buf + off, task.buffer.data(), bs);
-  task.scratch[0] = lba << shift;
-  task.scratch[1] = task.scratch[0] + bytes;
+  task.work.next = lba << shift;
+  task.work.end = task.work.next + bytes;
   ws_next(task, *lun);
 }
 

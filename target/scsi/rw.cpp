@@ -132,7 +132,7 @@ void verify_done(Task& task, Lun& lun, int result) {
   const uint8_t* out = task.buffer.data();
   uint64_t n = task.io.length;
   uint32_t bs = lun.block_size();
-  bool one_block = task.scratch[0] == 3;
+  bool one_block = task.work.mode == 3;
   for (uint64_t i = 0; i < n; ++i) {
     uint8_t expect = one_block ? out[i % bs] : out[i];
     if (media[i] != expect)
@@ -169,7 +169,7 @@ void cmd_verify(DeviceImpl&, Lun* lun, Task& task) {
   uint8_t* media = aux_buffer(task, n);
   if (media == nullptr)
     return fail(task, lun, sense_key::kHardwareError, asc::kInternalTargetFailure);
-  task.scratch[0] = bytchk;
+  task.work.mode = uint8_t(bytchk);
   prepare_rw(task, blockdev::IoOp::kRead, media, lba << shift, n);
   submit_io(task, *lun, kVerifyDone);
 }

@@ -58,6 +58,8 @@ constexpr uint16_t kMediumRemovalPrevented = 0x5302;
 constexpr uint16_t kInsufficientRegistrationResources = 0x5504;
 constexpr uint16_t kInternalTargetFailure = 0x4400;
 constexpr uint16_t kInvalidFieldInInformationUnit = 0x0E03;
+constexpr uint16_t kProtocolServiceCrcError = 0x4705;
+constexpr uint16_t kDataPhaseError = 0x4B00;
 }  // namespace asc
 
 // CHECK CONDITION with the given key/ASC/ASCQ.

@@ -10,6 +10,8 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 
 #include "blockdev/block_device.h"
 #include "util/buffer_pool.h"
@@ -18,6 +20,26 @@ namespace sharedisk::scsi {
 
 class Nexus;
 class Task;
+struct CopyJob;  // extended_copy.cpp
+struct CopyJobDeleter {
+  void operator()(CopyJob* job) const;
+};
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+
+// What a multi-step command of the SCSI layer keeps between its steps; typed,
+// so that an owned object is never carried as an integer.
+struct CommandWork {
+  uint64_t next = 0;  // UNMAP: next descriptor; WRITE SAME: next byte offset
+  uint64_t end = 0;   // UNMAP: descriptor count; WRITE SAME: end byte offset
+  uint8_t mode = 0;   // COMPARE AND WRITE: FUA; VERIFY: BYTCHK
+  uint8_t gate = 0;   // WriteGate state (write_gate.cpp)
+  // Aligned heap buffer (VERIFY BYTCHK, COMPARE AND WRITE, EXTENDED COPY);
+  // freed when the command completes.
+  std::unique_ptr<uint8_t, FreeDeleter> aux;
+  std::unique_ptr<CopyJob, CopyJobDeleter> copy;  // EXTENDED COPY in progress
+};
 
 enum class Direction : uint8_t { kNone, kRead, kWrite };
 
@@ -83,7 +105,7 @@ class Task final : public blockdev::IoCallback {
   // ---- private to the SCSI layer (kept here so no allocation is needed per command)
   blockdev::IoRequest io;
   iovec iov[kMaxIov] = {};
-  uint64_t scratch[4] = {};
+  CommandWork work;
   void* scsi_state = nullptr;
 
   // Resets "out" and private fields for reuse of the object.

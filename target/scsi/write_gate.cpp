@@ -9,11 +9,11 @@
 namespace sharedisk::scsi {
 
 namespace {
-constexpr uint64_t kNone = 0, kUnchecked = 1, kRegistered = 2;
+constexpr uint8_t kNone = 0, kUnchecked = 1, kRegistered = 2;
 }
 
 bool WriteGate::enter(Task& task, uint64_t offset, uint64_t length, bool exclusive, Resume resume) {
-  uint64_t& state = task.scratch[kGateSlot];
+  uint8_t& state = task.work.gate;
   if (state != kNone) return true;  // granted earlier (resumed from the queue)
   if (!exclusive) {
     unchecked_.fetch_add(1, std::memory_order_seq_cst);
@@ -57,14 +57,14 @@ void WriteGate::wake() {
     }
     waiting_.erase(waiting_.begin() + static_cast<long>(i));
     active_.push_back(r);
-    r.task->scratch[kGateSlot] = kRegistered;
+    r.task->work.gate = kRegistered;
     Lun* lun = &lun_;
     boost::asio::post(*loops_[r.task->loop], [r, lun] { r.resume(*r.task, *lun); });
   }
 }
 
 void WriteGate::leave(Task& task) {
-  uint64_t& state = task.scratch[kGateSlot];
+  uint8_t& state = task.work.gate;
   if (state == kUnchecked) {
     state = kNone;
     unchecked_.fetch_sub(1, std::memory_order_seq_cst);

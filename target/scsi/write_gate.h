@@ -61,9 +61,6 @@ class WriteGate {
   std::deque<Range> waiting_;
 };
 
-// Task::scratch slot holding a task's gate state (0 none, 1 unchecked, 2 registered).
-constexpr unsigned kGateSlot = 2;
-
 // Plain writes: gate on task.io's byte range.
 bool write_gate_enter(Lun& lun, Task& task, void (*resume)(Task&, Lun&));
 void write_gate_leave(Lun& lun, Task& task);

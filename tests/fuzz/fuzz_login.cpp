@@ -93,9 +93,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     h.b[0] = 0x40 | op::kLoginRequest;
     h.b[1] = flags;
     h.b[3] = (misc & 2) ? 1 : 0;
-    store64(&h.b[8], uint64_t((misc & 1) ? 0x99 : 0x23d0001234ull) << 16);
+    put_be64(&h.b[8], uint64_t((misc & 1) ? 0x99 : 0x23d0001234ull) << 16);
     h.set_itt(uint32_t(pdu));
-    store16(&h.b[20], (misc & 4) ? 2 : 1);
+    put_be16(&h.b[20], (misc & 4) ? 2 : 1);
     h.set_data_length(uint32_t(text.size()));
     Login::Reply r = login.handle(h, reinterpret_cast<const uint8_t*>(text.data()), text.size());
     if (r.bhs.opcode() != op::kLoginResponse) std::abort();

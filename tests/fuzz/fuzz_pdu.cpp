@@ -29,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (reason == 0 && !ff && h.opcode() != op::kLoginRequest) std::abort();
       }
     }
-    uint32_t a = load32(data + off), b = load32(data + off + 4);
+    uint32_t a = get_be32(data + off), b = get_be32(data + off + 4);
     // RFC 1982 leaves a distance of exactly 2^31 undefined.
     if (a - b != 0x80000000u && sn_lt(a, b) && sn_lt(b, a)) std::abort();
     if (sn_lt(a, b) && !sn_le(a, b)) std::abort();

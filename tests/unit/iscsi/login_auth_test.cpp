@@ -51,7 +51,7 @@ Bhs request(uint8_t csg, uint8_t nsg, bool transit) {
   Bhs h;
   h.b[0] = flag::kImmediate | op::kLoginRequest;
   h.b[1] = uint8_t((transit ? flag::kTransit : 0) | csg << 2 | (transit ? nsg : 0));
-  store64(&h.b[8], 0x123456789abcull << 16);
+  put_be64(&h.b[8], 0x123456789abcull << 16);
   h.set_itt(1);
   return h;
 }

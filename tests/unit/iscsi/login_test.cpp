@@ -91,9 +91,9 @@ class LoginTest : public ::testing::Test {
     h.b[2] = 0;  // Version-max
     h.b[3] = 0;  // Version-min
     h.set_data_length(uint32_t(data_length));
-    store64(&h.b[8], kIsid << 16);  // ISID, TSIH 0
+    put_be64(&h.b[8], kIsid << 16);  // ISID, TSIH 0
     h.set_itt(0x1000);
-    store16(&h.b[20], 1);  // CID
+    put_be16(&h.b[20], 1);  // CID
     h.set32(24, 100);      // CmdSN
     h.set32(28, 7);        // ExpStatSN
     return h;
@@ -462,7 +462,7 @@ TEST_F(LoginTest, IsidOrCidMustNotChangeDuringLogin) {
   auto other = make();
   ASSERT_EQ(status_of(send(*other, request(0, 1, true), security_keys())), 0);
   h = request(1, 3, true);
-  store16(&h.b[20], 9);
+  put_be16(&h.b[20], 9);
   EXPECT_EQ(status_of(send(*other, h, "")), login_status::kInvalidDuringLogin);
 }
 
@@ -486,7 +486,7 @@ TEST_F(LoginTest, OperationalKeyRenegotiatedIsInitiatorError) {
 TEST_F(LoginTest, ReinstatementRequestKeepsTheTsihAsked) {
   auto login = make();
   Bhs h = request(0, 3, true);
-  store16(&h.b[14], 0x0042);
+  put_be16(&h.b[14], 0x0042);
   Login::Reply r = send(*login, h, security_keys());
   EXPECT_EQ(login->requested_tsih(), 0x0042);
   EXPECT_TRUE(r.complete);

@@ -11,36 +11,36 @@ namespace {
 
 TEST(PduBytes, LoadAndStoreAreBigEndian) {
   uint8_t b[8] = {};
-  store16(b, 0x1234);
+  put_be16(b, 0x1234);
   EXPECT_EQ(b[0], 0x12);
   EXPECT_EQ(b[1], 0x34);
-  EXPECT_EQ(load16(b), 0x1234);
+  EXPECT_EQ(get_be16(b), 0x1234);
 
-  store24(b, 0xabcdef);
+  put_be24(b, 0xabcdef);
   EXPECT_EQ(b[0], 0xab);
   EXPECT_EQ(b[2], 0xef);
-  EXPECT_EQ(load24(b), 0xabcdefu);
+  EXPECT_EQ(get_be24(b), 0xabcdefu);
 
-  store32(b, 0xdeadbeef);
+  put_be32(b, 0xdeadbeef);
   EXPECT_EQ(b[0], 0xde);
   EXPECT_EQ(b[3], 0xef);
-  EXPECT_EQ(load32(b), 0xdeadbeefu);
+  EXPECT_EQ(get_be32(b), 0xdeadbeefu);
 
-  store64(b, 0x0102030405060708ull);
+  put_be64(b, 0x0102030405060708ull);
   for (int i = 0; i < 8; ++i) EXPECT_EQ(b[i], i + 1);
-  EXPECT_EQ(load64(b), 0x0102030405060708ull);
+  EXPECT_EQ(get_be64(b), 0x0102030405060708ull);
 
   // High bits survive (no sign extension through int promotion).
-  store32(b, 0xffffffff);
-  EXPECT_EQ(load32(b), 0xffffffffu);
-  store64(b, ~0ull);
-  EXPECT_EQ(load64(b), ~0ull);
+  put_be32(b, 0xffffffff);
+  EXPECT_EQ(get_be32(b), 0xffffffffu);
+  put_be64(b, ~0ull);
+  EXPECT_EQ(get_be64(b), ~0ull);
 }
 
 TEST(PduBytes, Store24KeepsOnlyThreeBytes) {
   uint8_t b[4] = {0x55, 0, 0, 0x66};
-  store24(b + 0, 0x01000002);  // the top byte does not fit
-  EXPECT_EQ(load24(b), 0x000002u);
+  put_be24(b + 0, 0x01000002);  // the top byte does not fit
+  EXPECT_EQ(get_be24(b), 0x000002u);
   EXPECT_EQ(b[3], 0x66);
 }
 
@@ -93,9 +93,9 @@ TEST(PduBhs, CommonFieldsAtTheirOffsets) {
   h.b[0] = 0x40 | op::kScsiCommand;  // immediate
   h.b[1] = flag::kFinal | flag::kRead | 0x01;
   h.b[4] = 3;  // TotalAHSLength in words
-  store24(&h.b[5], 0x012345);
-  store64(&h.b[8], 0x0001000000000000ull);
-  store32(&h.b[16], 0xa1b2c3d4);
+  put_be24(&h.b[5], 0x012345);
+  put_be64(&h.b[8], 0x0001000000000000ull);
+  put_be32(&h.b[16], 0xa1b2c3d4);
   EXPECT_EQ(h.opcode(), op::kScsiCommand);
   EXPECT_TRUE(h.immediate());
   EXPECT_TRUE(h.final());
@@ -117,9 +117,9 @@ TEST(PduBhs, OpcodeIgnoresTheTopTwoBits) {
 
 TEST(PduBhs, ScsiCommandFields) {
   Bhs h;
-  store32(&h.b[20], 4096);
-  store32(&h.b[24], 77);
-  store32(&h.b[28], 12);
+  put_be32(&h.b[20], 4096);
+  put_be32(&h.b[24], 77);
+  put_be32(&h.b[28], 12);
   h.b[32] = 0x28;
   h.b[47] = 0x99;
   EXPECT_EQ(h.expected_length(), 4096u);
@@ -132,9 +132,9 @@ TEST(PduBhs, ScsiCommandFields) {
 
 TEST(PduBhs, DataOutFields) {
   Bhs h;
-  store32(&h.b[20], 0x11223344);
-  store32(&h.b[36], 5);
-  store32(&h.b[40], 0x10000);
+  put_be32(&h.b[20], 0x11223344);
+  put_be32(&h.b[36], 5);
+  put_be32(&h.b[40], 0x10000);
   EXPECT_EQ(h.ttt(), 0x11223344u);
   EXPECT_EQ(h.datasn(), 5u);
   EXPECT_EQ(h.buffer_offset(), 0x10000u);
@@ -145,8 +145,8 @@ TEST(PduBhs, LoginFields) {
   h.b[1] = flag::kTransit | (1 << 2) | 3;  // T, CSG=1, NSG=3
   h.b[8] = 0x80;                           // ISID: 6 bytes from offset 8
   h.b[13] = 0x2a;
-  store16(&h.b[14], 0x0102);
-  store16(&h.b[20], 7);
+  put_be16(&h.b[14], 0x0102);
+  put_be16(&h.b[20], 7);
   EXPECT_TRUE(h.transit());
   EXPECT_FALSE(h.cont());
   EXPECT_EQ(h.csg(), 1);
