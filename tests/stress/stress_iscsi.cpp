@@ -88,6 +88,7 @@ struct Options {
   std::string daemon = SHAREDISK_TARGET_BINARY;
   std::string log_file;  // full op log
   bool verbose = false;
+  std::string command;  // argv as given, for the rerun line
   // Operations left out (--without), to tell which one a failure needs.
   std::set<std::string> without;
   bool on(const char* op) const { return !without.count(op); }
@@ -109,6 +110,8 @@ struct Options {
 
 Options parse(int argc, char** argv) {
   Options o;
+  for (int i = 0; i < argc; ++i) o.command += (i ? " " : "") + std::string(argv[i]);
+  bool seeded = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -125,9 +128,10 @@ Options parse(int argc, char** argv) {
                   .c_str());
       return n;
     };
-    if (a == "--seed")
+    if (a == "--seed") {
       o.seed = number(0, ~0ull);
-    else if (a == "--seconds")
+      seeded = true;
+    } else if (a == "--seconds")
       o.seconds = int(number(1, 86400));
     else if (a == "--sessions")
       o.sessions = int(number(2, 16));
@@ -168,6 +172,7 @@ Options parse(int argc, char** argv) {
     } else
       usage(("unknown argument " + a).c_str());
   }
+  if (!seeded) o.command += " --seed " + std::to_string(o.seed);
   return o;
 }
 
@@ -1772,8 +1777,7 @@ int Stress::run() {
   }
   std::printf("stress: FAIL, seed %" PRIu64 ":", o_.seed);
   for (auto& [k, v] : failure_counts_) std::printf(" %s x%d;", k.c_str(), v);
-  std::printf("\n  rerun: stress_iscsi --seed %" PRIu64 " --seconds %d --sessions %d\n", o_.seed,
-              o_.seconds, o_.sessions);
+  std::printf("\n  rerun: %s\n", o_.command.c_str());
   return 1;
 }
 
