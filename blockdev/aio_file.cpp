@@ -176,7 +176,9 @@ std::unique_ptr<BlockDevice> open_aio_file(const OpenOptions& options) {
   if (info.size_bytes == 0) fail(path, "has no usable size");
 
   created.dismiss();
-  return std::make_unique<AioFileDevice>(std::move(fd), std::move(info), options.cache_mode);
+  bool follow_size = info.is_block_device || options.create_size == 0;
+  return std::make_unique<AioFileDevice>(std::move(fd), std::move(info), options.cache_mode,
+                                         follow_size);
 }
 
 }  // namespace sharedisk::blockdev

@@ -4,6 +4,7 @@
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,8 +22,28 @@ int errno_result(int rc) {
 
 }  // namespace
 
-AioFileDevice::AioFileDevice(UniqueFd fd, DeviceInfo info, CacheMode mode)
-    : fd_(std::move(fd)), info_(std::move(info)), mode_(mode) {}
+AioFileDevice::AioFileDevice(UniqueFd fd, DeviceInfo info, CacheMode mode, bool follow_size)
+    : fd_(std::move(fd)),
+      info_(std::move(info)),
+      mode_(mode),
+      size_(info_.size_bytes),
+      follow_size_(follow_size) {}
+
+uint64_t AioFileDevice::refresh_size() {
+  if (!follow_size_) return size_.load(std::memory_order_relaxed);
+  uint64_t bytes = 0;
+  if (info_.is_block_device) {
+    if (::ioctl(fd(), BLKGETSIZE64, &bytes) != 0) return size_.load(std::memory_order_relaxed);
+  } else {
+    struct stat st {};
+    if (::fstat(fd(), &st) != 0) return size_.load(std::memory_order_relaxed);
+    bytes = static_cast<uint64_t>(st.st_size);
+  }
+  bytes &= ~uint64_t{511};
+  if (bytes == 0) return size_.load(std::memory_order_relaxed);  // never shrink to nothing
+  size_.store(bytes, std::memory_order_relaxed);
+  return bytes;
+}
 
 std::unique_ptr<IoChannel> AioFileDevice::make_channel(boost::asio::io_context& loop) {
   return std::make_unique<AioChannel>(*this, loop);
@@ -47,7 +68,8 @@ int AioFileDevice::check(const IoRequest& req) const {
       if (info_.read_only) return -EROFS;
       break;
   }
-  if (req.offset > info_.size_bytes || req.length > info_.size_bytes - req.offset) return -EINVAL;
+  uint64_t size = size_.load(std::memory_order_relaxed);
+  if (req.offset > size || req.length > size - req.offset) return -EINVAL;
   return 0;
 }
 

@@ -19,7 +19,8 @@ namespace sharedisk::blockdev {
 
 class AioFileDevice final : public BlockDevice {
  public:
-  AioFileDevice(UniqueFd fd, DeviceInfo info, CacheMode mode);
+  // follow_size: the store exports its whole extent, so refresh_size() re-reads it.
+  AioFileDevice(UniqueFd fd, DeviceInfo info, CacheMode mode, bool follow_size = false);
   // Flushes (fdatasync) a writable store before closing it, so a clean
   // shutdown keeps every write that was acknowledged in write-back mode.
   ~AioFileDevice() override;
@@ -28,6 +29,7 @@ class AioFileDevice final : public BlockDevice {
   std::unique_ptr<IoChannel> make_channel(boost::asio::io_context& loop) override;
   void set_cache_mode(CacheMode mode) override { mode_.store(mode, std::memory_order_relaxed); }
   CacheMode cache_mode() const override { return mode_.load(std::memory_order_relaxed); }
+  uint64_t refresh_size() override;
 
   int fd() const { return fd_.get(); }
 
@@ -54,6 +56,8 @@ class AioFileDevice final : public BlockDevice {
   UniqueFd fd_;  // closed after the worker has been joined
   DeviceInfo info_;
   std::atomic<CacheMode> mode_;
+  std::atomic<uint64_t> size_;  // what check() allows; grows with refresh_size()
+  bool follow_size_ = false;
   std::atomic<bool> aio_fdsync_{true};
   BlockingWorker worker_;  // declared last: joined before anything else goes
 };

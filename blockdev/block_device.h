@@ -93,6 +93,11 @@ class BlockDevice {
   // Thread-safe; takes effect for requests submitted afterwards.
   virtual void set_cache_mode(CacheMode mode) = 0;
   virtual CacheMode cache_mode() const = 0;
+  // Thread-safe. Re-reads the size of a store that exports its whole extent
+  // (a block device, a file opened without a size) and returns the size now
+  // served: requests up to it are accepted from then on. Stores of a fixed
+  // size return it unchanged.
+  virtual uint64_t refresh_size() { return info().size_bytes; }
 };
 
 // Opening or creating a backing store failed; what() names the path and the reason.

@@ -212,6 +212,17 @@ ReloadResult apply(DaemonState& state, config::Config next) {
     lines.push_back("changed access list of " + t->iqn);
   }
 
+  // A backing that grew (or shrank) under a running LUN: READ CAPACITY tells
+  // the new size and every nexus sees CAPACITY DATA HAS CHANGED (2A/09).
+  for (const config::Target& t : next.targets) {
+    iscsi::TargetNode* node = state.context.registry.find(t.iqn);
+    if (node == nullptr) continue;
+    for (uint64_t n : node->device->luns())
+      if (node->device->capacity_changed(n))
+        lines.push_back("target " + t.iqn + ": LUN " + std::to_string(n) +
+                        " capacity changed (sessions told: 2A/09)");
+  }
+
   std::vector<std::string> restart = restart_only_changes(cur, next);
   for (const std::string& key : restart)
     lines.push_back(key + " changed: needs a restart, running value kept");

@@ -59,8 +59,10 @@ struct Connection::Command {
   bool immediate = false;
   bool accepted = false;  // in CmdSN order (counted in outstanding_ unless immediate)
   bool aborted = false;
-  bool data_error = false;    // a Data-Out broke the sequence: fail without executing
-  bool digest_error = false;  // ... because a data digest was wrong (sense 47/05)
+  bool answer_aborted = false;  // aborted for another nexus with TAS=1: answer TASK ABORTED
+  bool ordered = false;         // an accepted ORDERED command, counted in ordered_pending_
+  bool data_error = false;      // a Data-Out broke the sequence: fail without executing
+  bool digest_error = false;    // ... because a data digest was wrong (sense 47/05)
   uint32_t itt = 0;
   uint32_t cmdsn = 0;
   uint32_t edtl = 0;
@@ -96,6 +98,8 @@ Connection::~Connection() {
     target_->device->detach(nexus_);
   }
   for (auto& w : drain_waiters_) w();  // nothing of ours is left running
+  for (auto& w : gone_waiters_) w();
+  if (session_listed_) server_.sessions.remove(tsih_, this);
   loop_.members.erase(this);
   loop_.connections--;
 }
@@ -125,18 +129,48 @@ void Connection::close(const char* why) {
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   timer_.cancel();
-  if (tsih_ != 0) server_.sessions.remove(tsih_, this);
-  // Commands not inside the SCSI layer can go now; the others finish there
-  // (writes already handed to the disk complete) and are dropped in task_done.
+  // Commands not inside the SCSI layer can go now (the socket is closed: no
+  // receive into their buffers can follow); the others finish there (writes
+  // already handed to the disk complete) and are dropped in task_done.
+  rx_cmd_ = nullptr;
+  data_dest_ = nullptr;
+  reinstating_.reset();
   for (Command* cmd : std::vector<Command*>(active_))
     if (cmd->state == Command::State::kReceiving) free_command(cmd);
   waiting_.clear();
+  tmfs_.clear();
+  // The session stays listed (a reinstating login waits for it) until its
+  // last command has left the SCSI layer.
+  if (in_scsi_ == 0) detach_nexus();
+}
+
+void Connection::detach_nexus() {
+  if (nexus_ != nullptr) {
+    server_.task_sets.remove(nexus_);
+    target_->device->detach(nexus_);
+    nexus_ = nullptr;
+  }
+  if (session_listed_) {
+    server_.sessions.remove(tsih_, this);
+    session_listed_ = false;
+  }
+  auto waiters = std::move(gone_waiters_);
+  gone_waiters_.clear();
+  for (auto& w : waiters) w();
+}
+
+void Connection::close_for_reinstatement(std::function<void()> on_gone) {
+  asio::post(loop_.io, [self = shared_from_this(), on_gone = std::move(on_gone)]() mutable {
+    self->gone_waiters_.push_back(std::move(on_gone));
+    self->close("session reinstated by a new login");
+    if (self->in_scsi_ == 0) self->detach_nexus();
+  });
 }
 
 // ---------------------------------------------------------------- receive
 
 void Connection::read_more() {
-  if (closed_ || reading_) return;
+  if (closed_ || reading_ || rx_paused_) return;
   reading_ = true;
   auto self = shared_from_this();
   if (rx_state_ == RxState::kData && data_dest_ != nullptr && rpos_ == rend_ &&
@@ -196,7 +230,7 @@ void Connection::expect_data(uint8_t* dest, uint32_t length) {
 }
 
 bool Connection::process_rx() {
-  while (!closed_ && !close_after_write_) {
+  while (!closed_ && !close_after_write_ && !rx_paused_) {
     size_t avail = rend_ - rpos_;
     switch (rx_state_) {
       case RxState::kHeader:
@@ -344,7 +378,7 @@ bool Connection::on_pdu() {
       }
     } else {
       // A non-data PDU is dropped; its CmdSN is used up so later commands still run.
-      if (!hdr_.immediate() && hdr_.cmdsn() == exp_cmdsn_) exp_cmdsn_++;
+      if (!hdr_.immediate()) consume_cmdsn(hdr_.cmdsn());
       return true;
     }
   }
@@ -361,7 +395,8 @@ bool Connection::on_pdu() {
         if (cmd->immediate) {
           command_ready(cmd);
         } else if (cmd->cmdsn == exp_cmdsn_) {
-          accept_in_order(cmd);
+          accept(cmd);
+          accept_waiting();
         } else {
           waiting_.push_back(cmd);
         }
@@ -399,6 +434,21 @@ bool Connection::on_pdu() {
 bool Connection::handle_login() {
   Login::Reply reply = login_->handle(hdr_, reinterpret_cast<const uint8_t*>(control_data_.data()),
                                       control_data_.size());
+  if (reply.complete && reinstating_) {
+    // RFC 7143 6.3.5: the old session's tasks end before the new session
+    // starts. Nothing more is read until then.
+    held_login_ = std::move(reply);
+    rx_paused_ = true;
+    auto old = std::move(reinstating_);
+    std::weak_ptr<Connection> weak = weak_from_this();
+    asio::io_context* home = &loop_.io;
+    old->close_for_reinstatement([weak, home] {
+      asio::post(*home, [weak] {
+        if (auto self = weak.lock()) self->resume_login();
+      });
+    });
+    return true;
+  }
   OutPdu& pdu = queue_pdu(op::kLoginResponse);
   pdu.bhs = reply.bhs;
   pdu.owned = std::move(reply.data);
@@ -426,6 +476,29 @@ bool Connection::handle_login() {
   return true;
 }
 
+void Connection::resume_login() {
+  if (closed_ || !held_login_) return;
+  spdlog::info("session of {} reinstated: the replaced session has drained", initiator_);
+  util::LoopTurn turn;
+  // handle_login() again, with the reply it held.
+  Login::Reply reply = std::move(*held_login_);
+  held_login_.reset();
+  OutPdu& pdu = queue_pdu(op::kLoginResponse);
+  pdu.bhs = reply.bhs;
+  pdu.owned = std::move(reply.data);
+  pdu.length = uint32_t(pdu.owned.size());
+  full_feature_ = true;
+  params_ = login_->params();
+  statsn_ = login_->next_statsn();
+  exp_cmdsn_ = login_->exp_cmdsn();
+  schedule_flush();
+  rx_paused_ = false;
+  if (process_rx())
+    read_more();
+  else if (!closed_ && !close_after_write_)
+    close("protocol error");
+}
+
 uint16_t Connection::admit(const Login& login, uint16_t* status) {
   discovery_ = login.session_type() == SessionType::kDiscovery;
   initiator_ = login.initiator_name();
@@ -451,10 +524,12 @@ uint16_t Connection::admit(const Login& login, uint16_t* status) {
       server_.sessions.admit(key, login.requested_tsih(), weak_from_this(), &replaced, status);
   if (tsih == 0) return 0;
   if (replaced && replaced.get() != this) {
-    spdlog::info("session of {} isid 0x{:012x} reinstated", initiator_, login.isid());
-    replaced->post_close("session reinstated by a new login");
+    spdlog::info("session of {} isid 0x{:012x} reinstated: waiting for the old one to drain",
+                 initiator_, login.isid());
+    reinstating_ = std::move(replaced);  // closed, and waited for, when the login completes
   }
   tsih_ = tsih;
+  session_listed_ = true;
   SessionInfo info;
   info.initiator_alias = login.initiator_alias();
   info.peer = peer_;
@@ -476,7 +551,7 @@ uint16_t Connection::admit(const Login& login, uint16_t* status) {
       spdlog::info("{} has read-only access to {}", initiator_, target_->iqn);
     }
   } else {
-    queue_depth_ = 16;
+    queue_depth_ = kDiscoveryQueueDepth;
   }
   return tsih;
 }
@@ -487,8 +562,9 @@ bool Connection::check_cmdsn(const Bhs& bhs, bool* drop) {
   *drop = false;
   if (bhs.immediate()) return true;
   uint32_t sn = bhs.cmdsn();
-  // Outside [ExpCmdSN, MaxCmdSN]: silently ignored (RFC 7143 §4.2.2.1).
-  if (sn_lt(sn, exp_cmdsn_) || sn_lt(max_cmdsn(), sn)) {
+  // Outside [ExpCmdSN, MaxCmdSN]: silently ignored (RFC 7143 §4.2.2.1), like
+  // a CmdSN already used (an ABORT TASK's RefCmdSN, RFC 7143 §11.5.1).
+  if (sn_lt(sn, exp_cmdsn_) || sn_lt(max_cmdsn(), sn) || cmdsn_consumed(sn)) {
     spdlog::debug("{}: CmdSN {} outside window [{}, {}], ignored", peer_, sn, exp_cmdsn_,
                   max_cmdsn());
     *drop = true;
@@ -515,6 +591,7 @@ void Connection::free_command(Command* cmd) {
   cmd->state = Command::State::kFree;
   cmd->accepted = false;
   cmd->aborted = false;
+  cmd->answer_aborted = false;
   cmd->task.buffer.reset();
   auto it = std::find(active_.begin(), active_.end(), cmd);
   if (it != active_.end()) {
@@ -522,7 +599,9 @@ void Connection::free_command(Command* cmd) {
     active_.pop_back();
   }
   std::erase(waiting_, cmd);
+  if (!held_.empty()) std::erase(held_, cmd);
   free_.push_back(cmd);
+  command_finished(cmd);
 }
 
 bool Connection::handle_scsi_command() {
@@ -549,7 +628,7 @@ bool Connection::handle_scsi_command() {
     reason = reject::kProtocolError;
   if (reason != 0) {
     send_reject(reason, hdr_);
-    if (!hdr_.immediate() && hdr_.cmdsn() == exp_cmdsn_) exp_cmdsn_++;
+    if (!hdr_.immediate()) consume_cmdsn(hdr_.cmdsn());
     expect_data(nullptr, dsl);
     return true;
   }
@@ -667,20 +746,87 @@ Connection::Command* Connection::find_by_itt(uint32_t itt) {
   return nullptr;
 }
 
-void Connection::accept_in_order(Command* cmd) {
-  while (cmd != nullptr) {
+// ---- the CmdSN sequence (RFC 7143 §4.2.2.1): every number in order, once
+
+bool Connection::cmdsn_consumed(uint32_t sn) const {
+  return !consumed_.empty() && std::find(consumed_.begin(), consumed_.end(), sn) != consumed_.end();
+}
+
+void Connection::consume_cmdsn(uint32_t sn) {
+  if (sn == exp_cmdsn_) {
     exp_cmdsn_++;
-    outstanding_++;
-    cmd->accepted = true;
-    command_ready(cmd);
-    cmd = nullptr;
-    for (Command* w : waiting_) {
-      if (w->cmdsn == exp_cmdsn_) {
-        cmd = w;
-        std::erase(waiting_, w);
-        break;
+    accept_waiting();
+  } else if (sn_lt(exp_cmdsn_, sn) && !cmdsn_consumed(sn)) {
+    consumed_.push_back(sn);
+  }
+}
+
+void Connection::accept(Command* cmd) {
+  exp_cmdsn_++;
+  outstanding_++;
+  cmd->accepted = true;
+  if (cmd->task.attr == scsi::TaskAttr::kOrdered) {
+    cmd->ordered = true;
+    ordered_pending_++;
+  }
+  command_ready(cmd);
+}
+
+// Accepts what waited for the numbers now reached.
+void Connection::accept_waiting() {
+  for (;;) {
+    if (!consumed_.empty()) {
+      auto used = std::find(consumed_.begin(), consumed_.end(), exp_cmdsn_);
+      if (used != consumed_.end()) {
+        consumed_.erase(used);
+        exp_cmdsn_++;
+        continue;
       }
     }
+    auto next = std::find_if(waiting_.begin(), waiting_.end(),
+                             [&](const Command* w) { return w->cmdsn == exp_cmdsn_; });
+    if (next == waiting_.end()) return;
+    Command* cmd = *next;
+    waiting_.erase(next);
+    accept(cmd);
+  }
+}
+
+// ---- task attributes (SAM-5 8.6)
+
+bool Connection::must_wait(const Command* cmd) const {
+  if (cmd->immediate || cmd->task.attr == scsi::TaskAttr::kHeadOfQueue) return false;
+  bool ordered = cmd->task.attr == scsi::TaskAttr::kOrdered;
+  if (!ordered && ordered_pending_ == 0) return false;
+  for (const Command* c : active_) {
+    if (c == cmd || c->immediate || !c->accepted) continue;
+    if (c->state != Command::State::kReceiving && c->state != Command::State::kInScsi) continue;
+    if (!sn_lt(c->cmdsn, cmd->cmdsn)) continue;
+    if (ordered || c->ordered) return true;  // an earlier command still runs
+  }
+  return false;
+}
+
+void Connection::command_finished(Command* cmd) {
+  if (cmd->ordered) {
+    cmd->ordered = false;
+    ordered_pending_--;
+  }
+  if (!held_.empty()) release_held();
+}
+
+void Connection::release_held() {
+  if (closed_) return;
+  // execute() may complete a command at once, which comes back here.
+  for (size_t i = 0; i < held_.size();) {
+    Command* cmd = held_[i];
+    if (must_wait(cmd)) {
+      ++i;
+      continue;
+    }
+    held_.erase(held_.begin() + static_cast<ptrdiff_t>(i));
+    execute(cmd);
+    i = 0;
   }
 }
 
@@ -691,6 +837,10 @@ void Connection::command_ready(Command* cmd) {
     return;
   }
   if (cmd->state != Command::State::kReceiving) return;
+  if (cmd->aborted) {  // aborted while its data or its CmdSN was on the way
+    finish_aborted(cmd);
+    return;
+  }
   if (cmd->received >= cmd->edtl || cmd->task.direction != scsi::Direction::kWrite) {
     if (cmd->data_error) {
       if (cmd->digest_error)
@@ -698,6 +848,10 @@ void Connection::command_ready(Command* cmd) {
                                 0x05);  // ABORTED COMMAND, PROTOCOL SERVICE CRC ERROR
       else
         respond_check_condition(cmd, 0x0b, 0x4b, 0x00);  // ABORTED COMMAND, DATA PHASE ERROR
+      return;
+    }
+    if (must_wait(cmd)) {
+      held_.push_back(cmd);
       return;
     }
     execute(cmd);
@@ -735,9 +889,12 @@ void Connection::execute(Command* cmd) {
 void Connection::task_done(scsi::Task& task) {
   auto* cmd = static_cast<Command*>(task.transport_context);
   in_scsi_--;
-  if (closed_ || cmd->aborted) {
+  if (closed_) {
     free_command(cmd);
-    if (pending_tmf_) finish_pending_tmf();
+    notify_drained();
+  } else if (cmd->aborted) {
+    finish_aborted(cmd);
+    if (!tmfs_.empty()) finish_pending_tmfs();
     notify_drained();
   } else {
     respond(cmd);
@@ -745,17 +902,14 @@ void Connection::task_done(scsi::Task& task) {
   if (pending_logout_ && in_scsi_ == 0 && !closed_) handle_logout();
   if (in_scsi_ == 0) {
     auto self = std::move(keep_alive_);  // may destroy *this at the end of this scope
-    if (closed_ && nexus_ != nullptr) {
-      server_.task_sets.remove(nexus_);
-      target_->device->detach(nexus_);
-      nexus_ = nullptr;
-    }
+    if (closed_) detach_nexus();
   }
 }
 
 void Connection::respond(Command* cmd) {
   scsi::Task& task = cmd->task;
   cmd->state = Command::State::kResponding;
+  command_finished(cmd);
   if (LunIoStats* stats = target_ ? target_->stats_for(task.lun) : nullptr) {
     IoKind kind = task.direction == scsi::Direction::kRead    ? IoKind::kRead
                   : task.direction == scsi::Direction::kWrite ? IoKind::kWrite
@@ -856,7 +1010,7 @@ bool Connection::handle_nop_out() {
   bool drop = false;
   check_cmdsn(hdr_, &drop);
   if (drop) return true;
-  if (!hdr_.immediate()) exp_cmdsn_++;
+  if (!hdr_.immediate()) consume_cmdsn(hdr_.cmdsn());
   uint32_t itt = hdr_.itt();
   if (itt == kReservedTag) {
     // The answer to our NOP-In ping (or an unsolicited ping, which needs none).
@@ -880,7 +1034,7 @@ bool Connection::handle_text() {
   bool drop = false;
   check_cmdsn(hdr_, &drop);
   if (drop) return true;
-  if (!hdr_.immediate()) exp_cmdsn_++;
+  if (!hdr_.immediate()) consume_cmdsn(hdr_.cmdsn());
   std::string answer;
   if (hdr_.ttt() != kReservedTag && hdr_.ttt() == text_ttt_) {
     answer = std::move(text_rest_);  // the initiator asks for the rest
@@ -933,7 +1087,7 @@ bool Connection::handle_logout() {
     bool drop = false;
     check_cmdsn(hdr_, &drop);
     if (drop) return true;
-    if (!hdr_.immediate()) exp_cmdsn_++;
+    if (!hdr_.immediate()) consume_cmdsn(hdr_.cmdsn());
     pending_logout_ = hdr_;
     // Commands still waiting for data can never complete now.
     for (Command* cmd : std::vector<Command*>(active_))
@@ -958,41 +1112,78 @@ bool Connection::handle_logout() {
 }
 
 // lun: a LUN number (decoded), compared with each command's decoded LUN.
-void Connection::abort_commands(uint32_t lun_filter_valid, uint64_t lun, uint32_t only_itt) {
+void Connection::abort_commands(uint32_t lun_filter_valid, uint64_t lun, uint32_t only_itt,
+                                bool task_aborted_status) {
   for (Command* cmd : std::vector<Command*>(active_)) {
     if (only_itt != kReservedTag && cmd->itt != only_itt) continue;
     uint64_t number = 0;
     if (lun_filter_valid && !(scsi::decode_lun(cmd->task.lun, &number) && number == lun)) continue;
-    if (cmd->state == Command::State::kInScsi) {
-      cmd->aborted = true;  // its result is dropped when the device finishes it
-    } else if (cmd->state == Command::State::kReceiving) {
-      free_command(cmd);
-    }
+    if (cmd->state != Command::State::kInScsi && cmd->state != Command::State::kReceiving) continue;
+    cmd->aborted = true;
+    cmd->answer_aborted = task_aborted_status;
+    // In the SCSI layer: ends when the device is done with it (task_done).
+    if (cmd->state == Command::State::kInScsi) continue;
+    // Its data segment is being received into its buffer: the buffer stays
+    // its own until the PDU ends (on_pdu), never back in the pool before.
+    if (cmd == rx_cmd_) continue;
+    // Waiting for its CmdSN: it keeps its place in the sequence and ends
+    // when the sequence reaches it.
+    if (std::find(waiting_.begin(), waiting_.end(), cmd) != waiting_.end()) continue;
+    finish_aborted(cmd);
   }
+}
+
+// An aborted command that can no longer touch the medium.
+void Connection::finish_aborted(Command* cmd) {
+  if (!held_.empty()) std::erase(held_, cmd);
+  if (!cmd->answer_aborted) {
+    free_command(cmd);
+    return;
+  }
+  scsi::Task& task = cmd->task;
+  task.status = scsi::status::kTaskAborted;
+  task.sense_length = 0;
+  task.data_in_length = 0;
+  task.transfer_length = 0;
+  respond(cmd);
+}
+
+bool Connection::draining() const {
+  for (const Command* cmd : active_)
+    if (cmd->aborted && cmd->state == Command::State::kInScsi) return true;
+  return false;
 }
 
 bool Connection::handle_task_management() {
   bool drop = false;
   check_cmdsn(hdr_, &drop);
   if (drop) return true;
-  if (!hdr_.immediate()) exp_cmdsn_++;
   uint8_t function = hdr_.flags() & 0x7f;
   uint64_t lun = hdr_.lun();
   uint32_t ref = hdr_.field32(20);
+  uint32_t ref_cmdsn = hdr_.field32(32);
   uint8_t response = tmf::kComplete;
   uint64_t lun_number = 0;
   bool lun_ok = target_ != nullptr && scsi::decode_lun(lun, &lun_number) &&
                 target_->device->has_lun(lun_number);
+  auto t = std::make_shared<PendingTmf>();
+  t->request = hdr_;
   if (discovery_ || target_ == nullptr) {
     response = tmf::kRejected;
   } else {
     switch (function) {
       case tmf::kAbortTask: {
         Command* cmd = find_by_itt(ref);
-        if (cmd == nullptr || cmd->state == Command::State::kResponding) {
-          response = tmf::kTaskDoesNotExist;
+        if (cmd != nullptr && cmd->state != Command::State::kResponding) {
+          abort_commands(0, 0, ref, false);
+        } else if (cmd == nullptr && !sn_lt(ref_cmdsn, exp_cmdsn_) &&
+                   !sn_lt(max_cmdsn(), ref_cmdsn) && sn_lt(ref_cmdsn, hdr_.cmdsn()) &&
+                   !cmdsn_consumed(ref_cmdsn)) {
+          // RFC 7143 §11.5.1: a task not received yet whose CmdSN is in the
+          // window counts as received (and so is never executed).
+          consume_cmdsn(ref_cmdsn);
         } else {
-          abort_commands(0, 0, ref);
+          response = tmf::kTaskDoesNotExist;
         }
         break;
       }
@@ -1001,7 +1192,7 @@ bool Connection::handle_task_management() {
         if (!lun_ok)
           response = tmf::kLunDoesNotExist;
         else
-          abort_commands(1, lun_number, kReservedTag);
+          abort_commands(1, lun_number, kReservedTag, false);
         break;
       case tmf::kLogicalUnitReset:
         if (!lun_ok) {
@@ -1009,19 +1200,17 @@ bool Connection::handle_task_management() {
         } else {
           // Every session's tasks on the LU are aborted (SAM-5 §7.7); the
           // reset's unit attentions follow once they have all drained.
-          abort_commands(1, lun_number, kReservedTag);
-          abort_elsewhere(lun_number);
-          pending_tmf_effect_ = [this, lun_number] {
-            target_->device->lun_reset(nexus_, lun_number);
-          };
+          abort_commands(1, lun_number, kReservedTag, false);
+          abort_elsewhere(lun_number, t);
+          t->effect = [this, lun_number] { target_->device->lun_reset(nexus_, lun_number); };
         }
         break;
       case tmf::kTargetWarmReset:
       case tmf::kTargetColdReset:
-        abort_commands(0, 0, kReservedTag);
-        for (uint64_t l : target_->device->luns()) abort_elsewhere(l);
-        pending_tmf_effect_ = [this] { target_->device->target_reset(nexus_); };
-        close_after_tmf_ = function == tmf::kTargetColdReset;
+        abort_commands(0, 0, kReservedTag, false);
+        for (uint64_t l : target_->device->luns()) abort_elsewhere(l, t);
+        t->effect = [this] { target_->device->target_reset(nexus_); };
+        t->close_after = function == tmf::kTargetColdReset;
         break;
       case tmf::kQueryTask: {
         Command* cmd = find_by_itt(ref);
@@ -1038,56 +1227,62 @@ bool Connection::handle_task_management() {
         break;
     }
   }
-  pending_tmf_ = hdr_;
-  pending_tmf_response_ = response;
-  finish_pending_tmf();
+  t->response = response;
+  tmfs_.push_back(std::move(t));
+  // A non-immediate request's own CmdSN is used only now, so that commands
+  // queued after it are not accepted before its aborts.
+  if (!hdr_.immediate()) consume_cmdsn(hdr_.cmdsn());
+  finish_pending_tmfs();
   return true;
 }
 
-// The TMF response goes out only once no aborted command is still running, so
-// nothing it aborted can complete (or write) after the initiator hears "done".
-void Connection::finish_pending_tmf() {
-  for (Command* cmd : active_)
-    if (cmd->aborted) return;
-  if (remote_drains_ > 0) return;
-  if (pending_tmf_effect_) {
-    auto effect = std::move(pending_tmf_effect_);
-    pending_tmf_effect_ = nullptr;
-    effect();
+// A TMF response goes out only once no command it aborted is still running,
+// so nothing it aborted can complete (or write) after the initiator hears
+// "done"; requests are answered in the order they came.
+void Connection::finish_pending_tmfs() {
+  bool sent = false;
+  while (!tmfs_.empty() && !closed_) {
+    if (draining()) break;
+    PendingTmf& t = *tmfs_.front();
+    if (t.remote_drains > 0) break;
+    if (t.effect) {
+      auto effect = std::move(t.effect);
+      t.effect = nullptr;
+      effect();
+    }
+    OutPdu& pdu = queue_pdu(op::kTaskMgmtResponse);
+    pdu.bhs.set_flags(flag::kFinal);
+    pdu.bhs.b[2] = t.response;
+    pdu.bhs.set_itt(t.request.itt());
+    fill_sn(pdu.bhs, true);
+    if (t.close_after) close_after_write_ = true;
+    tmfs_.pop_front();
+    sent = true;
   }
-  Bhs request = *pending_tmf_;
-  pending_tmf_.reset();
-  OutPdu& pdu = queue_pdu(op::kTaskMgmtResponse);
-  pdu.bhs.set_flags(flag::kFinal);
-  pdu.bhs.b[2] = pending_tmf_response_;
-  pdu.bhs.set_itt(request.itt());
-  fill_sn(pdu.bhs, true);
-  if (close_after_tmf_) close_after_write_ = true;
-  schedule_flush();
+  if (sent) schedule_flush();
 }
 
 // Aborts the tasks the other sessions of this target have on `lun`; the
 // pending TMF answer waits until they have drained.
-void Connection::abort_elsewhere(uint64_t lun) {
+void Connection::abort_elsewhere(uint64_t lun, const std::shared_ptr<PendingTmf>& t) {
   std::vector<scsi::Nexus*> others = server_.task_sets.others(target_, nexus_);
   if (others.empty()) return;
-  remote_drains_++;
-  server_.task_sets.abort_tasks(others, lun, loop_.index, [self = shared_from_this()] {
-    self->remote_drains_--;
-    if (self->pending_tmf_) self->finish_pending_tmf();
+  t->remote_drains++;
+  server_.task_sets.abort_tasks(others, lun, loop_.index, [self = shared_from_this(), t] {
+    t->remote_drains--;
+    self->finish_pending_tmfs();
   });
 }
 
 void Connection::abort_lun_tasks(uint64_t lun, std::function<void()> on_drained) {
-  abort_commands(1, lun, kReservedTag);
+  bool tas = target_ != nullptr && target_->device->task_aborted_status(lun);
+  abort_commands(1, lun, kReservedTag, tas);
   drain_waiters_.push_back(std::move(on_drained));
   notify_drained();
 }
 
 void Connection::notify_drained() {
-  if (drain_waiters_.empty()) return;
-  for (Command* cmd : active_)
-    if (cmd->aborted) return;
+  if (drain_waiters_.empty() || draining()) return;
   auto waiters = std::move(drain_waiters_);
   drain_waiters_.clear();
   for (auto& w : waiters) w();

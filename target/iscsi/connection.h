@@ -69,9 +69,17 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void post_close(const char* why);
   // From the connection's own loop only.
   void close_now(const char* why) { close(why); }
-  // From the connection's own loop: aborts every task on LUN number `lun`
-  // (TAS=0: no status) and calls `on_drained` once none of them is running.
+  // From the connection's own loop: aborts every task on LUN number `lun` for
+  // another I_T nexus's task management (a LUN or target reset, PREEMPT AND
+  // ABORT): with the LUN's TAS bit set each one is answered TASK ABORTED,
+  // otherwise dropped. `on_drained` runs once none of them is still in the
+  // SCSI layer (nothing aborted can write afterwards).
   void abort_lun_tasks(uint64_t lun, std::function<void()> on_drained);
+  // Session reinstatement (RFC 7143 6.3.5), from any thread: closes this
+  // connection and posts `on_gone` once none of its commands is still in the
+  // SCSI layer and its I_T nexus is detached, so that the new session is
+  // answered only after the old one's writes have landed.
+  void close_for_reinstatement(std::function<void()> on_gone);
   EventLoop& loop() { return loop_; }
 
  private:
@@ -118,10 +126,28 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void respond(Command* cmd);
   void respond_check_condition(Command* cmd, uint8_t key, uint8_t asc, uint8_t ascq);
   Command* find_by_itt(uint32_t itt);
-  void abort_commands(uint32_t lun_filter_valid, uint64_t lun, uint32_t only_itt);
-  void finish_pending_tmf();
-  void abort_elsewhere(uint64_t lun);
+  // Aborts the matching commands; with `task_aborted_status` (TAS, another
+  // nexus asked) each is answered TASK ABORTED once it can no longer write.
+  void abort_commands(uint32_t lun_filter_valid, uint64_t lun, uint32_t only_itt,
+                      bool task_aborted_status);
+  void finish_aborted(Command* cmd);
+  bool draining() const;  // an aborted command is still inside the SCSI layer
+  void finish_pending_tmfs();
+  struct PendingTmf;
+  void abort_elsewhere(uint64_t lun, const std::shared_ptr<PendingTmf>& t);
   void notify_drained();
+  // CmdSN sequence: a number used by a PDU that is not a queued command.
+  void consume_cmdsn(uint32_t sn);
+  void accept(Command* cmd);
+  void accept_waiting();
+  bool cmdsn_consumed(uint32_t sn) const;
+  // Task attributes: ORDERED waits for every earlier command, and commands
+  // after an ORDERED one wait for it (HEAD OF QUEUE never waits).
+  bool must_wait(const Command* cmd) const;
+  void command_finished(Command* cmd);
+  void release_held();
+  void detach_nexus();
+  void resume_login();
 
   // ---- transmit path
   OutPdu& queue_pdu(uint8_t opcode);
@@ -190,23 +216,38 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   // Commands.
   std::vector<std::unique_ptr<Command>> slots_;
   std::vector<Command*> free_;
-  std::vector<Command*> active_;   // every command not free
-  std::vector<Command*> waiting_;  // CmdSN ahead of ExpCmdSN
-  uint32_t in_scsi_ = 0;           // commands inside Device::execute
+  std::vector<Command*> active_;    // every command not free
+  std::vector<Command*> waiting_;   // CmdSN ahead of ExpCmdSN
+  std::vector<uint32_t> consumed_;  // CmdSNs ahead of ExpCmdSN already used (rejected, aborted)
+  std::vector<Command*> held_;      // ready, waiting on an ORDERED command (task attributes)
+  uint32_t ordered_pending_ = 0;    // accepted ORDERED commands not yet finished
+  uint32_t in_scsi_ = 0;            // commands inside Device::execute
   uint32_t ttt_generation_ = 0;
 
   // Text continuation (a SendTargets answer longer than one PDU).
   std::string text_rest_;
   uint32_t text_ttt_ = kReservedTag;
 
-  // Task management waiting for aborted commands to drain.
-  std::optional<Bhs> pending_tmf_;
-  std::function<void()> pending_tmf_effect_;  // device side effect, run once drained
-  uint32_t remote_drains_ = 0;                // other sessions still draining for it
+  // Task management requests, answered in order, each once the commands it
+  // aborted (here and in other sessions) have drained.
+  struct PendingTmf {  // declared with the handlers above
+    Bhs request;
+    uint8_t response = 0;
+    std::function<void()> effect;  // device side effect, run once drained
+    uint32_t remote_drains = 0;    // other sessions still draining for it
+    bool close_after = false;
+  };
+  std::deque<std::shared_ptr<PendingTmf>> tmfs_;
   std::vector<std::function<void()>> drain_waiters_;
-  uint8_t pending_tmf_response_ = 0;
-  bool close_after_tmf_ = false;
   std::optional<Bhs> pending_logout_;
+
+  // Reinstatement: the old session this login replaces, and the final Login
+  // Response held until that session has drained.
+  std::shared_ptr<Connection> reinstating_;
+  std::optional<Login::Reply> held_login_;
+  bool rx_paused_ = false;
+  std::vector<std::function<void()>> gone_waiters_;  // close_for_reinstatement
+  bool session_listed_ = false;                      // in server_.sessions
 
   // NOP-In ping.
   bool ping_outstanding_ = false;

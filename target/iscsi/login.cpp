@@ -141,7 +141,7 @@ Login::Reply Login::respond(const Bhs& request, bool transit, uint8_t nsg, std::
   r.set_itt(request.itt());
   r.set32(24, statsn_++);
   r.set32(28, exp_cmdsn_);
-  r.set32(32, exp_cmdsn_ + (target_ != nullptr ? target_->queue_depth : 1) - 1);
+  r.set32(32, exp_cmdsn_ + (target_ != nullptr ? target_->queue_depth : kDiscoveryQueueDepth) - 1);
   r.set_data_length(uint32_t(data.size()));
   reply.data = std::move(data);
   return reply;

@@ -20,6 +20,10 @@ namespace sharedisk::iscsi {
 
 enum class SessionType { kNormal, kDiscovery };
 
+// The CmdSN window of a discovery session (its Text requests), granted in the
+// final Login Response and kept by the connection afterwards.
+constexpr uint32_t kDiscoveryQueueDepth = 16;
+
 // Decides whether a completed login becomes a session (TSIH assignment,
 // session reinstatement). Returns the TSIH, or 0 with `status` set to refuse.
 class SessionAdmission {

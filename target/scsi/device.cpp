@@ -139,9 +139,20 @@ void DeviceImpl::install(const LunOptions& options, std::unique_ptr<blockdev::Bl
   if (how == Install::kAdd && old != nullptr) throw std::runtime_error(name + " defined twice");
   if (how == Install::kReplace && old == nullptr)
     throw std::runtime_error(name + " does not exist");
-  auto lun = std::make_unique<Lun>(options, std::move(backing), loops,
-                                   make_local_reservation_store(options.pr_state_path));
+  // The same logical unit with other options (a reload changed write_cache,
+  // say) keeps its reservation state and mode parameters: sessions that
+  // registered keep their registrations, and fencing stays armed.
+  bool same_unit = old != nullptr && old->options().serial == options.serial &&
+                   old->options().naa == options.naa &&
+                   old->options().pr_state_path == options.pr_state_path;
+  std::shared_ptr<ReservationStore> rs =
+      same_unit ? old->reservation_store() : make_local_reservation_store(options.pr_state_path);
+  auto lun = std::make_unique<Lun>(options, std::move(backing), loops, std::move(rs));
   Lun* raw = lun.get();
+  if (same_unit) {
+    raw->set_d_sense(old->d_sense());
+    raw->set_tas(old->tas());
+  }
   // Known to every nexus before any command can find it.
   for (auto& n : nexuses_) raw->nexus_attached(n.get());
   table_.update([&](LunTable& t) {

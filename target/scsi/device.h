@@ -140,6 +140,11 @@ class Device {
   virtual void lun_reset(Nexus* from, uint64_t lun) = 0;
   virtual void target_reset(Nexus* from) = 0;
 
+  // Control mode page TAS of LUN `lun` (default on, MODE SELECT changes it):
+  // a task another I_T nexus's task management aborts is answered TASK
+  // ABORTED instead of getting no status. Unknown LUNs answer true.
+  virtual bool task_aborted_status(uint64_t lun) const = 0;
+
   // Waits for nothing: returns true when no task of this device is in I/O.
   virtual bool idle() const = 0;
 

@@ -49,6 +49,10 @@ class DeviceImpl final : public Device {
   void lun_reset(Nexus* from, uint64_t lun) override;
   void target_reset(Nexus* from) override;
   bool idle() const override;
+  bool task_aborted_status(uint64_t lun) const override {
+    const Lun* l = find_lun(lun);
+    return l == nullptr || l->tas();
+  }
   bool capacity_changed(uint64_t lun) override;
   void set_task_aborter(TaskAborter* aborter) override { aborter_ = aborter; }
   TaskAborter* task_aborter() const { return aborter_; }

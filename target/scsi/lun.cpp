@@ -16,7 +16,7 @@ struct Lun::UaQueue {
 };
 
 Lun::Lun(const LunOptions& options, std::unique_ptr<blockdev::BlockDevice> backing,
-         const std::vector<boost::asio::io_context*>& loops, std::unique_ptr<ReservationStore> rs)
+         const std::vector<boost::asio::io_context*>& loops, std::shared_ptr<ReservationStore> rs)
     : options_(options), backing_(std::move(backing)), loops_(loops), reservations_(std::move(rs)) {
   if (!backing_) throw std::runtime_error("LUN " + std::to_string(options.number) + ": no backing");
   if (options.block_size != 512 && options.block_size != 4096)
@@ -43,7 +43,7 @@ Lun::Lun(const LunOptions& options, std::unique_ptr<blockdev::BlockDevice> backi
 Lun::~Lun() = default;
 
 bool Lun::refresh_capacity() {
-  uint64_t n = backing_->info().size_bytes >> block_shift_;
+  uint64_t n = backing_->refresh_size() >> block_shift_;
   return num_blocks_.exchange(n) != n;
 }
 

@@ -27,7 +27,7 @@ class WriteGate;
 class Lun {
  public:
   Lun(const LunOptions& options, std::unique_ptr<blockdev::BlockDevice> backing,
-      const std::vector<boost::asio::io_context*>& loops, std::unique_ptr<ReservationStore> rs);
+      const std::vector<boost::asio::io_context*>& loops, std::shared_ptr<ReservationStore> rs);
   ~Lun();
 
   const LunOptions& options() const { return options_; }
@@ -50,6 +50,9 @@ class Lun {
   // Control mode page D_SENSE: sense data in descriptor format.
   bool d_sense() const { return d_sense_.load(std::memory_order_relaxed); }
   void set_d_sense(bool on) { d_sense_.store(on, std::memory_order_relaxed); }
+  // Control mode page TAS: TASK ABORTED status for tasks another nexus aborts.
+  bool tas() const { return tas_.load(std::memory_order_relaxed); }
+  void set_tas(bool on) { tas_.store(on, std::memory_order_relaxed); }
 
   // PREVENT ALLOW MEDIUM REMOVAL state per nexus (SBC: cleared by resets and nexus loss).
   void set_prevent(const Nexus* n, bool prevent);
@@ -69,6 +72,9 @@ class Lun {
   std::vector<const Nexus*> nexuses() const;
 
   ReservationStore& reservations() { return *reservations_; }
+  // Shared with the LUN that replaces this one when it is the same logical
+  // unit (a reload changing its options): registrations and reservations stay.
+  const std::shared_ptr<ReservationStore>& reservation_store() const { return reservations_; }
   WriteGate& gate() { return *gate_; }
 
   // Tasks inside the backing store (Device::idle()).
@@ -87,6 +93,7 @@ class Lun {
   bool thin_ = false;
   std::atomic<uint64_t> num_blocks_{0};
   std::atomic<bool> d_sense_{false};
+  std::atomic<bool> tas_{true};
 
   mutable std::mutex ua_mutex_;
   std::vector<std::unique_ptr<UaQueue>> ua_;  // one per attached nexus
@@ -94,7 +101,7 @@ class Lun {
   std::vector<const Nexus*> prevent_;  // under ua_mutex_
   std::atomic<uint32_t> prevent_count_{0};
 
-  std::unique_ptr<ReservationStore> reservations_;
+  std::shared_ptr<ReservationStore> reservations_;
   std::unique_ptr<WriteGate> gate_;
 };
 

@@ -1,7 +1,9 @@
 // MODE SENSE (6/10) and MODE SELECT (6/10) (SPC-4 6.11-6.14) with the
 // read-write error recovery (01h), caching (08h) and control (0Ah) pages.
-// Changeable: WCE (caching; mapped onto the backing store's cache mode) and
-// D_SENSE (control; descriptor-format sense). Saved values are not supported.
+// Changeable: WCE (caching; mapped onto the backing store's cache mode),
+// D_SENSE (control; descriptor-format sense) and TAS (control; TASK ABORTED
+// status for tasks another nexus aborts, on by default as in LIO). Saved
+// values are not supported.
 #include <algorithm>
 
 #include "scsi/cdb.h"
@@ -40,10 +42,14 @@ uint32_t build_page(const Lun& lun, uint8_t code, Pc pc, uint8_t* p) {
       p[1] = 0x0A;
       if (pc == Pc::kChangeable) {
         p[2] = 0x04;  // D_SENSE
+        p[5] = 0x40;  // TAS
       } else {
-        p[2] = 0x02;  // GLTSD: no log parameters are saved
+        // TST 001b: a task set per I_T nexus (task attributes, ABORT TASK SET
+        // and CLEAR TASK SET act within the nexus); GLTSD: no saved log parameters.
+        p[2] = 0x20 | 0x02;
         if (pc == Pc::kCurrent && lun.d_sense()) p[2] |= 0x04;
-        p[3] = 0x10;              // QUEUE ALGORITHM MODIFIER: unrestricted reordering
+        p[3] = 0x10;  // QUEUE ALGORITHM MODIFIER: unrestricted reordering
+        if (pc == Pc::kDefault || (pc == Pc::kCurrent && lun.tas())) p[5] |= 0x40;  // TAS
         put_be16(p + 8, 0xFFFF);  // BUSY TIMEOUT PERIOD: unlimited
       }
       return 12;
@@ -140,6 +146,7 @@ void cmd_mode_select(DeviceImpl&, Lun* lun, Task& task) {
   // Validate every page before applying any.
   bool want_wce = lun_cache_write_back(*lun);
   bool want_dsense = lun->d_sense();
+  bool want_tas = lun->tas();
   for (uint32_t off = hdr + bd_len; off < param_len;) {
     if (param_len - off < 2)
       return fail(task, lun, sense_key::kIllegalRequest, asc::kParameterListLengthError);
@@ -161,7 +168,10 @@ void cmd_mode_select(DeviceImpl&, Lun* lun, Task& task) {
       }
     }
     if (code == kPageCaching) want_wce = d[off + 2] & 0x04;
-    if (code == kPageControl) want_dsense = d[off + 2] & 0x04;
+    if (code == kPageControl) {
+      want_dsense = d[off + 2] & 0x04;
+      want_tas = d[off + 5] & 0x40;
+    }
     off += n;
   }
 
@@ -173,6 +183,10 @@ void cmd_mode_select(DeviceImpl&, Lun* lun, Task& task) {
   }
   if (want_dsense != lun->d_sense()) {
     lun->set_d_sense(want_dsense);
+    changed = true;
+  }
+  if (want_tas != lun->tas()) {
+    lun->set_tas(want_tas);
     changed = true;
   }
   if (changed) lun->ua_add_others(task.nexus, asc::kModeParametersChanged);

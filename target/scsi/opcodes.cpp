@@ -11,7 +11,7 @@ constexpr uint8_t kAny = opflag::kAnyLun | opflag::kNoUa;
 
 // clang-format off
 const OpcodeInfo kTable[] = {
-  {0x00, false, 0, 6,  {0x00, 0, 0, 0, 0, 0x07}, "TEST UNIT READY", cmd_test_unit_ready, 0, A::kRead, 1, 5},
+  {0x00, false, 0, 6,  {0x00, 0, 0, 0, 0, 0x07}, "TEST UNIT READY", cmd_test_unit_ready, 0, A::kPrAllowed, 1, 5},
   {0x03, false, 0, 6,  {0x03, 0x01, 0, 0, 0xFF, 0x07}, "REQUEST SENSE", cmd_request_sense, kAny, A::kExempt, 1, 5},
   {0x08, false, 0, 6,  {0x08, 0x1F, 0xFF, 0xFF, 0xFF, 0x07}, "READ(6)", cmd_read, 0, A::kRead, 10, 30},
   {0x0A, false, 0, 6,  {0x0A, 0x1F, 0xFF, 0xFF, 0xFF, 0x07}, "WRITE(6)", cmd_write, 0, A::kWrite, 10, 30},

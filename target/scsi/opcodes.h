@@ -12,9 +12,11 @@ namespace sharedisk::scsi {
 
 // What a command does to the medium, for reservation conflicts.
 enum class Access : uint8_t {
-  kExempt,  // never conflicts (INQUIRY, REPORT LUNS, REQUEST SENSE, PR IN/OUT ...)
-  kRead,    // conflicts under exclusive-access reservations of others
-  kWrite,   // conflicts under any reservation of others
+  kExempt,     // never conflicts (INQUIRY, REPORT LUNS, REQUEST SENSE, PR IN/OUT ...)
+  kRead,       // conflicts under exclusive-access reservations of others
+  kPrAllowed,  // allowed under every persistent reservation type, conflicts under
+               // RESERVE(6/10) of another nexus (TEST UNIT READY: SPC-4 table 44)
+  kWrite,      // conflicts under any reservation of others
 };
 
 namespace opflag {

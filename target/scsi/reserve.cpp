@@ -23,6 +23,7 @@ bool reservation_conflict(Lun& lun, const Nexus* nexus, Access access) {
       conflict = s.spc2->first != ini(nexus) || s.spc2->second != tgt(nexus);
       return;
     }
+    if (access == Access::kPrAllowed) return;
     if (s.type == 0 || s.is_holder(ini(nexus), tgt(nexus))) return;
     bool registered = s.find(ini(nexus), tgt(nexus)) != nullptr;
     switch (s.type) {

@@ -56,6 +56,9 @@ class BufferPool {
 
   size_t allocations() const { return allocations_; }  // fresh allocations so far
 
+  // True in AddressSanitizer builds: free buffers are poisoned (see .cpp).
+  static const bool kPoisonsFreeBuffers;
+
  private:
   friend class Buffer;
   static constexpr int kClasses = 14;  // 4 KiB << 0 .. 4 KiB << 13 = 32 MiB

@@ -1,4 +1,7 @@
 // status, reload and metrics against a running sharedisk-target.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -231,6 +234,80 @@ TEST_F(DaemonOps, ReloadAddsReplacesAndRemovesLunsKeepingTheTargetsSessions) {
   EXPECT_NE(r.body.find("LUN 3"), std::string::npos) << r.body;
   EXPECT_EQ(tur(s.get(), 1), "good");
   EXPECT_EQ(report_luns(s.get()), (std::vector<uint32_t>{1}));
+}
+
+// Issue 11, bug 4: a reload that replaces a LUN (a key changed, same logical
+// unit) used to start a fresh reservation store, silently dropping every
+// registration and reservation under logged-in sessions (and with them a
+// cluster's fencing); and a backing that grew never told the initiators.
+TEST_F(DaemonOps, ReloadKeepsReservationsAndReportsAGrownBacking) {
+  std::string grown = dir.file("grown.img");
+  {
+    int fd = ::open(grown.c_str(), O_CREAT | O_WRONLY, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::ftruncate(fd, 8 << 20), 0);
+    ::close(fd);
+  }
+  daemon.start(config_yaml(port, {{1, lun1, "32M"}, {2, grown, ""}}));
+  IscsiPtr s = iscsi_login(port, 1);
+  ASSERT_TRUE(s);
+  for (int lun : {1, 2})
+    for (int i = 0; i < 8 && tur(s.get(), lun) != "good"; ++i) {
+    }
+  scsi_persistent_reserve_out_basic reg{};
+  reg.service_action_reservation_key = 0x5eed;
+  scsi_task* t =
+      iscsi_persistent_reserve_out_sync(s.get(), 1, SCSI_PERSISTENT_RESERVE_REGISTER, 0, 0, &reg);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  scsi_free_scsi_task(t);
+  scsi_persistent_reserve_out_basic res{};
+  res.reservation_key = 0x5eed;
+  t = iscsi_persistent_reserve_out_sync(s.get(), 1, SCSI_PERSISTENT_RESERVE_RESERVE, 0,
+                                        SCSI_PERSISTENT_RESERVE_TYPE_WRITE_EXCLUSIVE, &res);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  scsi_free_scsi_task(t);
+
+  // LUN 1 becomes write-through (replaced in place); LUN 2's file doubles.
+  ASSERT_EQ(::truncate(grown.c_str(), 16 << 20), 0);
+  write_file(daemon.config_path(), config_yaml(port, {{1, lun1, "32M", false}, {2, grown, ""}}));
+  auto r = daemon.admin("reload");
+  ASSERT_TRUE(r.ok) << r.body;
+  EXPECT_NE(r.body.find("replaced LUN 1"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("LUN 2 capacity changed"), std::string::npos) << r.body;
+
+  EXPECT_EQ(tur(s.get(), 1), "6/29/00");
+  t = iscsi_persistent_reserve_in_sync(s.get(), 1, SCSI_PERSISTENT_RESERVE_READ_KEYS, 1024);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  auto* keys = static_cast<scsi_persistent_reserve_in_read_keys*>(scsi_datain_unmarshall(t));
+  ASSERT_NE(keys, nullptr);
+  ASSERT_EQ(keys->num_keys, 1) << "the registration did not survive the reload";
+  EXPECT_EQ(keys->keys[0], 0x5eedu);
+  scsi_free_scsi_task(t);
+  t = iscsi_persistent_reserve_in_sync(s.get(), 1, SCSI_PERSISTENT_RESERVE_READ_RESERVATION, 1024);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  auto* rr = static_cast<scsi_persistent_reserve_in_read_reservation*>(scsi_datain_unmarshall(t));
+  ASSERT_NE(rr, nullptr);
+  EXPECT_EQ(rr->reservation_key, 0x5eedu) << "the reservation did not survive the reload";
+  EXPECT_EQ(rr->pr_type, SCSI_PERSISTENT_RESERVE_TYPE_WRITE_EXCLUSIVE);
+  scsi_free_scsi_task(t);
+
+  EXPECT_EQ(tur(s.get(), 2), "6/2a/09") << "CAPACITY DATA HAS CHANGED";
+  t = iscsi_readcapacity16_sync(s.get(), 2);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  auto* cap = static_cast<scsi_readcapacity16*>(scsi_datain_unmarshall(t));
+  ASSERT_NE(cap, nullptr);
+  EXPECT_EQ(cap->returned_lba + 1, (16u << 20) / 512) << "READ CAPACITY after the growth";
+  scsi_free_scsi_task(t);
+  // The new blocks can be written and read back.
+  std::vector<uint8_t> data(4096, 0x6b);
+  uint64_t lba = (16u << 20) / 512 - 8;
+  scsi_task* w = iscsi_write16_sync(s.get(), 2, lba, data.data(), 4096, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(w)) << outcome(w);
+  scsi_free_scsi_task(w);
+  scsi_task* rd = iscsi_read16_sync(s.get(), 2, lba, 4096, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(rd)) << outcome(rd);
+  EXPECT_EQ(std::memcmp(rd->datain.data, data.data(), 4096), 0);
+  scsi_free_scsi_task(rd);
 }
 
 TEST_F(DaemonOps, ReloadAccessListClosesOnlyRevokedSessions) {

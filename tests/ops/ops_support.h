@@ -142,7 +142,7 @@ inline std::string config_yaml(uint16_t port, const std::vector<LunSpec>& luns,
                   "targets:\n  - iqn: " + kIqn + "\n    luns:\n";
   for (const LunSpec& l : luns)
     y += "      - number: " + std::to_string(l.number) + "\n        path: " + l.path +
-         "\n        size: " + l.size +
+         (l.size.empty() ? std::string() : "\n        size: " + l.size) +  // empty: the whole file
          "\n        write_cache: " + (l.write_cache ? "true" : "false") + "\n";
   return y + extra_target;
 }
