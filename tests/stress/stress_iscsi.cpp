@@ -491,7 +491,7 @@ struct Cmd {
   uint32_t edtl = 0;      // expected data transfer length
   uint32_t received = 0;  // Data-In bytes
   uint64_t issue = 0;
-  Clock::time_point last_activity;
+  Clock::time_point sent_at, last_activity;
   bool abort_requested = false;  // an own TMF covers it
   bool timed_out = false;
   // A write to be left half-sent at its first R2T.
@@ -749,7 +749,7 @@ uint32_t Stress::issue_scsi(Session& s, Cmd cmd, const uint8_t* cdb, uint8_t cdb
   std::memcpy(b + 32, cdb, cdb_len);
   store_be24(b + 5, immediate);
   cmd.issue = tick_ + 1;
-  cmd.last_activity = Clock::now();
+  cmd.sent_at = cmd.last_activity = Clock::now();
   uint32_t itt = cmd.itt;
   std::string imm = write ? cmd.data.substr(0, immediate) : std::string();
   auto& stored = s.cmds[itt] = std::move(cmd);
@@ -1290,6 +1290,9 @@ void Stress::complete(Session& s, Cmd& c, uint8_t status, const std::string& sen
   if (status == 0x40) stats_["task_aborted_status"]++;
   if (status == 2 && key != 6) stats_[std::string("check_condition ") + (sb + 12)]++;
   uint32_t itt = c.itt;
+  uint64_t waited =
+      uint64_t(std::chrono::duration_cast<milliseconds>(Clock::now() - c.sent_at).count());
+  stats_["command_max_ms"] = std::max(stats_["command_max_ms"], waited);
   switch (c.kind) {
     case Cmd::kWrite: {
       WriteRec& w = model_.write(c.wid);
