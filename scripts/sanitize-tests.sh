@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds everything with AddressSanitizer + UndefinedBehaviorSanitizer
 # (-DSHAREDISK_SANITIZE=ON) into build-asan and runs the unit tests and the
-# tests that start the (sanitized) daemon: integration and security.
+# tests that start the (sanitized) daemon: integration, security and the
+# 60 s failure-path stress run (label stress; only the sanitized build
+# registers stress_60s, the normal build has the 20 s stress_20s).
 #   scripts/sanitize-tests.sh [extra ctest arguments]
 # Any ASan/UBSan report fails the run: the test binaries abort, and the
 # daemon's non-zero exit (or a leak report at exit) fails the test that
@@ -18,5 +20,5 @@ ninja -C "$build" -j"$jobs"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Sanitized code is slower: give the tests' own timeouts room.
-ctest --test-dir "$build" -L 'unit|integration|security' --output-on-failure -j"$jobs" \
+ctest --test-dir "$build" -L 'unit|integration|security|stress' --output-on-failure -j"$jobs" \
   --timeout 900 "$@"

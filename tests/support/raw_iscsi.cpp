@@ -81,6 +81,11 @@ void RawIscsiConnection::set_receive_timeout(std::chrono::milliseconds timeout) 
   ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
+void RawIscsiConnection::set_send_timeout(std::chrono::milliseconds timeout) {
+  timeval tv{time_t(timeout.count() / 1000), suseconds_t(timeout.count() % 1000 * 1000)};
+  ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
 void RawIscsiConnection::close() {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;

@@ -50,6 +50,8 @@ class RawIscsiConnection {
   bool connect(int port);
   // SO_RCVTIMEO, for callers that read fd() with plain blocking recv().
   void set_receive_timeout(std::chrono::milliseconds timeout);
+  // SO_SNDTIMEO: bounds every blocking send (send_all/send_pdu fail after it).
+  void set_send_timeout(std::chrono::milliseconds timeout);
   void close();
   // Abortive close (RST), as a crashed initiator or a cut cable looks.
   void reset();
