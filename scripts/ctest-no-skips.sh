@@ -29,7 +29,8 @@ fi
 # ctest's JUnit: one <testcase name=".." status="run|notrun|disabled"> per test,
 # a <skipped message=".."/> child saying why, and the test's output in
 # <system-out>; for those that did not run, keep the lines that say why
-# (GoogleTest: "file:line: Skipped" then the message; scripts: "SKIP: ...").
+# (GoogleTest: "file:line: Skipped" then the message; scripts: "SKIP: ..."),
+# or else the test's last line of output.
 not_run=$(awk '
   function unxml(s) {
     gsub(/&lt;/, "<", s); gsub(/&gt;/, ">", s); gsub(/&quot;/, "\"", s);
@@ -46,11 +47,13 @@ not_run=$(awk '
   }
   bad && /<skipped / { why = attr($0, "message"); next }
   bad && /<\/testcase>/ {
+    if (said == "" && last != "") said = "\n      " last
     printf "  %s (%s)%s\n", name, why == "" ? status : why, said
-    bad = 0; next
+    bad = 0; last = ""; next
   }
   bad {
     line = unxml($0); sub(/^[ \t]*(<system-out>)?/, "", line); sub(/<\/system-out>$/, "", line)
+    if (line ~ /[^ \t]/ && line !~ /^\[/) last = line
     if (next_too) { said = said "\n      " line; next_too = 0 }
     if (line ~ /: Skipped$/) { next_too = 1 }
     else if (line ~ /(^|[^A-Za-z])SKIP(PED)?[: ]/ && line !~ /^\[  SKIPPED \]/) said = said "\n      " line
