@@ -135,11 +135,13 @@ TEST_P(IoContract, ODirectIsReallyInEffectWhereAskedFor) {
     EXPECT_EQ((fl & O_DIRECT) != 0, direct) << "fd " << fd;
     EXPECT_EQ(dev_->info().direct_io, direct)
         << "fd " << fd << " on " << backing << ": fdinfo flags 0" << std::oct << proc;
-    if (want == Direct::kRequired)
+    if (want == Direct::kRequired) {
       EXPECT_TRUE(direct) << backing << " is open without O_DIRECT: fdinfo flags 0" << std::oct
                           << proc;
-    if (want == Direct::kOff)
+    }
+    if (want == Direct::kOff) {
       EXPECT_FALSE(direct) << backing << ": fdinfo flags 0" << std::oct << proc;
+    }
   }
 }
 
