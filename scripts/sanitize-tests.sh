@@ -5,6 +5,7 @@
 # 60 s failure-path stress run (label stress; only the sanitized build
 # registers stress_60s, the normal build has the 20 s stress_20s).
 #   scripts/sanitize-tests.sh [extra ctest arguments]
+# Configured with SHAREDISK_REQUIRE_ALL=ON like scripts/run-tests.sh.
 # Any ASan/UBSan report fails the run: the test binaries abort, and the
 # daemon's non-zero exit (or a leak report at exit) fails the test that
 # stopped it.
@@ -13,12 +14,14 @@ cd "$(dirname "$0")/.."
 build=${SHAREDISK_ASAN_BUILD:-build-asan}
 jobs=${JOBS:-2}
 
+# shellcheck disable=SC2086  # CMAKE_ARGS holds several arguments
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHAREDISK_SANITIZE=ON \
-  -DSHAREDISK_BUILD_BENCH=OFF >/dev/null
+  -DSHAREDISK_BUILD_BENCH=OFF -DSHAREDISK_REQUIRE_ALL=ON ${CMAKE_ARGS:-} >/dev/null
 ninja -C "$build" -j"$jobs"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:halt_on_error=1:detect_stack_use_after_return=1:check_initialization_order=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Sanitized code is slower: give the tests' own timeouts room.
-ctest --test-dir "$build" -L 'unit|integration|security|stress' --output-on-failure -j"$jobs" \
+# A test that skipped or did not run fails the stage (scripts/ctest-no-skips.sh).
+scripts/ctest-no-skips.sh "$build" -L 'unit|integration|security|stress' --output-on-failure -j"$jobs" \
   --timeout 900 "$@"

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
 
 namespace sharedisk::bench {
 namespace {
@@ -84,6 +87,32 @@ TEST(JobFile, UnsetVariableWarns) {
   ASSERT_EQ(f.warnings.size(), 1u);
   EXPECT_NE(f.warnings[0].find("NOPE"), std::string::npos);
   EXPECT_EQ(f.jobs[0].filename, "");
+}
+
+// The shipped job files, which real fio parses too (ctest fio_parse_*): every
+// one gives jobs and no warning, with SHAREDISK_BENCH_DEV set as documented.
+TEST(JobFile, EveryShippedJobFileParsesWithoutWarnings) {
+  auto env = [](const char* n) -> const char* {
+    return std::string_view(n) == "SHAREDISK_BENCH_DEV" ? "iscsi://127.0.0.1:3999/iqn.x:y/1"
+                                                        : nullptr;
+  };
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(BENCH_JOBS_DIR)) {
+    if (entry.path().extension() != ".fio") continue;
+    ++files;
+    std::ifstream in(entry.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    JobFile f;
+    ASSERT_NO_THROW(f = parse_job_file(text.str(), {}, env)) << entry.path();
+    ASSERT_FALSE(f.jobs.empty()) << entry.path();
+    EXPECT_TRUE(f.warnings.empty()) << entry.path() << ": " << f.warnings.front();
+    for (const JobSpec& j : f.jobs) {
+      EXPECT_EQ(j.filename, "iscsi://127.0.0.1:3999/iqn.x:y/1") << entry.path();
+      EXPECT_TRUE(j.time_based) << entry.path();
+    }
+  }
+  EXPECT_GE(files, 7);
 }
 
 TEST(JobFile, Errors) {

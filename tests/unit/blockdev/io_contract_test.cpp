@@ -1,10 +1,13 @@
 // The IoChannel contract, checked the same way on every backend: data lands
 // where it was written, completions arrive exactly once and never from inside
 // submit(), depth and threads do not lose requests.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "blockdev_test_support.h"
@@ -14,11 +17,49 @@ namespace {
 
 constexpr uint64_t kDeviceSize = 64ull << 20;
 
+// What the descriptor on the backing file must say about O_DIRECT.
+enum class Direct {
+  kNoFile,     // memory: no backing file
+  kRequired,   // O_DIRECT asked for on a disk file system: it must be in effect
+  kOff,        // buffered asked for: O_DIRECT must be off
+  kAsReported  // asked for where the kernel may refuse it: whatever info() reports
+};
+
 struct Backend {
   const char* name;
   std::function<std::unique_ptr<BlockDevice>(const TempDir&)> open;
   const char* parent = "/tmp";
+  Direct direct = Direct::kNoFile;
 };
+
+// The descriptors this process holds on `path`, found through /proc/self/fd,
+// independently of the device under test.
+std::vector<int> fds_open_on(const std::string& path) {
+  std::vector<int> fds;
+  std::error_code ec;
+  const auto want = std::filesystem::canonical(path, ec);
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    std::error_code link_ec;
+    if (std::filesystem::read_symlink(e.path(), link_ec) == want)
+      fds.push_back(std::stoi(e.path().filename().string()));
+  }
+  return fds;
+}
+
+// The "flags:" line of /proc/self/fdinfo/FD (octal, as the kernel prints it); -1 if absent.
+long fdinfo_flags(int fd) {
+  std::ifstream in("/proc/self/fdinfo/" + std::to_string(fd));
+  std::string key;
+  while (in >> key) {
+    if (key == "flags:") {
+      std::string octal;
+      in >> octal;
+      return std::stol(octal, nullptr, 8);
+    }
+    std::getline(in, key);
+  }
+  return -1;
+}
 
 std::unique_ptr<BlockDevice> open_file(const TempDir& dir, bool direct) {
   OpenOptions o;
@@ -71,6 +112,37 @@ TEST_P(IoContract, ReportsItsSize) {
   EXPECT_EQ(dev_->info().size_bytes, kDeviceSize);
   EXPECT_FALSE(dev_->info().read_only);
   EXPECT_EQ(dev_->info().buffer_alignment, 4096u);
+}
+
+// O_DIRECT in the kernel's own view of the descriptor: fcntl(F_GETFL) and
+// /proc/self/fdinfo's flags (040000 is O_DIRECT on x86-64 and arm64), not only
+// what the device says about itself.
+TEST_P(IoContract, ODirectIsReallyInEffectWhereAskedFor) {
+  const Direct want = GetParam().direct;
+  if (want == Direct::kNoFile) {
+    EXPECT_FALSE(dev_->info().direct_io);
+    return;
+  }
+  const std::string backing = dir_->file("disk.img");
+  const std::vector<int> fds = fds_open_on(backing);
+  ASSERT_FALSE(fds.empty()) << "no descriptor of this process is open on " << backing;
+  for (int fd : fds) {
+    const int fl = ::fcntl(fd, F_GETFL);
+    ASSERT_GE(fl, 0) << "fcntl(" << fd << ", F_GETFL): " << std::strerror(errno);
+    const long proc = fdinfo_flags(fd);
+    ASSERT_GE(proc, 0) << "no flags in /proc/self/fdinfo/" << fd;
+    const bool direct = (proc & 040000) != 0;
+    EXPECT_EQ((fl & O_DIRECT) != 0, direct) << "fd " << fd;
+    EXPECT_EQ(dev_->info().direct_io, direct)
+        << "fd " << fd << " on " << backing << ": fdinfo flags 0" << std::oct << proc;
+    if (want == Direct::kRequired) {
+      EXPECT_TRUE(direct) << backing << " is open without O_DIRECT: fdinfo flags 0" << std::oct
+                          << proc;
+    }
+    if (want == Direct::kOff) {
+      EXPECT_FALSE(direct) << backing << ": fdinfo flags 0" << std::oct << proc;
+    }
+  }
 }
 
 TEST_P(IoContract, WritesReadBackAtManyOffsetsAndSizes) {
@@ -355,11 +427,14 @@ TEST_P(IoContract, LoopRunReturnsOnceIdle) {
   for (const Op& op : ops) EXPECT_EQ(op.calls, 1);
 }
 
+// file_direct lives in /var/tmp, on disk in Debian (where /tmp may be a tmpfs);
+// tmpfs takes O_DIRECT from Linux 6.6 on, so there it is whatever the kernel allows.
 const Backend kBackends[] = {
     {"memory", [](const TempDir&) { return make_memory(kDeviceSize); }},
-    {"file_direct", [](const TempDir& d) { return open_file(d, true); }},
-    {"file_buffered", [](const TempDir& d) { return open_file(d, false); }},
-    {"tmpfs", [](const TempDir& d) { return open_file(d, true); }, "/dev/shm"},
+    {"file_direct", [](const TempDir& d) { return open_file(d, true); }, "/var/tmp",
+     Direct::kRequired},
+    {"file_buffered", [](const TempDir& d) { return open_file(d, false); }, "/tmp", Direct::kOff},
+    {"tmpfs", [](const TempDir& d) { return open_file(d, true); }, "/dev/shm", Direct::kAsReported},
 };
 
 INSTANTIATE_TEST_SUITE_P(Backends, IoContract, ::testing::ValuesIn(kBackends),
