@@ -98,6 +98,13 @@ def inspect(debs, libdir, version):
         run(["dpkg-deb", "-e", by_name["sharedisk-target"], ctrl])
         if open(os.path.join(ctrl, "conffiles")).read().split() != ["/etc/sharedisk/lun.yaml"]:
             fail("sharedisk-target conffiles is not /etc/sharedisk/lun.yaml")
+        # Installing never enables or starts the service; removing stops it.
+        postinst = "\n".join(l for l in open(os.path.join(ctrl, "postinst")).read().splitlines()
+                             if not l.lstrip().startswith("#"))
+        if re.search(r"systemctl\s+(enable|start|restart|try-restart)", postinst):
+            fail("sharedisk-target postinst enables or starts the service:\n" + postinst)
+        if "systemctl stop sharedisk-target" not in open(os.path.join(ctrl, "prerm")).read():
+            fail("sharedisk-target prerm does not stop the service")
         run(["dpkg-deb", "-e", by_name["libsharedisk-ocfs2"], ctrl + "/lib"])
         shlibs = open(os.path.join(ctrl, "lib", "shlibs")).read()
         if not re.search(r"^libsharedisk-ocfs2 0 libsharedisk-ocfs2 ", shlibs, re.M):
