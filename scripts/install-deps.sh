@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages sharedisk needs. Usage: install-deps.sh [build|test]
 #   build: compiler, CMake and the libraries the daemon and tools link
 #   test:  build + the real peers the tests use (libiscsi tools, tgt, istgt, ocfs2-tools, fio,
-#          QEMU, a kernel, losetup...): everything -DSHAREDISK_REQUIRE_ALL=ON requires
+#          QEMU, a kernel, losetup...): everything -DSHAREDISK_REQUIRE_ALL=ON requires,
+#          and what the package tests run (dpkg-shlibdeps, groff, man)
 set -euo pipefail
 what=${1:-build}
 SUDO=""
@@ -11,7 +12,8 @@ SUDO=""
 build_pkgs=(build-essential cmake ninja-build pkg-config clang-format
   libboost-dev libaio-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libiscsi-dev libiscsi-bin
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev)
-test_pkgs=(tgt istgt ocfs2-tools kmod mount fio clang libclang-rt-14-dev python3 procps iproute2 qemu-utils qemu-block-extra qemu-system-x86 busybox-static open-iscsi linux-image-amd64 e2fsprogs cpio)
+test_pkgs=(tgt istgt ocfs2-tools kmod mount fio clang libclang-rt-14-dev python3 procps iproute2 qemu-utils qemu-block-extra qemu-system-x86 busybox-static open-iscsi linux-image-amd64 e2fsprogs cpio
+  dpkg-dev groff-base man-db)
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")

@@ -1,4 +1,4 @@
-# ctest script: install the ocfs2 component into WORK_DIR/prefix, then configure, build and
+# ctest script: install the ocfs2-lib and ocfs2-dev components into WORK_DIR/prefix, then configure, build and
 # run examples/ocfs2-consumer against it with find_package and with pkg-config.
 cmake_minimum_required(VERSION 3.25)
 foreach(var BUILD_DIR SOURCE_DIR WORK_DIR GENERATOR)
@@ -18,7 +18,9 @@ function(step)
   set(step_output "${out}" PARENT_SCOPE)
 endfunction()
 
-step(${CMAKE_COMMAND} --install ${BUILD_DIR} --component ocfs2 --prefix ${prefix})
+foreach(component ocfs2-lib ocfs2-dev)
+  step(${CMAKE_COMMAND} --install ${BUILD_DIR} --component ${component} --prefix ${prefix})
+endforeach()
 foreach(f include/sharedisk/ocfs2/ocfs2.h include/sharedisk/ocfs2/version.h
           lib/cmake/sharedisk-ocfs2/sharedisk-ocfs2-config.cmake lib/pkgconfig/sharedisk-ocfs2.pc)
   if(NOT EXISTS ${prefix}/${f})
