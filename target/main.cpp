@@ -150,7 +150,7 @@ int daemon_command(const DaemonOptions& o) {
     for (const auto& e : problems) std::fprintf(stderr, "sharedisk-target: %s\n", e.what());
     if (!problems.empty()) return 2;
     std::printf("%s: configuration OK (%zu target(s)%s)\n", config.source.c_str(),
-                config.targets.size(), o.config_path.empty() ? "" : ", every backing readable");
+                config.targets.size(), o.config_path.empty() ? "" : ", every backing checked");
     return 0;
   }
   if (o.config_path.empty()) {
