@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <cinttypes>
 #include <cstdio>
@@ -25,6 +26,7 @@
 #include "job_file.h"
 #include "job_runner.h"
 #include "report.h"
+#include "sharedisk/version.h"
 
 namespace sharedisk::bench {
 namespace {
@@ -46,59 +48,41 @@ struct Cli {
   std::vector<Option> options;  // --key=value job options, in order
 };
 
-void usage(std::FILE* out) {
-  std::fprintf(out,
-               "usage: sharedisk-bench [options] [jobfile.fio ...]\n"
-               "  --output-format=normal|json  summary format (default normal)\n"
-               "  --output=FILE                write the summary to FILE\n"
-               "  --progress / --no-progress   live progress line on stderr (default: TTY)\n"
-               "  --header-digest              negotiate HeaderDigest=CRC32C\n"
-               "  --initiator-name=IQN         initiator name prefix\n"
-               "  --KEY=VALUE                  any job option (rw, bs, iodepth, numjobs,\n"
-               "                               runtime, time_based, size, offset, ramp_time,\n"
-               "                               rwmixread, verify, filename, name, ...);\n"
-               "                               overrides the job files\n"
-               "filename is an iscsi://host[:port]/target-iqn/lun URL; when no job sets\n"
-               "one, $SHAREDISK_BENCH_DEV is used.\n");
-}
+constexpr const char* kFooter =
+    "Any other --KEY=VALUE is a job option (rw, bs, iodepth, numjobs, runtime, time_based,\n"
+    "size, offset, ramp_time, rwmixread, verify, filename, name, ...) and overrides the job\n"
+    "files; with no job file, --name=... starts a job as in fio. filename is an\n"
+    "iscsi://host[:port]/target-iqn/lun URL; when no job sets one, $SHAREDISK_BENCH_DEV is\n"
+    "used. Exit status: 0 every job ran without error, 1 a job failed, 2 usage error.\n";
 
-Cli parse_cli(int argc, char** argv) {
+// Parses the command line with CLI11; job options (--KEY=VALUE) are what CLI11 does not
+// know, kept in order. Throws CLI::ParseError (help and version included).
+Cli parse_cli(CLI::App& app, int argc, char** argv) {
   Cli cli;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      usage(stdout);
-      std::exit(0);
-    }
-    if (a == "--version") {
-      std::printf("sharedisk-bench-%s\n", SHAREDISK_VERSION);
-      std::exit(0);
-    }
-    if (a.rfind("--", 0) != 0) {
-      cli.job_files.push_back(a);
-      continue;
-    }
+  app.set_version_flag("--version", std::string("sharedisk-bench ") + SHAREDISK_VERSION,
+                       "print the version and exit");
+  app.allow_extras();
+  app.footer(kFooter);
+  app.add_option("--output-format", cli.output_format, "summary format")
+      ->check(CLI::IsMember({"normal", "json", "json+"}))
+      ->capture_default_str();
+  app.add_option("--output", cli.output_file, "write the summary to FILE")->type_name("FILE");
+  bool progress = false, no_progress = false;
+  auto* on = app.add_flag("--progress", progress, "live progress line on stderr (default: TTY)");
+  app.add_flag("--no-progress", no_progress, "no progress line")->excludes(on);
+  app.add_flag("--header-digest", cli.header_digest, "negotiate HeaderDigest=CRC32C");
+  app.add_option("--initiator-name", cli.initiator, "initiator name prefix")->type_name("IQN");
+  app.add_option("jobfile", cli.job_files, "fio job files")->type_name("JOBFILE");
+  app.parse(argc, argv);
+  if (cli.output_format == "json+") cli.output_format = "json";
+  if (progress) cli.progress = 1;
+  if (no_progress) cli.progress = 0;
+  for (const std::string& a : app.remaining()) {
+    if (a.size() < 3 || a.rfind("--", 0) != 0)
+      throw CLI::ValidationError(a, "job options are written --KEY=VALUE");
     const size_t eq = a.find('=');
-    const std::string key = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
-    const std::string value = eq == std::string::npos ? "" : a.substr(eq + 1);
-    if (key == "output-format") {
-      cli.output_format = value == "json+" ? "json" : value;
-      if (cli.output_format != "normal" && cli.output_format != "json") {
-        throw JobFileError("--output-format: supported are normal and json");
-      }
-    } else if (key == "output") {
-      cli.output_file = value;
-    } else if (key == "progress") {
-      cli.progress = 1;
-    } else if (key == "no-progress") {
-      cli.progress = 0;
-    } else if (key == "header-digest") {
-      cli.header_digest = true;
-    } else if (key == "initiator-name") {
-      cli.initiator = value;
-    } else {
-      cli.options.emplace_back(key, value);
-    }
+    cli.options.emplace_back(a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2),
+                             eq == std::string::npos ? "" : a.substr(eq + 1));
   }
   return cli;
 }
@@ -226,7 +210,15 @@ int run_file(const JobFile& file, const Cli& cli, std::vector<JobResult>& all_re
 }
 
 int main_impl(int argc, char** argv) {
-  Cli cli = parse_cli(argc, argv);
+  CLI::App app{"sharedisk-bench: fio job files against iSCSI LUNs through libiscsi.",
+               "sharedisk-bench"};
+  Cli cli;
+  try {
+    cli = parse_cli(app, argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
   const char* env_dev = std::getenv("SHAREDISK_BENCH_DEV");
   std::vector<JobFile> files;
   auto env = [](const char* name) -> const char* { return std::getenv(name); };
@@ -234,7 +226,8 @@ int main_impl(int argc, char** argv) {
     bool named = false;
     for (const auto& o : cli.options) named |= o.first == "name";
     if (!named) {
-      usage(stderr);
+      std::fprintf(stderr, "sharedisk-bench: no job file and no --name=JOB\n%s",
+                   app.help().c_str());
       return 2;
     }
     files.push_back(parse_job_file(job_text_from_cli(cli.options), {}, env));

@@ -6,6 +6,7 @@
 #include <map>
 
 #include "json_writer.h"
+#include "sharedisk/version.h"
 
 namespace sharedisk::bench {
 

@@ -6,7 +6,6 @@
 #include <iterator>
 #include <memory>
 
-#include "args.h"
 #include "commands.h"
 #include "sharedisk/ocfs2/cluster_conf.h"
 #include "sharedisk/ocfs2/conf_edit.h"
@@ -52,75 +51,53 @@ void save(const Global& g, Report& r, const ClusterConf& conf, const std::string
       r.diagnostics.push_back(d);
 }
 
-void write_conf_json(JsonWriter& w, const ClusterConf& conf) {
-  w.key("clusters").begin_array();
+void write_conf_json(Json& w, const ClusterConf& conf) {
+  Json clusters = Json::array();
   for (const auto& c : conf.clusters) {
-    w.begin_object();
-    w.key("name").value(c.name);
-    w.key("heartbeat_mode").value(c.heartbeat_mode);
-    w.key("node_count");
-    if (c.node_count)
-      w.value(*c.node_count);
-    else
-      w.null();
-    w.key("line").value(c.lines.stanza);
-    w.key("nodes").begin_array();
-    for (const Node* n : conf.nodes_of(c.name)) {
-      w.begin_object();
-      w.key("name").value(n->name);
-      w.key("number");
-      if (n->number)
-        w.value(*n->number);
-      else
-        w.null();
-      w.key("ip_address").value(n->ip_address);
-      w.key("ip_port");
-      if (n->ip_port)
-        w.value(*n->ip_port);
-      else
-        w.null();
-      w.key("line").value(n->lines.stanza);
-      w.end_object();
-    }
-    w.end_array();
-    w.key("heartbeat_regions").begin_array();
-    for (const auto* h : conf.regions_of(c.name)) w.value(h->region);
-    w.end_array();
-    w.end_object();
+    Json nodes = Json::array();
+    for (const Node* n : conf.nodes_of(c.name))
+      nodes.push_back({{"name", n->name},
+                       {"number", n->number ? Json(*n->number) : Json(nullptr)},
+                       {"ip_address", n->ip_address},
+                       {"ip_port", n->ip_port ? Json(*n->ip_port) : Json(nullptr)},
+                       {"line", n->lines.stanza}});
+    Json regions = Json::array();
+    for (const auto* h : conf.regions_of(c.name)) regions.push_back(h->region);
+    clusters.push_back({{"name", c.name},
+                        {"heartbeat_mode", c.heartbeat_mode},
+                        {"node_count", c.node_count ? Json(*c.node_count) : Json(nullptr)},
+                        {"line", c.lines.stanza},
+                        {"nodes", std::move(nodes)},
+                        {"heartbeat_regions", std::move(regions)}});
   }
-  w.end_array();
+  w["clusters"] = std::move(clusters);
 }
 
 }  // namespace
 
-Report cmd_init(const Global& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"heartbeat-mode", "region"}, {});
-  a.expect_positional(1, 1, "init CLUSTER [--heartbeat-mode local|global] [--region UUID]...");
+Report cmd_init(const Global& g, const Options& opt) {
   Report r = new_report("init");
   ClusterConf conf;
   if (!load_for_edit(g, r, conf)) return r;
-  const std::string& name = a.positional()[0];
-  Diagnostics d = add_cluster(conf, name, a.get("heartbeat-mode").value_or("local"));
-  for (const auto& region : a.all("region"))
+  const std::string& name = opt.arg1;
+  Diagnostics d = add_cluster(conf, name, opt.get("heartbeat-mode").value_or("local"));
+  for (const auto& region : opt.regions)
     if (!has_errors(d)) append(d, add_heartbeat_region(conf, name, region));
   append(r.diagnostics, d);
   if (!has_errors(d)) save(g, r, conf, "added cluster '" + name + "' to " + g.config);
   return r;
 }
 
-Report cmd_add_node(const Global& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"ip", "port", "number"}, {});
-  a.expect_positional(2, 2, "add-node CLUSTER NODE --ip ADDRESS [--port PORT] [--number N]");
-  if (!a.get("ip")) throw UsageError("add-node needs --ip ADDRESS");
+Report cmd_add_node(const Global& g, const Options& opt) {
   Report r = new_report("add-node");
   ClusterConf conf;
   if (!load_for_edit(g, r, conf)) return r;
   NewNode n;
-  n.cluster = a.positional()[0];
-  n.name = a.positional()[1];
-  n.ip_address = *a.get("ip");
-  n.ip_port = a.number("port").value_or(kDefaultIpPort);
-  n.number = a.number("number");
+  n.cluster = opt.arg1;
+  n.name = opt.arg2;
+  n.ip_address = *opt.get("ip");
+  n.ip_port = opt.port.value_or(kDefaultIpPort);
+  n.number = opt.number;
   Diagnostics d = add_node(conf, n);
   append(r.diagnostics, d);
   if (!has_errors(d)) {
@@ -132,52 +109,40 @@ Report cmd_add_node(const Global& g, const std::vector<std::string>& argv) {
   return r;
 }
 
-Report cmd_remove_node(const Global& g, const std::vector<std::string>& argv) {
-  Args a(argv, {}, {});
-  a.expect_positional(2, 2, "remove-node CLUSTER NODE");
+Report cmd_remove_node(const Global& g, const Options& opt) {
   Report r = new_report("remove-node");
   ClusterConf conf;
   if (!load_for_edit(g, r, conf)) return r;
-  Diagnostics d = remove_node(conf, a.positional()[0], a.positional()[1]);
+  Diagnostics d = remove_node(conf, opt.arg1, opt.arg2);
   append(r.diagnostics, d);
   if (!has_errors(d))
-    save(g, r, conf,
-         "removed node '" + a.positional()[1] + "' from cluster '" + a.positional()[0] + "'");
+    save(g, r, conf, "removed node '" + opt.arg2 + "' from cluster '" + opt.arg1 + "'");
   return r;
 }
 
-Report cmd_add_heartbeat(const Global& g, const std::vector<std::string>& argv) {
-  Args a(argv, {}, {});
-  a.expect_positional(2, 2, "add-heartbeat CLUSTER REGION-UUID");
+Report cmd_add_heartbeat(const Global& g, const Options& opt) {
   Report r = new_report("add-heartbeat");
   ClusterConf conf;
   if (!load_for_edit(g, r, conf)) return r;
-  Diagnostics d = add_heartbeat_region(conf, a.positional()[0], a.positional()[1]);
+  Diagnostics d = add_heartbeat_region(conf, opt.arg1, opt.arg2);
   append(r.diagnostics, d);
   if (!has_errors(d))
-    save(g, r, conf,
-         "added heartbeat region " + a.positional()[1] + " to cluster '" + a.positional()[0] + "'");
+    save(g, r, conf, "added heartbeat region " + opt.arg2 + " to cluster '" + opt.arg1 + "'");
   return r;
 }
 
-Report cmd_remove_heartbeat(const Global& g, const std::vector<std::string>& argv) {
-  Args a(argv, {}, {});
-  a.expect_positional(2, 2, "remove-heartbeat CLUSTER REGION-UUID");
+Report cmd_remove_heartbeat(const Global& g, const Options& opt) {
   Report r = new_report("remove-heartbeat");
   ClusterConf conf;
   if (!load_for_edit(g, r, conf)) return r;
-  Diagnostics d = remove_heartbeat_region(conf, a.positional()[0], a.positional()[1]);
+  Diagnostics d = remove_heartbeat_region(conf, opt.arg1, opt.arg2);
   append(r.diagnostics, d);
   if (!has_errors(d))
-    save(g, r, conf,
-         "removed heartbeat region " + a.positional()[1] + " from cluster '" + a.positional()[0] +
-             "'");
+    save(g, r, conf, "removed heartbeat region " + opt.arg2 + " from cluster '" + opt.arg1 + "'");
   return r;
 }
 
-Report cmd_list(const Global& g, const std::vector<std::string>& argv) {
-  Args a(argv, {}, {});
-  a.expect_positional(0, 0, "list");
+Report cmd_list(const Global& g, const Options&) {
   Report r = new_report("list");
   r.file = g.config;
   ParseResult p = load_cluster_conf(g.config);
@@ -191,18 +156,14 @@ Report cmd_list(const Global& g, const std::vector<std::string>& argv) {
     for (const auto* h : p.conf.regions_of(c.name)) r.text.push_back("  heartbeat " + h->region);
   }
   auto conf = std::make_shared<ClusterConf>(std::move(p.conf));
-  r.extra = [conf](JsonWriter& w) { write_conf_json(w, *conf); };
+  r.extra = [conf](Json& w) { write_conf_json(w, *conf); };
   return r;
 }
 
-Report cmd_validate(const Global& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"cluster", "local-node", "defaults"}, {"no-local-check", "strict"});
-  a.expect_positional(0, 0,
-                      "validate [--cluster NAME] [--local-node NAME | --no-local-check] "
-                      "[--defaults /etc/default/o2cb] [--strict]");
+Report cmd_validate(const Global& g, const Options& opt) {
   Report r = new_report("validate");
   r.file = g.config;
-  r.strict = a.flag("strict");
+  r.strict = opt.flag("strict");
   if (!std::filesystem::exists(g.config)) {
     r.diagnostics.push_back({0, Severity::error, "file-missing", g.config + " does not exist"});
     return r;
@@ -210,12 +171,12 @@ Report cmd_validate(const Global& g, const std::vector<std::string>& argv) {
   ParseResult p = load_cluster_conf(g.config);
   r.diagnostics = p.diagnostics;
   ValidateOptions vo;
-  vo.cluster = a.get("cluster");
-  vo.local_node = a.get("local-node");
-  vo.check_local_node = !a.flag("no-local-check");
+  vo.cluster = opt.get("cluster");
+  vo.local_node = opt.get("local-node");
+  vo.check_local_node = !opt.flag("no-local-check");
   append(r.diagnostics, validate_cluster_conf(p.conf, vo));
   sort_by_line(r.diagnostics);
-  if (auto defaults = a.get("defaults")) {
+  if (auto defaults = opt.get("defaults")) {
     O2cbDefaultsResult dr = load_o2cb_defaults(*defaults);
     for (auto d : dr.diagnostics) {
       d.message = *defaults + ": " + d.message;
@@ -231,13 +192,11 @@ Report cmd_validate(const Global& g, const std::vector<std::string>& argv) {
     r.text.push_back(g.config + ": " + std::to_string(p.conf.clusters.size()) + " cluster(s), " +
                      std::to_string(p.conf.nodes.size()) + " node(s): valid");
   auto conf = std::make_shared<ClusterConf>(std::move(p.conf));
-  r.extra = [conf](JsonWriter& w) { write_conf_json(w, *conf); };
+  r.extra = [conf](Json& w) { write_conf_json(w, *conf); };
   return r;
 }
 
-Report cmd_format(const Global& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"output"}, {"check"});
-  a.expect_positional(0, 0, "format [--check] [--output FILE|-]");
+Report cmd_format(const Global& g, const Options& opt) {
   Report r = new_report("format");
   r.file = g.config;
   ParseResult p = load_cluster_conf(g.config);
@@ -255,8 +214,8 @@ Report cmd_format(const Global& g, const std::vector<std::string>& argv) {
     current.assign(std::istreambuf_iterator<char>(in), {});
   }
   const bool canonical = current == text;
-  const auto output = a.get("output");
-  if (a.flag("check")) {
+  const auto output = opt.get("output");
+  if (opt.flag("check")) {
     if (!canonical)
       r.diagnostics.push_back({0, Severity::error, "format-differs",
                                g.config + " is not in the form ocfs2-tools writes; run "
@@ -275,9 +234,9 @@ Report cmd_format(const Global& g, const std::vector<std::string>& argv) {
       r.text.push_back("wrote " + target);
     }
   }
-  r.extra = [text, canonical](JsonWriter& w) {
-    w.key("canonical").value(canonical);
-    w.key("formatted").value(text);
+  r.extra = [text, canonical](Json& w) {
+    w["canonical"] = canonical;
+    w["formatted"] = text;
   };
   return r;
 }

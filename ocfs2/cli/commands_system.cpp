@@ -2,7 +2,6 @@
 // (a volume's superblock).
 #include <memory>
 
-#include "args.h"
 #include "commands.h"
 #include "sharedisk/ocfs2/check.h"
 #include "sharedisk/ocfs2/cluster_conf.h"
@@ -13,40 +12,34 @@
 namespace sharedisk::ocfs2::cli {
 namespace {
 
-void write_actions(JsonWriter& w, const std::vector<std::string>& actions) {
-  w.key("actions").begin_array();
-  for (const auto& a : actions) w.value(a);
-  w.end_array();
+void write_actions(Json& w, const std::vector<std::string>& actions) {
+  w["actions"] = actions;
 }
 
-void write_probe(JsonWriter& w, const ProbeResult& p) {
-  w.key("probe").begin_object();
-  w.key("status").value(probe_status_name(p.status));
+void write_probe(Json& w, const ProbeResult& p) {
+  Json probe = {{"status", probe_status_name(p.status)}};
   if (!p.ok()) {
-    w.key("message").value(p.message);
+    probe["message"] = p.message;
   } else {
     const SuperblockInfo& i = p.info;
-    w.key("label").value(i.label);
-    w.key("uuid").value(i.uuid);
-    w.key("uuid_hex").value(i.uuid_hex);
-    w.key("block_size").value(i.block_size);
-    w.key("cluster_size").value(i.cluster_size);
-    w.key("node_slots").value(i.node_slots);
-    w.key("clusters").value(i.clusters);
-    w.key("size_bytes").value(i.size_bytes());
-    w.key("revision")
-        .value(std::to_string(i.major_revision) + "." + std::to_string(i.minor_revision));
-    w.key("feature_compat").value(i.feature_compat);
-    w.key("feature_incompat").value(i.feature_incompat);
-    w.key("feature_ro_compat").value(i.feature_ro_compat);
-    w.key("features").begin_array();
-    for (const auto& f : i.features) w.value(f);
-    w.end_array();
-    w.key("cluster_stack").value(i.cluster_stack);
-    w.key("cluster_name").value(i.cluster_name);
-    w.key("global_heartbeat").value(i.global_heartbeat());
+    probe["label"] = i.label;
+    probe["uuid"] = i.uuid;
+    probe["uuid_hex"] = i.uuid_hex;
+    probe["block_size"] = i.block_size;
+    probe["cluster_size"] = i.cluster_size;
+    probe["node_slots"] = i.node_slots;
+    probe["clusters"] = i.clusters;
+    probe["size_bytes"] = i.size_bytes();
+    probe["revision"] = std::to_string(i.major_revision) + "." + std::to_string(i.minor_revision);
+    probe["feature_compat"] = i.feature_compat;
+    probe["feature_incompat"] = i.feature_incompat;
+    probe["feature_ro_compat"] = i.feature_ro_compat;
+    probe["features"] = i.features;
+    probe["cluster_stack"] = i.cluster_stack;
+    probe["cluster_name"] = i.cluster_name;
+    probe["global_heartbeat"] = i.global_heartbeat();
   }
-  w.end_object();
+  w["probe"] = std::move(probe);
 }
 
 std::vector<std::string> probe_text(const ProbeResult& p) {
@@ -81,20 +74,16 @@ ProbeResult probe_path(const std::string& path) {
 
 }  // namespace
 
-Report cmd_register(const Global& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"configfs-root", "defaults", "local-node"}, {});
-  a.expect_positional(1, 1,
-                      "register CLUSTER [--configfs-root DIR] [--defaults FILE] "
-                      "[--local-node NAME]");
+Report cmd_register(const Global& g, const Options& opt) {
   Report r = new_report("register");
   r.file = g.config;
   ParseResult p = load_cluster_conf(g.config);
   r.diagnostics = p.diagnostics;
   if (!p.ok()) return r;
   ConfigfsOptions o;
-  o.root = a.get("configfs-root").value_or(kDefaultConfigfsRoot);
-  o.local_node = a.get("local-node");
-  const std::string defaults_path = a.get("defaults").value_or(kDefaultO2cbDefaultsPath);
+  o.root = opt.get("configfs-root").value_or(kDefaultConfigfsRoot);
+  o.local_node = opt.get("local-node");
+  const std::string defaults_path = opt.get("defaults").value_or(kDefaultO2cbDefaultsPath);
   O2cbDefaultsResult d = load_o2cb_defaults(defaults_path);
   for (auto x : d.diagnostics) {
     x.message = defaults_path + ": " + x.message;
@@ -103,63 +92,57 @@ Report cmd_register(const Global& g, const std::vector<std::string>& argv) {
   }
   if (has_errors(d.diagnostics)) return r;
   o.timeouts = d.values.timeouts;
-  ConfigfsResult c = register_cluster(p.conf, a.positional()[0], o);
+  ConfigfsResult c = register_cluster(p.conf, opt.arg1, o);
   r.diagnostics.insert(r.diagnostics.end(), c.diagnostics.begin(), c.diagnostics.end());
   r.text = c.actions;
-  if (c.ok()) r.text.push_back("cluster '" + a.positional()[0] + "' registered");
-  r.extra = [actions = c.actions](JsonWriter& w) { write_actions(w, actions); };
+  if (c.ok()) r.text.push_back("cluster '" + opt.arg1 + "' registered");
+  r.extra = [actions = c.actions](Json& w) { write_actions(w, actions); };
   return r;
 }
 
-Report cmd_unregister(const Global&, const std::vector<std::string>& argv) {
-  Args a(argv, {"configfs-root"}, {});
-  a.expect_positional(1, 1, "unregister CLUSTER [--configfs-root DIR]");
+Report cmd_unregister(const Global&, const Options& opt) {
   Report r = new_report("unregister");
   ConfigfsOptions o;
-  o.root = a.get("configfs-root").value_or(kDefaultConfigfsRoot);
-  ConfigfsResult c = unregister_cluster(a.positional()[0], o);
+  o.root = opt.get("configfs-root").value_or(kDefaultConfigfsRoot);
+  ConfigfsResult c = unregister_cluster(opt.arg1, o);
   r.diagnostics = c.diagnostics;
   r.text = c.actions;
-  if (c.ok()) r.text.push_back("cluster '" + a.positional()[0] + "' unregistered");
-  r.extra = [actions = c.actions](JsonWriter& w) { write_actions(w, actions); };
+  if (c.ok()) r.text.push_back("cluster '" + opt.arg1 + "' unregistered");
+  r.extra = [actions = c.actions](Json& w) { write_actions(w, actions); };
   return r;
 }
 
-Report cmd_probe(const Global&, const std::vector<std::string>& argv) {
-  Args a(argv, {}, {});
-  a.expect_positional(1, 1, "probe DEVICE-OR-IMAGE");
+Report cmd_probe(const Global&, const Options& opt) {
   Report r = new_report("probe");
-  auto p = std::make_shared<ProbeResult>(probe_path(a.positional()[0]));
+  auto p = std::make_shared<ProbeResult>(probe_path(opt.arg1));
   if (!p->ok()) {
     r.diagnostics.push_back({0, Severity::error,
                              p->status == ProbeStatus::io_error  ? "volume-unreadable"
                              : p->status == ProbeStatus::damaged ? "volume-damaged"
                                                                  : "volume-not-ocfs2",
-                             a.positional()[0] + ": " + p->message});
+                             opt.arg1 + ": " + p->message});
   } else {
     r.text = probe_text(*p);
     for (const auto& w : p->warnings)
       r.diagnostics.push_back({0, Severity::warning, "volume-warning", w});
   }
-  r.extra = [p](JsonWriter& w) { write_probe(w, *p); };
+  r.extra = [p](Json& w) { write_probe(w, *p); };
   return r;
 }
 
-Report cmd_check(const Global& g, const std::vector<std::string>& argv) {
-  Args a(argv, {"cluster", "mount-point"}, {"strict"});
-  a.expect_positional(1, 1, "check DEVICE-OR-IMAGE [--cluster NAME] [--mount-point DIR]");
+Report cmd_check(const Global& g, const Options& opt) {
   Report r = new_report("check");
   r.file = g.config;
-  r.strict = a.flag("strict");
+  r.strict = opt.flag("strict");
   ParseResult conf = load_cluster_conf(g.config);
   r.diagnostics = conf.diagnostics;
-  auto p = std::make_shared<ProbeResult>(probe_path(a.positional()[0]));
+  auto p = std::make_shared<ProbeResult>(probe_path(opt.arg1));
   CheckOptions o;
-  o.cluster = a.get("cluster");
-  if (auto mp = a.get("mount-point")) o.mount_point = *mp;
+  o.cluster = opt.get("cluster");
+  if (auto mp = opt.get("mount-point")) o.mount_point = *mp;
   CheckResult c = check_volume(conf.conf, *p, o);
   for (auto d : c.diagnostics) {
-    if (d.code.rfind("volume-", 0) == 0) d.message = a.positional()[0] + ": " + d.message;
+    if (d.code.rfind("volume-", 0) == 0) d.message = opt.arg1 + ": " + d.message;
     r.diagnostics.push_back(d);
   }
   if (p->ok()) r.text = probe_text(*p);
@@ -168,10 +151,10 @@ Report cmd_check(const Global& g, const std::vector<std::string>& argv) {
     r.text.push_back(r.exit_code() == 0 ? "fstab line:" : "fstab line (fix the problems first):");
     r.text.push_back(c.fstab_line);
   }
-  r.extra = [p, c](JsonWriter& w) {
+  r.extra = [p, c](Json& w) {
     write_probe(w, *p);
-    w.key("cluster").value(c.cluster);
-    w.key("fstab").value(c.fstab_line);
+    w["cluster"] = c.cluster;
+    w["fstab"] = c.fstab_line;
   };
   return r;
 }

@@ -1,121 +1,205 @@
 // sharedisk-ocfs2: sets up and checks the OCFS2 cluster of the shared LUN.
 // Exit codes: 0 ok, 1 problems found, 2 usage error.
+//
+// The command line is CLI11's: "--opt value" and "--opt=value", global options before or
+// after the command, numbers checked (a bad value names the option).
+#include <CLI/CLI.hpp>
+#include <cstdint>
 #include <cstdio>
-#include <cstring>
 #include <exception>
 #include <map>
 #include <string>
 #include <vector>
 
-#include "args.h"
 #include "commands.h"
-#include "json_writer.h"
 #include "sharedisk/ocfs2/version.h"
 
 namespace {
 
 using namespace sharedisk::ocfs2::cli;
 
-constexpr const char* kUsage = R"(usage: sharedisk-ocfs2 [--json] [--config FILE] COMMAND [ARGS]
-
-Sets up and checks the OCFS2 cluster (o2cb) of a shared disk.
-FILE is the cluster.conf to use (default /etc/ocfs2/cluster.conf).
-
-cluster.conf:
-  init CLUSTER [--heartbeat-mode local|global] [--region UUID]...
-  add-node CLUSTER NODE --ip ADDRESS [--port 7777] [--number N]
-  remove-node CLUSTER NODE
-  add-heartbeat CLUSTER UUID        remove-heartbeat CLUSTER UUID
-  list
-  validate [--cluster NAME] [--local-node NAME | --no-local-check]
-           [--defaults /etc/default/o2cb] [--strict]
-  format [--check] [--output FILE|-]   rewrite as ocfs2-tools writes it
-
-kernel (configfs):
-  register CLUSTER [--configfs-root /sys/kernel/config] [--defaults /etc/default/o2cb]
-                   [--local-node NAME]
-  unregister CLUSTER [--configfs-root /sys/kernel/config]
-
-volume:
-  probe DEVICE                      read the OCFS2 superblock
-  check DEVICE [--cluster NAME] [--mount-point /var/lib/odoo] [--strict]
-                                    hold cluster.conf against the volume, print the fstab line
-
---json prints one JSON object for provisioning tools.
-Exit codes: 0 ok (warnings allowed unless --strict), 1 problems found, 2 usage error.
-)";
-
 int usage_error(bool json, const std::string& message) {
   if (json) {
-    JsonWriter w;
-    w.begin_object();
-    w.key("ok").value(false);
-    w.key("exit_code").value(2);
-    w.key("error").value("usage");
-    w.key("message").value(message);
-    w.end_object();
-    std::printf("%s\n", w.str().c_str());
+    Json j = {{"ok", false}, {"exit_code", 2}, {"error", "usage"}, {"message", message}};
+    std::printf("%s\n", dump_json(j).c_str());
   }
   std::fprintf(stderr, "sharedisk-ocfs2: %s\n(run 'sharedisk-ocfs2 --help' for usage)\n",
                message.c_str());
   return 2;
 }
 
+// A whole decimal number of at most 9 digits (CLI11 alone would take "0x10" or "010").
+const CLI::Validator kWholeNumber(
+    [](std::string& v) {
+      return !v.empty() && v.size() <= 9 && v.find_first_not_of("0123456789") == std::string::npos
+                 ? std::string()
+                 : "needs a whole number (got '" + v + "')";
+    },
+    "N");
+
+// One subcommand and the options it accepts. String options land in `strings` (a map, so
+// the bound storage never moves) and are copied into Options::values when given.
+struct Subcommand {
+  CLI::App* app = nullptr;
+  sharedisk::ocfs2::cli::Command run = nullptr;
+  Options opt;
+  std::map<std::string, std::string> strings;
+  std::map<std::string, bool> flags;
+  std::uint32_t port = 0, number = 0;
+
+  Subcommand& positional(const char* name, std::string& into, const char* help) {
+    app->add_option(name, into, help)->required();
+    return *this;
+  }
+  Subcommand& value(const std::string& name, const char* type, const char* help) {
+    app->add_option("--" + name, strings[name], help)->type_name(type);
+    return *this;
+  }
+  Subcommand& flag(const std::string& name, const char* help) {
+    app->add_flag("--" + name, flags[name], help);
+    return *this;
+  }
+  void collect() {
+    for (auto& [name, v] : strings)
+      if (app->count("--" + name) > 0) opt.values[name] = v;
+    for (auto& [name, on] : flags)
+      if (on) opt.flags.insert(name);
+    if (app->get_option_no_throw("--port") && app->count("--port") > 0) opt.port = port;
+    if (app->get_option_no_throw("--number") && app->count("--number") > 0) opt.number = number;
+  }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::map<std::string, Command> commands = {
-      {"init", cmd_init},
-      {"add-node", cmd_add_node},
-      {"remove-node", cmd_remove_node},
-      {"add-heartbeat", cmd_add_heartbeat},
-      {"remove-heartbeat", cmd_remove_heartbeat},
-      {"list", cmd_list},
-      {"validate", cmd_validate},
-      {"format", cmd_format},
-      {"register", cmd_register},
-      {"unregister", cmd_unregister},
-      {"probe", cmd_probe},
-      {"check", cmd_check},
-  };
+  CLI::App app{"Sets up and checks the OCFS2 cluster (o2cb) of a shared disk.", "sharedisk-ocfs2"};
+  app.set_version_flag("--version", std::string("sharedisk-ocfs2 ") + SHAREDISK_OCFS2_VERSION,
+                       "print the version and exit");
+  app.require_subcommand(1);
+  app.fallthrough();  // --json and --config also after the command
+  app.footer(
+      "--json prints one JSON object for provisioning tools.\n"
+      "Exit codes: 0 ok (warnings allowed unless --strict), 1 problems found, 2 usage error.\n");
   Global g;
-  std::vector<std::string> rest;
-  std::string command;
-  // Global options may come before or after the command.
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--json") {
-      g.json = true;
-    } else if (a == "--config" || a.rfind("--config=", 0) == 0) {
-      if (a == "--config") {
-        if (i + 1 >= argc) return usage_error(g.json, "option --config needs a value");
-        g.config = argv[++i];
-      } else {
-        g.config = a.substr(std::strlen("--config="));
-      }
-    } else if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    } else if (a == "--version") {
-      std::printf("sharedisk-ocfs2 %s\n", SHAREDISK_OCFS2_VERSION);
-      return 0;
-    } else if (command.empty()) {
-      command = a;
-    } else {
-      rest.push_back(a);
+  app.add_flag("--json", g.json, "print one JSON object");
+  app.add_option("--config", g.config, "the cluster.conf to use")
+      ->capture_default_str()
+      ->type_name("FILE");
+
+  std::map<std::string, Subcommand> commands;
+  auto add = [&](const char* name, sharedisk::ocfs2::cli::Command run, const char* group,
+                 const char* help) -> Subcommand& {
+    Subcommand& c = commands[name];
+    c.app = app.add_subcommand(name, help)->group(group);
+    c.run = run;
+    return c;
+  };
+  const char* conf = "cluster.conf";
+  const char* kernel = "kernel (configfs)";
+  const char* volume = "volume";
+  {
+    Subcommand& c = add("init", cmd_init, conf, "add a cluster");
+    c.positional("CLUSTER", c.opt.arg1, "cluster name");
+    c.value("heartbeat-mode", "local|global", "heartbeat mode (default local)");
+    c.app->add_option("--region", c.opt.regions, "global heartbeat region UUID (repeatable)")
+        ->type_name("UUID");
+  }
+  {
+    Subcommand& c = add("add-node", cmd_add_node, conf, "add a node to a cluster");
+    c.positional("CLUSTER", c.opt.arg1, "cluster name").positional("NODE", c.opt.arg2, "host name");
+    c.value("ip", "ADDRESS", "the node's IPv4 address");
+    c.app->get_option("--ip")->required();
+    c.app->add_option("--port", c.port, "o2net port (default 7777)")->check(kWholeNumber);
+    c.app->add_option("--number", c.number, "node number (default: the next free one)")
+        ->check(kWholeNumber);
+  }
+  {
+    Subcommand& c = add("remove-node", cmd_remove_node, conf, "remove a node from a cluster");
+    c.positional("CLUSTER", c.opt.arg1, "cluster name").positional("NODE", c.opt.arg2, "host name");
+  }
+  {
+    Subcommand& c = add("add-heartbeat", cmd_add_heartbeat, conf, "add a global heartbeat region");
+    c.positional("CLUSTER", c.opt.arg1, "cluster name")
+        .positional("UUID", c.opt.arg2, "region UUID");
+  }
+  {
+    Subcommand& c =
+        add("remove-heartbeat", cmd_remove_heartbeat, conf, "remove a global heartbeat region");
+    c.positional("CLUSTER", c.opt.arg1, "cluster name")
+        .positional("UUID", c.opt.arg2, "region UUID");
+  }
+  add("list", cmd_list, conf, "print the clusters, nodes and heartbeat regions");
+  {
+    Subcommand& c = add("validate", cmd_validate, conf, "check cluster.conf as o2cb would");
+    c.value("cluster", "NAME", "the cluster to check (default: the only one)")
+        .value("local-node", "NAME", "this host's node name (default: the host name)")
+        .flag("no-local-check", "do not require this host to be a node")
+        .value("defaults", "FILE", "also check /etc/default/o2cb timeouts")
+        .flag("strict", "warnings count as problems");
+    c.app->get_option("--local-node")->excludes(c.app->get_option("--no-local-check"));
+  }
+  {
+    Subcommand& c = add("format", cmd_format, conf, "rewrite as ocfs2-tools writes it");
+    c.flag("check", "only report whether the file is in that form")
+        .value("output", "FILE|-", "write there instead of over the file");
+  }
+  {
+    Subcommand& c = add("register", cmd_register, kernel, "register the cluster in configfs");
+    c.positional("CLUSTER", c.opt.arg1, "cluster name");
+    c.value("configfs-root", "DIR", "configfs mount (default /sys/kernel/config)")
+        .value("defaults", "FILE", "o2cb timeouts (default /etc/default/o2cb)")
+        .value("local-node", "NAME", "this host's node name (default: the host name)");
+  }
+  {
+    Subcommand& c = add("unregister", cmd_unregister, kernel, "remove the cluster from configfs");
+    c.positional("CLUSTER", c.opt.arg1, "cluster name");
+    c.value("configfs-root", "DIR", "configfs mount (default /sys/kernel/config)");
+  }
+  {
+    Subcommand& c = add("probe", cmd_probe, volume, "read the OCFS2 superblock");
+    c.positional("DEVICE", c.opt.arg1, "block device or image");
+  }
+  {
+    Subcommand& c = add("check", cmd_check, volume,
+                        "hold cluster.conf against the volume, print the fstab line");
+    c.positional("DEVICE", c.opt.arg1, "block device or image");
+    c.value("cluster", "NAME", "the cluster to check (default: the volume's)")
+        .value("mount-point", "DIR", "mount point of the fstab line (default /var/lib/odoo)")
+        .flag("strict", "warnings count as problems");
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // "frobnicate" is an unknown command, not a missing one.
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a == "--config") ++i;
+      if (a.empty() || a[0] == '-' || a == "--config") continue;
+      if (!commands.count(a)) return usage_error(g.json, "unknown command '" + a + "'");
+      break;
+    }
+    return usage_error(g.json, e.what());
+  }
+  for (auto& [name, c] : commands) {
+    if (!*c.app) continue;
+    c.collect();
+    try {
+      Report r = c.run(g, c.opt);
+      r.print(g.json);
+      return r.exit_code();
+    } catch (const UsageError& e) {
+      return usage_error(g.json, e.what());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "sharedisk-ocfs2: %s\n", e.what());
+      return 1;
     }
   }
-  if (command.empty()) return usage_error(g.json, "no command given");
-  auto it = commands.find(command);
-  if (it == commands.end()) return usage_error(g.json, "unknown command '" + command + "'");
-  try {
-    Report r = it->second(g, rest);
-    r.print(g.json);
-    return r.exit_code();
-  } catch (const UsageError& e) {
-    return usage_error(g.json, e.what());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "sharedisk-ocfs2: %s\n", e.what());
-    return 1;
-  }
+  return usage_error(g.json, "no command given");
 }

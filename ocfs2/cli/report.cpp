@@ -4,31 +4,27 @@
 
 namespace sharedisk::ocfs2::cli {
 
+std::string dump_json(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
 int Report::exit_code() const {
   return has_errors(diagnostics) || (strict && has_warnings(diagnostics)) ? 1 : 0;
 }
 
 void Report::print(bool json) const {
   if (json) {
-    JsonWriter w;
-    w.begin_object();
-    w.key("command").value(command);
-    w.key("ok").value(exit_code() == 0);
-    w.key("exit_code").value(exit_code());
-    if (!file.empty()) w.key("file").value(file);
-    w.key("diagnostics").begin_array();
-    for (const auto& d : diagnostics) {
-      w.begin_object();
-      w.key("line").value(d.line);
-      w.key("severity").value(severity_name(d.severity));
-      w.key("code").value(d.code);
-      w.key("message").value(d.message);
-      w.end_object();
-    }
-    w.end_array();
-    if (extra) extra(w);
-    w.end_object();
-    std::printf("%s\n", w.str().c_str());
+    Json j = {{"command", command}, {"ok", exit_code() == 0}, {"exit_code", exit_code()}};
+    if (!file.empty()) j["file"] = file;
+    Json list = Json::array();
+    for (const auto& d : diagnostics)
+      list.push_back({{"line", d.line},
+                      {"severity", severity_name(d.severity)},
+                      {"code", d.code},
+                      {"message", d.message}});
+    j["diagnostics"] = std::move(list);
+    if (extra) extra(j);
+    std::printf("%s\n", dump_json(j).c_str());
     return;
   }
   for (const auto& line : text) std::printf("%s\n", line.c_str());

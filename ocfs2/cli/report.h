@@ -9,18 +9,24 @@
 #include <string>
 #include <vector>
 
-#include "json_writer.h"
+#include <nlohmann/json.hpp>
 #include "sharedisk/ocfs2/diagnostic.h"
 
 namespace sharedisk::ocfs2::cli {
+
+using Json = nlohmann::ordered_json;  // keys in the order written
+
+// The one way a JSON document leaves the program: compact, and bytes that are not UTF-8
+// (cluster.conf and volume labels are not checked for it) written as U+FFFD.
+std::string dump_json(const Json& j);
 
 struct Report {
   std::string command;
   std::string file;  // the file diagnostics' line numbers refer to
   Diagnostics diagnostics;
-  std::vector<std::string> text;           // result lines for a person
-  std::function<void(JsonWriter&)> extra;  // writes command-specific "key": value pairs
-  bool strict = false;                     // warnings count as problems
+  std::vector<std::string> text;     // result lines for a person
+  std::function<void(Json&)> extra;  // adds command-specific "key": value pairs
+  bool strict = false;               // warnings count as problems
 
   int exit_code() const;
   void print(bool json) const;

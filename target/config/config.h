@@ -65,7 +65,7 @@ const char* to_string(AuthMode mode);  // "none", "chap", "mutual"
 
 struct Lun {
   uint64_t number = 0;
-  BackingType type = BackingType::kFile;  // kFile/kBlock guessed from `path` when not given
+  BackingType type = BackingType::kFile;  // without `type`: stat(path) decides (S_ISBLK)
   std::string path;                       // empty for memory
   std::optional<uint64_t> size;           // bytes; required for memory, creates a missing file
   uint32_t block_size = 512;
@@ -146,7 +146,8 @@ struct Config {
   Limits limits;
 };
 
-// Throws ConfigError. Does not touch any backing path.
+// Throws ConfigError. Only stat()s a backing path (to tell a block device from a file when
+// `type` is not given); opens or creates nothing.
 Config load_file(const std::string& path);
 Config load_string(const std::string& yaml_text, const std::string& source_name);
 

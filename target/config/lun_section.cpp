@@ -1,4 +1,6 @@
 // One entry of `luns:`: backing, geometry, caching and the stable identity.
+#include <sys/stat.h>
+
 #include <climits>
 
 #include "config/config_internal.h"
@@ -10,6 +12,17 @@ namespace {
 constexpr uint64_t kMaxLunNumber = 16383;  // SAM flat addressing, single level
 constexpr size_t kMaxSerial = 32;
 constexpr size_t kMaxProduct = 16;
+
+// Without `type`, what the path is decides: a block device is block, anything else that
+// exists is file. A path that does not exist (yet) is a block device when it is under
+// /dev/ outside /dev/shm (a disk not plugged in: never create a file there), else a file.
+BackingType kind_of_path(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0)
+    return S_ISBLK(st.st_mode) ? BackingType::kBlock : BackingType::kFile;
+  bool under_dev = path.rfind("/dev/", 0) == 0 && path.rfind("/dev/shm/", 0) != 0;
+  return under_dev ? BackingType::kBlock : BackingType::kFile;
+}
 
 }  // namespace
 
@@ -40,8 +53,8 @@ Lun read_lun(const Reader& r, const Field& f, const std::string& iqn, Uniques& n
       l.type = BackingType::kMemory;
     else
       r.fail(*t, "must be file, block or memory (got '" + v + "')");
-  } else if (l.path.rfind("/dev/", 0) == 0) {
-    l.type = BackingType::kBlock;
+  } else if (path) {
+    l.type = kind_of_path(l.path);
   }
   if (l.type == BackingType::kMemory && path) r.fail(*path, "a memory LUN has no backing path");
   if (l.type != BackingType::kMemory && !path)

@@ -44,7 +44,12 @@ AdminAnswer handle_admin(DaemonState& state, const std::string& request) {
     sd_notify("READY=1\n" + ready_status(state));
     return {r.ok, r.message + (r.message.empty() || r.message.back() == '\n' ? "" : "\n")};
   }
-  return {false, "unknown request '" + request + "' (status, status --json, reload, ping)\n"};
+  if (request == "reload --dry-run") {
+    ReloadResult r = dry_run(state);
+    return {r.ok, r.message};
+  }
+  return {false, "unknown request '" + request +
+                     "' (status, status --json, reload, reload --dry-run, ping)\n"};
 }
 
 }  // namespace

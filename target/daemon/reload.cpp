@@ -79,23 +79,128 @@ void close_sessions(DaemonState& state, const std::string& iqn, const char* why,
 
 }  // namespace
 
-ReloadResult reload(DaemonState& state) {
+ReloadPlan plan_reload(const config::Config& cur, const config::Config& next) {
+  ReloadPlan plan;
+  for (const config::Target& t : cur.targets)
+    if (find_target(next, t.iqn) == nullptr) plan.removed.push_back(&t);
+  for (const config::Target& t : next.targets) {
+    const config::Target* old = find_target(cur, t.iqn);
+    if (old == nullptr) {
+      plan.added.push_back(&t);
+      continue;
+    }
+    if (!same_node(*old, t, cur, next)) {
+      plan.rebuilt.push_back(&t);
+      continue;
+    }
+    if (!same_access(*old, t)) plan.access_changed.push_back(&t);
+    ReloadPlan::Luns c{&t, {}, {}, {}};
+    for (const config::Lun& l : old->luns)
+      if (find_lun(t, l.number) == nullptr) c.removed.push_back(l.number);
+    for (const config::Lun& l : t.luns) {
+      const config::Lun* before = find_lun(*old, l.number);
+      if (before != nullptr && same_lun(*before, l)) continue;
+      (before ? c.replaced : c.added).push_back(&l);
+    }
+    if (!c.removed.empty() || !c.added.empty() || !c.replaced.empty())
+      plan.luns.push_back(std::move(c));
+  }
+  plan.restart = restart_only_changes(cur, next);
+  plan.log_level_changed = next.log_level != cur.log_level;
+  return plan;
+}
+
+std::vector<std::string> describe(const ReloadPlan& plan, const config::Config& next) {
+  std::vector<std::string> lines;
+  for (const config::Target* t : plan.removed)
+    lines.push_back("remove target " + t->iqn + " (its sessions are closed)");
+  for (const config::Target* t : plan.added)
+    lines.push_back("add target " + t->iqn + " (" + std::to_string(t->luns.size()) + " LUN(s))");
+  for (const config::Target* t : plan.rebuilt)
+    lines.push_back("rebuild target " + t->iqn + " (alias or queue depth changed; " +
+                    std::to_string(t->luns.size()) + " LUN(s); its sessions are closed)");
+  for (const ReloadPlan::Luns& c : plan.luns) {
+    std::string what;
+    for (uint64_t n : c.removed) what += " remove LUN " + std::to_string(n) + ";";
+    for (const config::Lun* l : c.replaced)
+      what += " replace LUN " + std::to_string(l->number) + " (" +
+              (l->path.empty() ? std::string("memory") : l->path) + ");";
+    for (const config::Lun* l : c.added)
+      what += " add LUN " + std::to_string(l->number) + " (" +
+              (l->path.empty() ? std::string("memory") : l->path) + ");";
+    what.pop_back();
+    lines.push_back("target " + c.target->iqn + ":" + what + " (sessions kept)");
+  }
+  for (const config::Target* t : plan.access_changed)
+    lines.push_back("change access list of " + t->iqn +
+                    " (only sessions it no longer allows are closed)");
+  for (const std::string& key : plan.restart)
+    lines.push_back(key + " changed: needs a restart, running value kept");
+  if (plan.log_level_changed) lines.push_back("set log_level to " + next.log_level);
+  if (lines.empty()) lines.push_back("no change");
+  return lines;
+}
+
+namespace {
+
+// Re-reads the running daemon's file with the command-line overrides; false with the
+// reason when there is no file or it is refused.
+bool load_next(const DaemonState& state, config::Config* next, std::string* why) {
   const std::string& source = state.config.source;
   if (source.empty() || source.front() == '<') {
-    ReloadResult r{false, "reload refused: the daemon runs the embedded demo, no file to re-read"};
-    spdlog::error("{}", r.message);
-    state.reloads_refused++;
+    *why = "reload refused: the daemon runs the embedded demo, no file to re-read";
+    return false;
+  }
+  try {
+    *next = config::load_file(source);
+    state.overrides.apply(*next);
+  } catch (const config::ConfigError& e) {
+    *why = std::string("reload refused, running configuration kept: ") + e.what();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ReloadResult dry_run(const DaemonState& state) {
+  config::Config next;
+  std::string why;
+  if (!load_next(state, &next, &why)) return {false, "dry run: " + why + "\n"};
+  ReloadPlan plan = plan_reload(state.config, next);
+  // The backings a reload would open are checked (not opened, nothing created).
+  std::vector<std::string> problems;
+  auto check = [&](const config::Target& t, const config::Lun& l) {
+    std::string p = precheck_backing(l, t.iqn);
+    if (!p.empty()) problems.push_back(p);
+  };
+  for (const config::Target* t : plan.added)
+    for (const config::Lun& l : t->luns) check(*t, l);
+  for (const config::Target* t : plan.rebuilt)
+    for (const config::Lun& l : t->luns) check(*t, l);
+  for (const ReloadPlan::Luns& c : plan.luns) {
+    for (const config::Lun* l : c.added) check(*c.target, *l);
+    for (const config::Lun* l : c.replaced) check(*c.target, *l);
+  }
+  ReloadResult r;
+  if (!problems.empty()) {
+    r.message = "dry run: nothing changed; a reload would be refused:\n";
+    for (const std::string& p : problems) r.message += "  " + p + "\n";
     return r;
   }
+  r.ok = true;
+  r.message = "dry run: nothing changed; a reload of " + state.config.source + " would:\n";
+  for (const std::string& l : describe(plan, next)) r.message += "  " + l + "\n";
+  return r;
+}
+
+ReloadResult reload(DaemonState& state) {
   config::Config next;
-  try {
-    next = config::load_file(source);
-    state.overrides.apply(next);
-  } catch (const config::ConfigError& e) {
-    ReloadResult r{false, std::string("reload refused, running configuration kept: ") + e.what()};
-    spdlog::error("{}", r.message);
+  std::string why;
+  if (!load_next(state, &next, &why)) {
+    spdlog::error("{}", why);
     state.reloads_refused++;
-    return r;
+    return {false, why};
   }
   return apply(state, std::move(next));
 }
@@ -118,37 +223,37 @@ ReloadResult apply(DaemonState& state, config::Config next) {
   };
   std::vector<Rebuilt> rebuilt;
   std::vector<LunChanges> in_place;
-  std::vector<const config::Target*> access_changed;
   std::shared_ptr<const iscsi::SecurityPolicy> security;
   config::Config with_running_globals = next;
   with_running_globals.iscsi = cur.iscsi;
   with_running_globals.state_dir = cur.state_dir;
+  const ReloadPlan plan = plan_reload(cur, next);
+  auto kept_stats = [&](const std::string& iqn) {
+    std::map<uint64_t, std::shared_ptr<iscsi::LunIoStats>> keep;
+    if (const iscsi::TargetNode* running = state.context.registry.find(iqn))
+      for (const iscsi::LunInfo& l : running->luns()) keep[l.number] = l.stats;
+    return keep;
+  };
   try {
     // CHAP secrets re-read and checked like at start; logged-in sessions keep going.
     security = iscsi::build_security_policy(next);
-    for (const config::Target& t : next.targets) {
-      const config::Target* old = find_target(cur, t.iqn);
-      iscsi::TargetNode* running = old ? state.context.registry.find(t.iqn) : nullptr;
-      std::map<uint64_t, std::shared_ptr<iscsi::LunIoStats>> keep;
-      if (running != nullptr)
-        for (const iscsi::LunInfo& l : running->luns()) keep[l.number] = l.stats;
-      if (running == nullptr || !same_node(*old, t, cur, next)) {
-        rebuilt.push_back(
-            {build_target(with_running_globals, t, state.loops, keep), running == nullptr});
-        continue;
-      }
-      if (!same_access(*old, t)) access_changed.push_back(&t);
-      LunChanges c{running, {}, {}, {}};
-      for (const config::Lun& l : old->luns)
-        if (find_lun(t, l.number) == nullptr) c.removed.push_back(l.number);
-      for (const config::Lun& l : t.luns) {
-        const config::Lun* before = find_lun(*old, l.number);
-        if (before != nullptr && same_lun(*before, l)) continue;
-        (before ? c.replaced : c.added)
-            .push_back(prepare_lun(with_running_globals, t, l, unsigned(state.loops.size()), keep));
-      }
-      if (!c.removed.empty() || !c.added.empty() || !c.replaced.empty())
-        in_place.push_back(std::move(c));
+    for (const config::Target* t : plan.added)
+      rebuilt.push_back({build_target(with_running_globals, *t, state.loops), true});
+    for (const config::Target* t : plan.rebuilt)
+      rebuilt.push_back(
+          {build_target(with_running_globals, *t, state.loops, kept_stats(t->iqn)), false});
+    for (const ReloadPlan::Luns& p : plan.luns) {
+      iscsi::TargetNode* running = state.context.registry.find(p.target->iqn);
+      if (running == nullptr) continue;  // cannot happen: the registry follows the config
+      auto keep = kept_stats(p.target->iqn);
+      LunChanges c{running, p.removed, {}, {}};
+      for (const config::Lun* l : p.replaced)
+        c.replaced.push_back(
+            prepare_lun(with_running_globals, *p.target, *l, unsigned(state.loops.size()), keep));
+      for (const config::Lun* l : p.added)
+        c.added.push_back(
+            prepare_lun(with_running_globals, *p.target, *l, unsigned(state.loops.size()), keep));
+      in_place.push_back(std::move(c));
     }
   } catch (const std::exception& e) {
     result.message = std::string("reload refused, running configuration kept: ") + e.what();
@@ -204,7 +309,7 @@ ReloadResult apply(DaemonState& state, config::Config next) {
     what.pop_back();
     lines.push_back("target " + c.node->iqn + ":" + what + " (sessions kept)");
   }
-  for (const config::Target* t : access_changed) {
+  for (const config::Target* t : plan.access_changed) {
     iscsi::TargetNode* node = state.context.registry.find(t->iqn);
     if (node == nullptr) continue;
     node->set_access(t->allowed_initiators, t->allowed_networks);
@@ -223,10 +328,9 @@ ReloadResult apply(DaemonState& state, config::Config next) {
                         " capacity changed (sessions told: 2A/09)");
   }
 
-  std::vector<std::string> restart = restart_only_changes(cur, next);
-  for (const std::string& key : restart)
+  for (const std::string& key : plan.restart)
     lines.push_back(key + " changed: needs a restart, running value kept");
-  if (next.log_level != cur.log_level) {
+  if (plan.log_level_changed) {
     auto level = spdlog::level::from_str(next.log_level);
     spdlog::set_level(level);
     lines.push_back("log_level set to " + next.log_level);

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "daemon/state.h"
 
@@ -26,8 +27,32 @@ struct ReloadResult {
   std::string message;  // one line per change or the reason for refusing
 };
 
+// What a reload from `cur` to `next` changes, decided on the configurations alone
+// (nothing opened). Pointers refer into `cur` (removed) and `next` (the rest).
+struct ReloadPlan {
+  std::vector<const config::Target*> removed, added;
+  std::vector<const config::Target*> rebuilt;  // alias or queue depth changed
+  struct Luns {                                // changed in place, sessions kept
+    const config::Target* target;
+    std::vector<uint64_t> removed;
+    std::vector<const config::Lun*> added, replaced;
+  };
+  std::vector<Luns> luns;
+  std::vector<const config::Target*> access_changed;
+  std::vector<std::string> restart;  // keys that need a restart
+  bool log_level_changed = false;
+};
+ReloadPlan plan_reload(const config::Config& cur, const config::Config& next);
+// One line per change ("add target ...", "target X: remove LUN 2 (sessions kept)"), or
+// "no change".
+std::vector<std::string> describe(const ReloadPlan& plan, const config::Config& next);
+
 // Control thread only.
 ReloadResult reload(DaemonState& state);
+// `reload --dry-run`: re-reads and checks the file (every backing a reload would open is
+// checked, none opened) and reports what reload() would change; changes nothing. `ok` is
+// false when the reload would be refused.
+ReloadResult dry_run(const DaemonState& state);
 // The same from an already loaded configuration (tests, and reload() itself).
 ReloadResult apply(DaemonState& state, config::Config next);
 

@@ -20,10 +20,12 @@ struct Overrides {
   std::optional<uint32_t> threads;
   std::string log_level;
   std::string admin_socket;
+  std::vector<config::Endpoint> portals;  // --portal: replaces the file's portals
   void apply(config::Config& c) const {
     if (threads) c.threads = *threads;
     if (!log_level.empty()) c.log_level = log_level;
     if (!admin_socket.empty()) c.admin_socket = admin_socket;
+    if (!portals.empty()) c.portals = portals;
   }
 };
 

@@ -3,8 +3,7 @@
 #include <spdlog/fmt/fmt.h>
 
 #include <ctime>
-
-#include "daemon/json_writer.h"
+#include <nlohmann/json.hpp>
 
 namespace sharedisk::daemon {
 
@@ -42,99 +41,91 @@ uint64_t uptime_s(const DaemonState& s) {
           .count());
 }
 
-void params_json(JsonWriter& j, const iscsi::SessionParams& p) {
-  j.begin_object("params")
-      .value("header_digest", std::string(p.header_digest ? "CRC32C" : "None"))
-      .value("data_digest", std::string(p.data_digest ? "CRC32C" : "None"))
-      .value("max_recv_data_segment_length_target", uint64_t(p.target_mrdsl))
-      .value("max_recv_data_segment_length_initiator", uint64_t(p.initiator_mrdsl))
-      .value("max_burst_length", uint64_t(p.max_burst_length))
-      .value("first_burst_length", uint64_t(p.first_burst_length))
-      .value("initial_r2t", p.initial_r2t)
-      .value("immediate_data", p.immediate_data)
-      .value("max_outstanding_r2t", uint64_t(p.max_outstanding_r2t))
-      .value("max_connections", uint64_t(p.max_connections))
-      .value("error_recovery_level", uint64_t(p.error_recovery_level))
-      .value("default_time2wait", uint64_t(p.default_time2wait))
-      .value("default_time2retain", uint64_t(p.default_time2retain))
-      .end_object();
+using Json = nlohmann::ordered_json;  // keys in the order written
+
+Json params_json(const iscsi::SessionParams& p) {
+  return {
+      {"header_digest", p.header_digest ? "CRC32C" : "None"},
+      {"data_digest", p.data_digest ? "CRC32C" : "None"},
+      {"max_recv_data_segment_length_target", p.target_mrdsl},
+      {"max_recv_data_segment_length_initiator", p.initiator_mrdsl},
+      {"max_burst_length", p.max_burst_length},
+      {"first_burst_length", p.first_burst_length},
+      {"initial_r2t", p.initial_r2t},
+      {"immediate_data", p.immediate_data},
+      {"max_outstanding_r2t", p.max_outstanding_r2t},
+      {"max_connections", p.max_connections},
+      {"error_recovery_level", p.error_recovery_level},
+      {"default_time2wait", p.default_time2wait},
+      {"default_time2retain", p.default_time2retain},
+  };
 }
 
-void session_json(JsonWriter& j, const iscsi::SessionInfo& s) {
-  j.begin_object()
-      .value("tsih", uint64_t(s.tsih))
-      .value("initiator", s.key.initiator)
-      .value("initiator_alias", s.initiator_alias)
-      .value("isid", isid_text(s.key.isid))
-      .value("address", s.peer)
-      .value("portal_address", s.local)
-      .value("event_loop", uint64_t(s.loop))
-      .value("since", iso_time(s.since));
-  params_json(j, s.params);
-  j.end_object();
+// Initiator names and aliases are what the initiator sent: they may not be UTF-8.
+Json session_json(const iscsi::SessionInfo& s) {
+  return {
+      {"tsih", s.tsih},
+      {"initiator", s.key.initiator},
+      {"initiator_alias", s.initiator_alias},
+      {"isid", isid_text(s.key.isid)},
+      {"address", s.peer},
+      {"portal_address", s.local},
+      {"event_loop", s.loop},
+      {"since", iso_time(s.since)},
+      {"params", params_json(s.params)},
+  };
 }
 
 }  // namespace
 
 std::string status_json(const DaemonState& state) {
   Sessions sessions = state.context.sessions.sessions();
-  JsonWriter j;
-  j.begin_object()
-      .value("config", state.config.source)
-      .value("uptime_s", uptime_s(state))
-      .value("login_failures", state.context.login_failures.load(std::memory_order_relaxed))
-      .value("reloads_ok", state.reloads_ok.load())
-      .value("reloads_refused", state.reloads_refused.load());
-  j.begin_array("portals");
-  for (const auto& p : state.context.registry.portals()) j.value(p.to_string());
-  j.end_array();
-  j.begin_array("targets");
+  Json j = {
+      {"config", state.config.source},
+      {"uptime_s", uptime_s(state)},
+      {"login_failures", state.context.login_failures.load(std::memory_order_relaxed)},
+      {"reloads_ok", state.reloads_ok.load()},
+      {"reloads_refused", state.reloads_refused.load()},
+  };
+  Json& portals = j["portals"] = Json::array();
+  for (const auto& p : state.context.registry.portals()) portals.push_back(p.to_string());
+  Json& targets = j["targets"] = Json::array();
   for (const auto& t : state.context.registry.targets()) {
     auto [initiators, networks] = t->access();
-    j.begin_object()
-        .value("iqn", t->iqn)
-        .value("alias", t->alias)
-        .value("queue_depth", uint64_t(t->queue_depth));
-    j.begin_object("access").begin_array("initiators");
-    for (const auto& i : initiators) j.value(i);
-    j.end_array().begin_array("networks");
-    for (const auto& n : networks) j.value(n.text);
-    j.end_array().end_object();
-    j.begin_array("luns");
+    Json target = {{"iqn", t->iqn}, {"alias", t->alias}, {"queue_depth", t->queue_depth}};
+    Json nets = Json::array();
+    for (const auto& n : networks) nets.push_back(n.text);
+    target["access"] = {{"initiators", initiators}, {"networks", nets}};
+    Json& luns = target["luns"] = Json::array();
     for (const iscsi::LunInfo& l : t->luns()) {
       iscsi::IoTotals io = l.stats->totals();
-      j.begin_object()
-          .value("number", l.number)
-          .value("type", l.type)
-          .value("backing", l.backing)
-          .value("size_bytes", l.size_bytes)
-          .value("block_size", uint64_t(l.block_size))
-          .value("read_only", l.read_only)
-          .value("write_cache", l.write_cache);
-      j.begin_object("io")
-          .value("read_ops", io.ops[0])
-          .value("read_bytes", io.bytes[0])
-          .value("write_ops", io.ops[1])
-          .value("write_bytes", io.bytes[1])
-          .value("other_ops", io.ops[2])
-          .value("errors", io.errors)
-          .end_object();
-      j.end_object();
+      luns.push_back({
+          {"number", l.number},
+          {"type", l.type},
+          {"backing", l.backing},
+          {"size_bytes", l.size_bytes},
+          {"block_size", l.block_size},
+          {"read_only", l.read_only},
+          {"write_cache", l.write_cache},
+          {"io",
+           {{"read_ops", io.ops[0]},
+            {"read_bytes", io.bytes[0]},
+            {"write_ops", io.ops[1]},
+            {"write_bytes", io.bytes[1]},
+            {"other_ops", io.ops[2]},
+            {"errors", io.errors}}},
+      });
     }
-    j.end_array();
-    j.begin_array("sessions");
+    Json& list = target["sessions"] = Json::array();
     for (const auto& [info, conn] : sessions)
-      if (info.key.target == t->iqn) session_json(j, info);
-    j.end_array();
-    j.end_object();
+      if (info.key.target == t->iqn) list.push_back(session_json(info));
+    targets.push_back(std::move(target));
   }
-  j.end_array();
-  j.begin_array("discovery_sessions");
+  Json& discovery = j["discovery_sessions"] = Json::array();
   for (const auto& [info, conn] : sessions)
-    if (info.key.target.empty()) session_json(j, info);
-  j.end_array();
-  j.end_object();
-  return j.str() + "\n";
+    if (info.key.target.empty()) discovery.push_back(session_json(info));
+  // Bytes that are not UTF-8 become U+FFFD instead of an exception: the output stays JSON.
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 std::string status_text(const DaemonState& state) {

@@ -1,5 +1,6 @@
 #include "daemon/target_builder.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -75,6 +76,28 @@ std::string precheck_backing(const config::Lun& lun, const std::string& target) 
   int mode = lun.read_only ? R_OK : (R_OK | W_OK);
   if (::access(lun.path.c_str(), mode) != 0) return what + ": " + std::strerror(errno);
   return {};
+}
+
+std::vector<config::ConfigError> check_backings(const config::Config& config) {
+  std::vector<config::ConfigError> out;
+  for (size_t ti = 0; ti < config.targets.size(); ++ti) {
+    const config::Target& t = config.targets[ti];
+    for (size_t li = 0; li < t.luns.size(); ++li) {
+      const config::Lun& lun = t.luns[li];
+      if (lun.type == config::BackingType::kMemory) continue;
+      std::string key = "targets[" + std::to_string(ti) + "].luns[" + std::to_string(li) + "].path";
+      std::string problem = precheck_backing(lun, t.iqn);
+      if (problem.empty() && ::access(lun.path.c_str(), F_OK) == 0) {
+        int fd = ::open(lun.path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+          problem = describe_lun(lun, t.iqn) + ": cannot open read-only: " + std::strerror(errno);
+        else
+          ::close(fd);
+      }
+      if (!problem.empty()) out.emplace_back(config.source, lun.line, key, problem);
+    }
+  }
+  return out;
 }
 
 PreparedLun prepare_lun(const config::Config& config, const config::Target& t,

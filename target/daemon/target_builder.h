@@ -22,6 +22,11 @@ namespace sharedisk::daemon {
 // `size` and a writable directory. Returns an empty string or the problem.
 std::string precheck_backing(const config::Lun& lun, const std::string& target);
 
+// `sharedisk-target --check`: precheck_backing() for every LUN, and every backing that
+// exists opened read-only (nothing is created or written). One ConfigError per problem,
+// naming the file, the LUN's line and the key targets[i].luns[j].path.
+std::vector<config::ConfigError> check_backings(const config::Config& config);
+
 // One LUN ready to go into a device: checked and opened backing store, its
 // SCSI options and what `status` shows of it.
 struct PreparedLun {

@@ -2,6 +2,7 @@
 // compared with the ones o2cb writes.
 #include <gtest/gtest.h>
 
+#include "sharedisk/ocfs2/version.h"
 #include "test_support.h"
 
 namespace sharedisk::ocfs2 {
@@ -138,6 +139,55 @@ TEST_F(Cli, ProbeAndCheckOnAnImage) {
   const auto foreign = run(cli("probe " + conf_));
   EXPECT_EQ(foreign.exit_code, 1);
   EXPECT_NE(foreign.output.find("not an OCFS2 volume"), std::string::npos);
+}
+
+// CLI11: numbers are whole numbers or a usage error naming the option; "--opt value" and
+// "--opt=value" mean the same; global options go before or after the command.
+TEST_F(Cli, StrictNumbersBothSpellingsAndVersion) {
+  ASSERT_EQ(run(cli("init ocfs2")).exit_code, 0);
+  for (const char* bad : {"--port x", "--port=7777x", "--number -1", "--number 0x2", "--port"}) {
+    const auto r = run(cli(std::string("add-node ocfs2 odoo1 --ip 192.168.55.111 ") + bad), true);
+    EXPECT_EQ(r.exit_code, 2) << bad << "\n" << r.output;
+    EXPECT_NE(r.output.find(std::string(bad).substr(0, 6)), std::string::npos) << r.output;
+  }
+  EXPECT_EQ(run(cli("add-node ocfs2 odoo1 --ip=192.168.55.111 --port=7777 --number=1")).exit_code,
+            0);
+  EXPECT_EQ(run(std::string(OCFS2_CLI) +
+                " add-node ocfs2 odoo2 --ip 192.168.55.112 --number 2 "
+                "--config=" +
+                conf_)
+                .exit_code,
+            0);
+  const auto list = run(cli("list --json"));
+  EXPECT_NE(list.output.find("\"name\":\"odoo2\",\"number\":2"), std::string::npos) << list.output;
+  const auto version = run(std::string(OCFS2_CLI) + " --version");
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.output, std::string("sharedisk-ocfs2 ") + SHAREDISK_OCFS2_VERSION + "\n");
+  const auto help = run(std::string(OCFS2_CLI) + " add-node --help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("--number"), std::string::npos) << help.output;
+}
+
+// --json is JSON whatever bytes cluster.conf holds: what is not UTF-8 becomes U+FFFD.
+TEST_F(Cli, JsonIsValidWhenTheFileIsNotUtf8) {
+  test::spit(conf_,
+             "cluster:\n\tname = oc\xff\xfe"
+             "fs2\n\tnode_count = 1\n\nnode:\n\tname = "
+             "odoo\xe9\n\tcluster = oc\xff\xfe"
+             "fs2\n\tnumber = 1\n\tip_address = 10.0.0.1\n"
+             "\tip_port = 7777\n");
+  const auto r = run(cli("--json validate --no-local-check"));
+  EXPECT_NE(r.exit_code, 2) << r.output;
+  std::string json = dir_ / "out.json";
+  test::spit(json, r.output);
+  const auto parsed =
+      run("python3 -c 'import json,sys; d=json.load(sys.stdin); "
+          "print(d[\"command\"], len(d[\"diagnostics\"]) >= 0)' < " +
+              json,
+          true);
+  EXPECT_EQ(parsed.exit_code, 0) << r.output << "\n" << parsed.output;
+  EXPECT_EQ(parsed.output, "validate True\n") << r.output;
+  EXPECT_NE(r.output.find("\xef\xbf\xbd"), std::string::npos) << r.output;
 }
 
 }  // namespace

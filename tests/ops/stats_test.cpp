@@ -1,9 +1,10 @@
 // Counters and renderers behind `status` and /metrics, without a daemon.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <thread>
 
-#include "daemon/json_writer.h"
 #include "daemon/metrics.h"
 #include "daemon/status.h"
 #include "iscsi/io_stats.h"
@@ -33,14 +34,6 @@ TEST(LunIoStats, SumsPerLoopSlotsWrittenConcurrently) {
   EXPECT_EQ(t.latency_buckets[1], 40000u);  // 80 us: le 100 us
   EXPECT_EQ(t.latency_buckets[6], 40000u);  // 3 ms: le 5 ms
   EXPECT_EQ(t.latency_sum_us, 40000u * 80 + 40000u * 3000);
-}
-
-TEST(JsonWriter, EscapesAndSeparates) {
-  sharedisk::daemon::JsonWriter j;
-  j.begin_object().value("a", std::string("x\"y\\\n\x01")).value("n", uint64_t(7));
-  j.begin_array("l").value(std::string("p")).value(std::string("q")).end_array();
-  j.value("b", true).end_object();
-  EXPECT_EQ(j.str(), R"({"a":"x\"y\\\n\u0001","n":7,"l":["p","q"],"b":true})");
 }
 
 class Rendered : public ::testing::Test {
@@ -106,6 +99,22 @@ TEST_F(Rendered, StatusTextAndJson) {
             std::string::npos)
       << json;
   EXPECT_NE(json.find(R"("networks":["192.168.55.0/24"])"), std::string::npos) << json;
+  auto parsed = nlohmann::json::parse(json);  // throws on anything that is not JSON
+  EXPECT_EQ(parsed["targets"][0]["luns"][0]["io"]["write_bytes"], 8192);
+}
+
+// Names come from configuration files and initiators: bytes that are not UTF-8 (and
+// control characters) still give a document every JSON parser reads.
+TEST_F(Rendered, StatusJsonStaysValidWithBytesThatAreNotUtf8) {
+  auto node = std::make_shared<sharedisk::iscsi::TargetNode>();
+  node->iqn = "iqn.2019-02.lb2:other";
+  node->alias = std::string("caf\xe9 \xff\xfe \"q\" \x01 end");
+  state.context.registry.add(node);
+  std::string json = sharedisk::daemon::status_json(state);
+  nlohmann::json parsed;
+  ASSERT_NO_THROW(parsed = nlohmann::json::parse(json)) << json;
+  EXPECT_EQ(parsed["targets"][1]["alias"],
+            "caf\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd \"q\" \x01 end");
 }
 
 }  // namespace

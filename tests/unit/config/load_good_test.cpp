@@ -1,6 +1,8 @@
 // Configurations that must load, and what they load to.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 
 #include "config/config.h"
@@ -42,8 +44,9 @@ TEST(LoadGood, ExampleLb2Yaml) {
   ASSERT_EQ(t.luns.size(), 1u);
   const Lun& l = t.luns[0];
   EXPECT_EQ(l.number, 1u);
-  EXPECT_EQ(l.path, "/dev/sdb");
-  EXPECT_EQ(l.type, BackingType::kBlock);  // guessed from /dev/
+  // A stable name: /dev/sdb can name another disk after a reboot.
+  EXPECT_EQ(l.path.rfind("/dev/disk/by-id/", 0), 0u) << l.path;
+  EXPECT_EQ(l.type, BackingType::kBlock);  // not there (this is not lb2): a device under /dev/
   EXPECT_FALSE(l.size.has_value());
   EXPECT_FALSE(l.read_only);
   ASSERT_EQ(t.allowed_networks.size(), 1u);
@@ -259,6 +262,35 @@ TEST(LoadGood, TouchesNoBackingPath) {
   std::FILE* f = std::fopen(missing.c_str(), "r");
   EXPECT_EQ(f, nullptr);
   if (f) std::fclose(f);
+}
+
+// Without `type`, what the path is decides, not its name: a regular file under /dev/shm is a
+// file LUN (and may have a size), /dev/null (a character device) is not taken for a disk.
+TEST(LoadGood, KindComesFromWhatThePathIs) {
+  std::string shm = "/dev/shm/sharedisk-config-kind-" + std::to_string(::getpid()) + ".img";
+  std::FILE* f = std::fopen(shm.c_str(), "w");
+  ASSERT_NE(f, nullptr) << shm;
+  std::fclose(f);
+  std::string yaml =
+      "portals: [127.0.0.1]\ntargets:\n  - iqn: iqn.2019-02.lb2:t\n    luns:\n"
+      "      - {number: 1, path: " +
+      shm +
+      ", size: 1M}\n"
+      "      - {number: 2, path: /dev/shm/sharedisk-config-kind-missing.img, size: 1M}\n"
+      "      - {number: 3, path: /dev/null}\n";
+  Config c;
+  try {
+    c = load_string(yaml, "t.yaml");
+  } catch (const ConfigError& e) {
+    std::remove(shm.c_str());
+    FAIL() << e.what();
+  }
+  std::remove(shm.c_str());
+  ASSERT_EQ(c.targets[0].luns.size(), 3u);
+  EXPECT_EQ(c.targets[0].luns[0].type, BackingType::kFile);
+  EXPECT_EQ(c.targets[0].luns[0].size, uint64_t{1} << 20);
+  EXPECT_EQ(c.targets[0].luns[1].type, BackingType::kFile);  // missing, /dev/shm: created
+  EXPECT_EQ(c.targets[0].luns[2].type, BackingType::kFile);  // exists, not S_ISBLK
 }
 
 TEST(LoadFile, MissingFileNamesItAndTheReason) {
