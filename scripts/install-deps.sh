@@ -2,6 +2,7 @@
 # Installs the Debian 12 packages sharedisk needs. Usage: install-deps.sh [build|test]
 #   build: compiler, CMake and the libraries the daemon and tools link
 #   test:  build + the real peers the tests use (libiscsi tools, tgt, istgt, ocfs2-tools, fio)
+#          and a throwaway Ceph cluster (scripts/ceph-micro.sh) with tgt's RBD backing store
 set -euo pipefail
 what=${1:-build}
 SUDO=""
@@ -10,7 +11,8 @@ SUDO=""
 build_pkgs=(build-essential cmake ninja-build pkg-config clang-format
   libboost-dev libaio-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libiscsi-dev libiscsi-bin
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev)
-test_pkgs=(tgt istgt ocfs2-tools kmod fio clang libclang-rt-14-dev python3 procps iproute2 qemu-utils qemu-block-extra qemu-system-x86 busybox-static open-iscsi linux-image-amd64 e2fsprogs cpio)
+test_pkgs=(tgt istgt ocfs2-tools kmod fio clang libclang-rt-14-dev python3 procps iproute2 qemu-utils qemu-block-extra qemu-system-x86 busybox-static open-iscsi linux-image-amd64 e2fsprogs cpio
+  ceph-mon ceph-osd ceph-common librbd-dev tgt-rbd)
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
@@ -23,7 +25,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  # policy-rc.d keeps package scripts from starting tgtd/istgt services on port 3260.
+  # policy-rc.d keeps package scripts from starting tgtd/istgt services on port 3260
+  # or ceph daemons.
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
     $SUDO chmod +x /usr/sbin/policy-rc.d
