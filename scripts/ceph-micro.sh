@@ -73,22 +73,30 @@ pid_of() { # daemon name (mon.a osd.0 mgr.x) -> pid if running
   echo "$pid"
 }
 
+# Gone: no /proc entry left (an exiting process loses its cmdline before it is
+# reaped; a zombie counts as gone after 2 s in case nothing reaps it).
+gone() {
+  local pid=$1 st
+  st=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 0
+  [ "$st" = Z ] && { ZOMBIE_TICKS=$((ZOMBIE_TICKS + 1)); [ $ZOMBIE_TICKS -gt 20 ]; }
+}
+
 # SIGTERM, then SIGKILL after GRACE seconds; waits until the pid is gone.
 stop_pid() {
   local pid=$1 grace=$2 name=$3 i
   ours "$pid" || return 0
+  ZOMBIE_TICKS=0
   kill -TERM "$pid" 2>/dev/null || return 0
   for ((i = 0; i < grace * 10; i++)); do
-    ours "$pid" || return 0
-    # a zombie cannot be signalled further; a daemonized ceph process is
-    # reparented to init, which reaps it.
-    [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] && return 0
+    gone "$pid" && return 0
     sleep 0.1
   done
-  log "$name (pid $pid) still running after ${grace}s: SIGKILL"
-  kill -KILL "$pid" 2>/dev/null || true
+  if ours "$pid"; then
+    log "$name (pid $pid) still running after ${grace}s: SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
   for ((i = 0; i < 50; i++)); do
-    ours "$pid" || return 0
+    gone "$pid" && return 0
     sleep 0.1
   done
   log "$name (pid $pid) did not exit"
@@ -396,7 +404,8 @@ case $cmd in
     pid=$(pid_of osd.0) || die "no OSD running in $DIR"
     if [ "${1:-}" = --kill ]; then
       kill -KILL "$pid"
-      stop_pid "$pid" 5 osd.0
+      ZOMBIE_TICKS=0
+      for ((i = 0; i < 100; i++)); do gone "$pid" && break; sleep 0.1; done
     else
       # a clean stop saves the memstore contents to DIR: allow it time.
       stop_pid "$pid" 60 osd.0
