@@ -36,8 +36,15 @@ die() {
   exit 1
 }
 log() { echo "ceph-micro: $*" >&2; }
-# start's steps with their elapsed time, in DIR/log/start.log
-step() { echo "$(($(date +%s%N) / 1000000 - T0_MS)) ms: $*" >>"$DIR/log/start.log"; }
+# start's steps with their elapsed time, in DIR/log/start.log; past the
+# deadline, start fails.
+step() {
+  echo "$(($(date +%s%N) / 1000000 - T0_MS)) ms: $*" >>"$DIR/log/start.log"
+  if [ -n "$DEADLINE" ] && [ "$(date +%s)" -ge "$DEADLINE" ]; then
+    log "timed out (--timeout) after: $*"
+    return 1
+  fi
+}
 
 usage() {
   sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
@@ -48,13 +55,28 @@ need() {
   command -v "$1" >/dev/null 2>&1 || die "$1 not found (install the Debian packages: scripts/install-deps.sh test)"
 }
 
+# The outer bound of one call: CMD_TIMEOUT, or less when start's deadline is nearer.
+DEADLINE=""
+tmo() {
+  local left
+  if [ -n "$DEADLINE" ]; then
+    left=$((DEADLINE - $(date +%s)))
+    [ $left -ge 1 ] || left=1
+    [ $left -lt "$CMD_TIMEOUT" ] && {
+      echo $left
+      return
+    }
+  fi
+  echo "$CMD_TIMEOUT"
+}
+
 # ceph CLI with a bounded connect and an outer timeout.
 cephc() {
-  timeout -k 5 "$CMD_TIMEOUT" ceph -c "$DIR/ceph.conf" --id admin --connect-timeout 10 \
+  timeout -k 5 "$(tmo)" ceph -c "$DIR/ceph.conf" --id admin --connect-timeout 10 \
     --rados-mon-op-timeout 20 --rados-osd-op-timeout 20 "$@"
 }
 rbdc() {
-  timeout -k 5 "$CMD_TIMEOUT" rbd -c "$DIR/ceph.conf" --id admin \
+  timeout -k 5 "$(tmo)" rbd -c "$DIR/ceph.conf" --id admin \
     --client-mount-timeout 10 --rados-mon-op-timeout 20 --rados-osd-op-timeout 20 "$@"
 }
 
@@ -263,7 +285,7 @@ start_osd() { # deadline
 }
 
 cmd_start() {
-  local image_mib=1024 pool=rbd image=lun1 osd_mib="" mgr=0 tmo=90
+  local image_mib=1024 pool=rbd image=lun1 osd_mib="" mgr=0 timeout_s=90
   while [ $# -gt 0 ]; do
     case $1 in
       --image-size) image_mib=$2; shift 2 ;;
@@ -271,12 +293,12 @@ cmd_start() {
       --image) image=$2; shift 2 ;;
       --osd-mib) osd_mib=$2; shift 2 ;;
       --mgr) mgr=1; shift ;;
-      --timeout) tmo=$2; shift 2 ;;
+      --timeout) timeout_s=$2; shift 2 ;;
       *) die "start: unknown option $1" ;;
     esac
   done
   [[ $image_mib =~ ^[0-9]+$ ]] || die "--image-size must be a number of MiB"
-  [[ $tmo =~ ^[0-9]+$ ]] || die "--timeout must be a number of seconds"
+  [[ $timeout_s =~ ^[0-9]+$ ]] || die "--timeout must be a number of seconds"
   # memstore keeps every written byte in RAM: room for the whole image plus metadata.
   [ -n "$osd_mib" ] || osd_mib=$((image_mib + image_mib / 4 + 256))
   local t0 deadline base
@@ -296,7 +318,8 @@ cmd_start() {
   mkdir -p "$DIR"/{run,crash,log,mon/ceph-a,osd/ceph-0,mgr/ceph-x}
   chmod 700 "$DIR"
   step "checks"
-  deadline=$((t0 + tmo))
+  deadline=$((t0 + timeout_s))
+  DEADLINE=$deadline
   POOL=$pool IMAGE=$image IMAGE_MIB=$image_mib
   FSID=$(cat /proc/sys/kernel/random/uuid)
   base=$(pick_ports)
@@ -358,6 +381,7 @@ cmd_start() {
   step "image created"
   trap - ERR
   set +E
+  DEADLINE=""
   write_env
   log "started in $(($(date +%s) - t0))s: mon $MON_ADDR, pool $pool, image $pool/$image ${image_mib} MiB"
   cat "$DIR/env"
