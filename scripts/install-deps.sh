@@ -3,7 +3,8 @@
 #   build: compiler, CMake and the libraries the daemon and tools link
 #   test:  build + the real peers the tests use (libiscsi tools, tgt, istgt, ocfs2-tools, fio,
 #          QEMU, a kernel, losetup...): everything -DSHAREDISK_REQUIRE_ALL=ON requires,
-#          and what the package tests run (dpkg-shlibdeps, groff, man)
+#          and what the package tests run (dpkg-shlibdeps, groff, man),
+#          and a throwaway Ceph cluster (scripts/ceph-micro.sh) with tgt's RBD backing store
 set -euo pipefail
 what=${1:-build}
 SUDO=""
@@ -13,7 +14,8 @@ build_pkgs=(build-essential cmake ninja-build pkg-config clang-format
   libboost-dev libaio-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libiscsi-dev libiscsi-bin
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libcli11-dev nlohmann-json3-dev)
 test_pkgs=(tgt istgt ocfs2-tools kmod mount fio clang libclang-rt-14-dev python3 procps iproute2 qemu-utils qemu-block-extra qemu-system-x86 busybox-static open-iscsi linux-image-amd64 e2fsprogs cpio
-  dpkg-dev groff-base man-db)
+  dpkg-dev groff-base man-db
+  ceph-mon ceph-osd ceph-common librbd-dev tgt-rbd)
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
@@ -26,7 +28,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  # policy-rc.d keeps package scripts from starting tgtd/istgt services on port 3260.
+  # policy-rc.d keeps package scripts from starting tgtd/istgt services on port 3260
+  # or ceph daemons.
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
     $SUDO chmod +x /usr/sbin/policy-rc.d
