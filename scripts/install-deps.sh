@@ -10,7 +10,7 @@ SUDO=""
 build_pkgs=(build-essential cmake ninja-build pkg-config clang-format
   libboost-dev libaio-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libiscsi-dev libiscsi-bin
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev)
-test_pkgs=(tgt istgt ocfs2-tools kmod fio clang libclang-rt-14-dev python3 procps iproute2 qemu-utils qemu-block-extra qemu-system-x86 busybox-static open-iscsi linux-image-amd64 e2fsprogs cpio)
+test_pkgs=(tgt istgt ocfs2-tools kmod fio clang libclang-rt-14-dev python3 procps iproute2 qemu-utils qemu-block-extra qemu-system-x86 busybox-static open-iscsi linux-image-amd64 e2fsprogs cpio sg3-utils)
 
 pkgs=("${build_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
