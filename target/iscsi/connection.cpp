@@ -1112,8 +1112,9 @@ bool Connection::handle_logout() {
 }
 
 // lun: a LUN number (decoded), compared with each command's decoded LUN.
-void Connection::abort_commands(uint32_t lun_filter_valid, uint64_t lun, uint32_t only_itt,
-                                bool task_aborted_status) {
+size_t Connection::abort_commands(uint32_t lun_filter_valid, uint64_t lun, uint32_t only_itt,
+                                  bool task_aborted_status) {
+  size_t n = 0;
   for (Command* cmd : std::vector<Command*>(active_)) {
     if (only_itt != kReservedTag && cmd->itt != only_itt) continue;
     uint64_t number = 0;
@@ -1121,6 +1122,7 @@ void Connection::abort_commands(uint32_t lun_filter_valid, uint64_t lun, uint32_
     if (cmd->state != Command::State::kInScsi && cmd->state != Command::State::kReceiving) continue;
     cmd->aborted = true;
     cmd->answer_aborted = task_aborted_status;
+    ++n;
     // In the SCSI layer: ends when the device is done with it (task_done).
     if (cmd->state == Command::State::kInScsi) continue;
     // Its data segment is being received into its buffer: the buffer stays
@@ -1131,6 +1133,7 @@ void Connection::abort_commands(uint32_t lun_filter_valid, uint64_t lun, uint32_
     if (std::find(waiting_.begin(), waiting_.end(), cmd) != waiting_.end()) continue;
     finish_aborted(cmd);
   }
+  return n;
 }
 
 // An aborted command that can no longer touch the medium.
@@ -1276,7 +1279,11 @@ void Connection::abort_elsewhere(uint64_t lun, const std::shared_ptr<PendingTmf>
 
 void Connection::abort_lun_tasks(uint64_t lun, std::function<void()> on_drained) {
   bool tas = target_ == nullptr || target_->device->control_mode(lun).task_aborted_status;
-  abort_commands(1, lun, kReservedTag, tas);
+  // Rare (another session's reset or PREEMPT AND ABORT), and what an
+  // initiator's stall after one is traced back to.
+  if (size_t n = abort_commands(1, lun, kReservedTag, tas); n != 0)
+    spdlog::info("{} ({}): {} task(s) on LUN {} aborted by another session, {}", peer_, initiator_,
+                 n, lun, tas ? "answered TASK ABORTED (TAS=1)" : "not answered (TAS=0)");
   drain_waiters_.push_back(std::move(on_drained));
   notify_drained();
 }

@@ -128,8 +128,9 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   Command* find_by_itt(uint32_t itt);
   // Aborts the matching commands; with `task_aborted_status` (TAS, another
   // nexus asked) each is answered TASK ABORTED once it can no longer write.
-  void abort_commands(uint32_t lun_filter_valid, uint64_t lun, uint32_t only_itt,
-                      bool task_aborted_status);
+  // Returns how many it aborted.
+  size_t abort_commands(uint32_t lun_filter_valid, uint64_t lun, uint32_t only_itt,
+                        bool task_aborted_status);
   void finish_aborted(Command* cmd);
   bool draining() const;  // an aborted command is still inside the SCSI layer
   void finish_pending_tmfs();

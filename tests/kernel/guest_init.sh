@@ -19,6 +19,12 @@
 #   DIRECT_PORT          the daemon's real port on the host, which must stay unreachable
 #   FS_MIB               size of the ext4 filesystem made at the start of LUN 1
 #   OCFS2_LABEL          label of the local-mode OCFS2 made on LUN 2
+#   INITIATOR_IQN2       InitiatorName of the second session (a second node)
+#   RESET_OFF RESETS     2 MiB on LUN 1 written while the second session sends
+#                        RESETS LOGICAL UNIT RESETs
+#   RESET_SECS           bound of that write loop
+#   RESET_TAS            1: a write may not stall 5 s; 0: clear TAS first
+#                        (MODE SELECT) and only report the stall
 # Every wait is bounded; the host's timeout is the last resort.
 
 /bin/busybox --install -s /bin
@@ -208,6 +214,125 @@ done
 [ $after -ge 20 ] || fail "I/O did not resume after the target restart ($after chunks)"
 grep -q LOGGED_IN /sys/class/iscsi_session/session*/state || fail "session not LOGGED_IN again"
 step "$i chunks written and read back across the target restart"
+
+# A second node: session 2 (iface node2, its own InitiatorName) logs in to the
+# same target, so LUN 1 is attached twice. Session 1 writes 64 KiB O_DIRECT
+# chunks to RESET_OFF while session 2 sends LOGICAL UNIT RESETs (sg_reset -d),
+# as the SCSI error handler of one OCFS2 node does. The reset aborts session
+# 1's write in flight; with TAS=1 the target answers it TASK ABORTED and the
+# kernel retries it at once, instead of waiting out its 30 s command timeout.
+# One dd writes 8 chunks (8 WRITEs, one after the other, so that a write is
+# nearly always in flight): dd i writes slots 8 * (i % 4) + 0..7 from pattern
+# chunks 8 * ((i + i / 4) % 4) + 0..7, so every pass of 4 leaves other data;
+# the host checks the last pass in the backing file.
+step "second session: iface node2, InitiatorName $INITIATOR_IQN2"
+mkdir -p /etc/iscsi/ifaces
+iscsiadm -m iface -I node2 -o new >/dev/null || fail "iscsiadm iface node2"
+iscsiadm -m iface -I node2 -o update -n iface.initiatorname -v "$INITIATOR_IQN2" >/dev/null ||
+  fail "iscsiadm iface node2 initiatorname"
+iscsiadm -m node -o new -T "$TARGET_IQN" -p "$portal" -I node2 >/dev/null || fail "iscsiadm -o new -I node2"
+iscsiadm -m node -T "$TARGET_IQN" -p "$portal" -I node2 --login || fail "second login exit status $?"
+host_of() { readlink "/sys/block/$1/device" | sed 's#.*/\([0-9]*\):[0-9]*:[0-9]*:[0-9]*$#\1#'; }
+host1=$(host_of "$disk")
+rdisk=
+for _ in $(seq 300); do
+  others=0
+  for d in /sys/block/sd*; do
+    [ -b "/dev/${d##*/}" ] && [ "$(host_of "${d##*/}")" != "$host1" ] && others=$((others + 1))
+  done
+  for d in $(lun_disk 1); do
+    [ "$(host_of "$d")" != "$host1" ] && rdisk=$d
+  done
+  [ -n "$rdisk" ] && [ "$others" -ge 3 ] && break
+  sleep 0.1
+done
+[ -n "$rdisk" ] || fail "LUN 1 did not appear on the second session"
+[ "$others" -ge 3 ] || fail "the second session attached $others disks, expected 3"
+step "LUN 1 is /dev/$disk (session 1, host$host1) and /dev/$rdisk (session 2, host$(host_of "$rdisk"))"
+if [ "$RESET_TAS" = 0 ]; then
+  # MODE SELECT of the Control page, TAS bit (byte 5, 0x40) cleared.
+  sg_wr_mode -p a -c 0a,0a,0,0,0,0 -m 0,0,0,0,0,40 "/dev/$rdisk" || fail "sg_wr_mode TAS=0"
+fi
+# MODE SENSE(10) of the Control page; sg_modes -r prints either the whole
+# response (8-byte header, block descriptors, page) or the page alone.
+# shellcheck disable=SC2046  # one word per byte
+set -- $(sg_modes -p 0xa -r "/dev/$rdisk" 2>/tmp/sg_modes.err | od -An -tu1)
+if [ $# -ge 8 ] && [ "$1 $2" != "10 10" ]; then
+  [ $# -ge $((8 + $7 * 256 + $8 + 6)) ] && shift $((8 + $7 * 256 + $8))
+fi
+if [ $# -lt 6 ] || [ "$1" != 10 ]; then fail "sg_modes -p 0xa /dev/$rdisk: $* $(cat /tmp/sg_modes.err)"; fi
+tas=$((($6 & 64) / 64))
+step "Control mode page: TAS=$tas"
+[ "$tas" = "$RESET_TAS" ] || fail "TAS is $tas, expected $RESET_TAS"
+
+# Uptime in ms (10 ms steps) without a fork: busybox date has no %N.
+now() {
+  read -r up _ </proc/uptime
+  now=$((${up%.*} * 1000 + 1${up#*.} * 10 - 1000))
+}
+rm -f /tmp/resets /tmp/resets.done
+(
+  sleep 3
+  k=0
+  while [ $k -lt "${RESETS:?}" ]; do
+    now
+    t0=$now
+    sg_reset -d "/dev/$rdisk" >/tmp/sg_reset.log 2>&1 || {
+      echo "guest: sg_reset -d /dev/$rdisk failed: $(cat /tmp/sg_reset.log)"
+      break
+    }
+    now
+    k=$((k + 1))
+    echo $k >/tmp/resets
+    step "LOGICAL UNIT RESET $k from session 2 took $((now - t0)) ms"
+    sleep 2
+  done
+  : >/tmp/resets.done
+) &
+resetter=$!
+step "RESET-WRITES: session 1 writes 64 KiB chunks at $RESET_OFF while session 2 resets LUN 1 $RESETS times"
+now
+begin=$now
+last=$now
+maxgap=0
+maxat=0
+i=0
+while [ ! -e /tmp/resets.done ] && [ $((now - begin)) -lt $((RESET_SECS * 1000)) ]; do
+  dd if=/pattern.bin of="$dev" bs=65536 skip=$((8 * ((i + i / 4) % 4))) \
+    seek=$((RESET_OFF / 65536 + 8 * (i % 4))) count=8 oflag=direct 2>/dev/null ||
+    fail "write $i during the LUN resets"
+  now
+  [ $((now - last)) -gt $maxgap ] && maxgap=$((now - last)) && maxat=$i
+  last=$now
+  i=$((i + 1))
+done
+wait "$resetter"
+nresets=$(cat /tmp/resets 2>/dev/null || echo 0)
+step "RESET-WRITES $i x 8 writes in $((now - begin)) ms; slowest: dd $maxat"
+step "writer max stall $maxgap ms across $nresets LUN resets (TAS=$RESET_TAS)"
+[ "$nresets" -eq "$RESETS" ] || fail "only $nresets of $RESETS LUN resets succeeded"
+[ $i -ge 4 ] || fail "only $i x 8 writes during the LUN resets (fewer than one pass)"
+if [ "$RESET_TAS" = 1 ] && [ $maxgap -ge 5000 ]; then
+  fail "a write stalled $maxgap ms across the LUN resets (TAS=1)"
+fi
+# Both sessions read the last pass back (O_DIRECT, from the target).
+rm -f /tmp/expect.bin
+g=0
+while [ $g -lt 4 ]; do
+  j=$(((i - 1) - ((i - 1 - g) % 4)))
+  dd if=/pattern.bin of=/tmp/expect.bin bs=65536 skip=$((8 * ((j + j / 4) % 4))) seek=$((8 * g)) count=8 \
+    conv=notrunc 2>/dev/null
+  g=$((g + 1))
+done
+want=$(md5sum </tmp/expect.bin)
+for d in "$disk" "$rdisk"; do
+  got=$(dd if="/dev/$d" bs=65536 skip=$((RESET_OFF / 65536)) count=32 iflag=direct 2>/dev/null | md5sum)
+  [ "$got" = "$want" ] || fail "the 2 MiB written across the LUN resets read back differs on /dev/$d"
+done
+for d in /sys/block/sd*; do
+  [ "$(host_of "${d##*/}")" != "$host1" ] && echo 1 >"$d/device/delete"
+done
+iscsiadm -m node -T "$TARGET_IQN" -p "$portal" -I node2 --logout || fail "second logout exit status $?"
 
 # Detach cleanly: the kernel sends SYNCHRONIZE CACHE for a write-back disk;
 # then an iSCSI Logout.
