@@ -13,6 +13,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config clang-format
 test_pkgs=(tgt istgt ocfs2-tools kmod fio clang libclang-rt-14-dev python3 procps iproute2 qemu-utils qemu-block-extra qemu-system-x86 busybox-static open-iscsi linux-image-amd64 e2fsprogs cpio)
 
 pkgs=("${build_pkgs[@]}")
+pkgs+=(librbd-dev librados-dev) # the RBD backing store (blockdev/rbd_device.cpp) links librbd
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
 
 missing=()

@@ -21,6 +21,7 @@
 #include "daemon/daemon.h"
 #include "daemon/import_tgt.h"
 #include "daemon/logging.h"
+#include "daemon/target_builder.h"
 
 namespace {
 
@@ -180,6 +181,12 @@ int main(int argc, char** argv) {
   spdlog::set_level(level);
   sharedisk::daemon::setup_logging();
   if (check_only) {
+    try {
+      sharedisk::daemon::check_rbd_backings(config);
+    } catch (const sharedisk::config::ConfigError& e) {
+      std::fprintf(stderr, "sharedisk-target: %s\n", e.what());
+      return 2;
+    }
     std::printf("%s: configuration OK (%zu target(s))\n", config.source.c_str(),
                 config.targets.size());
     return 0;

@@ -119,6 +119,14 @@ std::string status_json(const DaemonState& state) {
           .value("other_ops", io.ops[2])
           .value("errors", io.errors)
           .end_object();
+      if (l.rbd) {
+        j.begin_object("rbd")
+            .value("ops", l.rbd->ops.load(std::memory_order_relaxed))
+            .value("errors", l.rbd->errors.load(std::memory_order_relaxed))
+            .value("timeouts", l.rbd->timeouts.load(std::memory_order_relaxed))
+            .value("latency_ns_total", l.rbd->latency_ns.load(std::memory_order_relaxed))
+            .end_object();
+      }
       j.end_object();
     }
     j.end_array();
@@ -167,6 +175,14 @@ std::string status_text(const DaemonState& state) {
       out += fmt::format("          reads {} ({})  writes {} ({})  other {}  errors {}\n",
                          io.ops[0], human_bytes(io.bytes[0]), io.ops[1], human_bytes(io.bytes[1]),
                          io.ops[2], io.errors);
+      if (l.rbd) {
+        uint64_t ops = l.rbd->ops.load(std::memory_order_relaxed);
+        uint64_t ns = l.rbd->latency_ns.load(std::memory_order_relaxed);
+        out +=
+            fmt::format("          rbd: requests {}  errors {}  timeouts {}  mean latency {} us\n",
+                        ops, l.rbd->errors.load(std::memory_order_relaxed),
+                        l.rbd->timeouts.load(std::memory_order_relaxed), ops ? ns / ops / 1000 : 0);
+      }
     }
     for (const auto& [s, conn] : sessions) {
       if (s.key.target != t->iqn) continue;
