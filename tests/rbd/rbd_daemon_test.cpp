@@ -147,6 +147,66 @@ TEST_F(RbdDaemon, WritesThroughTheTargetAreWhatRbdExportReads) {
   c().rbd({"rm", "rbd/e2e"});
 }
 
+// The OSD stops under I/O: a write the cluster cannot answer fails after
+// rbd_timeout with ABORTED COMMAND / TIMEOUT ON LOGICAL UNIT (retryable), the
+// session stays up (NOP-Ins), and once the OSD is back the retried write
+// succeeds and everything acknowledged reads back.
+TEST_F(RbdDaemon, OsdStopFailsRetryablyAndIoResumes) {
+  ASSERT_EQ(c().rbd({"create", "--size", "64", "rbd/fault"}), 0);
+  TempDir dir;
+  Daemon d(dir);
+  uint16_t port = uint16_t(free_port());
+  d.start(rbd_yaml(port, dir.path(), "fault", c().conf(), "        rbd_timeout: 3\n"));
+  IscsiPtr s = iscsi_login(port);
+  ASSERT_TRUE(s) << read_file(d.log_path());
+  std::vector<uint8_t> a = pattern(65536, 41), b = pattern(4096, 42);
+  scsi_task* t = iscsi_write16_sync(s.get(), 1, 0, a.data(), 65536, 512, 0, 0, 1, 0, 0);
+  ASSERT_TRUE(scsi_ok(t));
+  scsi_free_scsi_task(t);
+
+  ASSERT_EQ(c().control("stop-osd"), 0);
+  auto t0 = Clock::now();
+  t = iscsi_write16_sync(s.get(), 1, 1024, b.data(), 4096, 512, 0, 0, 1, 0, 0);
+  double waited = std::chrono::duration<double>(Clock::now() - t0).count();
+  ASSERT_NE(t, nullptr) << iscsi_get_error(s.get());
+  EXPECT_EQ(t->status, SCSI_STATUS_CHECK_CONDITION);
+  EXPECT_EQ(int(t->sense.key), 0x0B);  // ABORTED COMMAND
+  EXPECT_EQ(t->sense.ascq, 0x3E02);    // TIMEOUT ON LOGICAL UNIT
+  EXPECT_GE(waited, 2.0);
+  EXPECT_LT(waited, 15.0);
+  scsi_free_scsi_task(t);
+
+  ASSERT_EQ(c().control("start-osd", std::chrono::seconds(90)), 0);
+  // The same session: retried as an initiator would, until the OSD has peered.
+  bool written = false;
+  for (auto end = Clock::now() + std::chrono::seconds(60); !written && Clock::now() < end;) {
+    t = iscsi_write16_sync(s.get(), 1, 1024, b.data(), 4096, 512, 0, 0, 1, 0, 0);
+    ASSERT_NE(t, nullptr) << "session lost: " << iscsi_get_error(s.get());
+    written = scsi_ok(t);
+    if (!written) {
+      EXPECT_EQ(int(t->sense.key), 0x0B);
+    }
+    scsi_free_scsi_task(t);
+  }
+  ASSERT_TRUE(written);
+  t = iscsi_read16_sync(s.get(), 1, 0, 65536, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t));
+  EXPECT_EQ(std::memcmp(t->datain.data, a.data(), 65536), 0);
+  scsi_free_scsi_task(t);
+  t = iscsi_read16_sync(s.get(), 1, 1024, 4096, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t));
+  EXPECT_EQ(std::memcmp(t->datain.data, b.data(), 4096), 0);
+  scsi_free_scsi_task(t);
+
+  // The timeout is counted where operators look.
+  std::string status = d.admin("status").body;
+  EXPECT_NE(status.find("rbd: requests"), std::string::npos) << status;
+  EXPECT_EQ(status.find("timeouts 0 "), std::string::npos) << status;
+  s.reset();
+  EXPECT_EQ(d.stop(), 0);
+  c().rbd({"rm", "rbd/fault"});
+}
+
 // One bad configuration: --check and a start-up both exit 2 within `limit`,
 // naming lun.yaml, the line and the key.
 void expect_config_error(const TempDir& dir, const std::string& yaml, const std::string& key,
