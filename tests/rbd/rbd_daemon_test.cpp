@@ -147,6 +147,48 @@ TEST_F(RbdDaemon, WritesThroughTheTargetAreWhatRbdExportReads) {
   c().rbd({"rm", "rbd/e2e"});
 }
 
+// Reload adds an RBD LUN (opened before anything changes) and removes it.
+TEST_F(RbdDaemon, ReloadAddsAndRemovesAnRbdLun) {
+  ASSERT_EQ(c().rbd({"create", "--size", "32", "rbd/second"}), 0);
+  TempDir dir;
+  Daemon d(dir);
+  uint16_t port = uint16_t(free_port());
+  const std::string one = rbd_yaml(port, dir.path(), "lun1", c().conf());
+  d.start(one);
+  EXPECT_EQ(d.admin("status").body.find("rbd:rbd/second"), std::string::npos);
+  // A second LUN whose image is missing: refused, nothing changes.
+  write_file(d.config_path(), one +
+                                  "      - number: 2\n        type: rbd\n        pool: rbd\n"
+                                  "        image: absent\n        ceph_conf: " +
+                                  c().conf() + "\n");
+  auto refused = d.admin("reload");
+  EXPECT_FALSE(refused.ok);
+  EXPECT_NE(refused.body.find("luns[1].image"), std::string::npos) << refused.body;
+  write_file(d.config_path(), one +
+                                  "      - number: 2\n        type: rbd\n        pool: rbd\n"
+                                  "        image: second\n        ceph_conf: " +
+                                  c().conf() + "\n");
+  auto added = d.admin("reload");
+  EXPECT_TRUE(added.ok) << added.body;
+  EXPECT_NE(d.admin("status").body.find("rbd:rbd/second"), std::string::npos);
+  IscsiPtr s = iscsi_login(port, 2);
+  ASSERT_TRUE(s);
+  scsi_task* cap = iscsi_readcapacity16_sync(s.get(), 2);
+  ASSERT_TRUE(scsi_ok(cap));
+  auto* rc16 = static_cast<scsi_readcapacity16*>(scsi_datain_unmarshall(cap));
+  ASSERT_NE(rc16, nullptr);
+  EXPECT_EQ((rc16->returned_lba + 1) * rc16->block_length, 32ull << 20);
+  scsi_free_scsi_task(cap);
+  s.reset();
+  write_file(d.config_path(), one);
+  auto removed = d.admin("reload");
+  EXPECT_TRUE(removed.ok) << removed.body;
+  EXPECT_NE(removed.body.find("removed LUN 2"), std::string::npos) << removed.body;
+  EXPECT_EQ(d.admin("status").body.find("rbd:rbd/second"), std::string::npos);
+  EXPECT_EQ(d.stop(), 0);
+  c().rbd({"rm", "rbd/second"});
+}
+
 // The OSD stops under I/O: a write the cluster cannot answer fails after
 // rbd_timeout with ABORTED COMMAND / TIMEOUT ON LOGICAL UNIT (retryable), the
 // session stays up (NOP-Ins), and once the OSD is back the retried write
