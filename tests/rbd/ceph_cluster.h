@@ -92,6 +92,15 @@ class CephCluster {
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv, limit, "rbd.out");
   }
+  // `ceph -c CONF --id admin ARGS...`; the exit code, output in file("ceph.out").
+  int ceph(const std::vector<std::string>& args,
+           std::chrono::seconds limit = std::chrono::seconds(60)) {
+    ::unlink(tmp_.file("ceph.out").c_str());
+    std::vector<std::string> argv = {"/usr/bin/ceph",     "-c", conf(), "--id", "admin",
+                                     "--connect-timeout", "10"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, limit, "ceph.out");
+  }
 
  private:
   int run(const std::vector<std::string>& argv, std::chrono::seconds limit,

@@ -249,6 +249,48 @@ TEST_F(RbdDaemon, OsdStopFailsRetryablyAndIoResumes) {
   c().rbd({"rm", "rbd/fault"});
 }
 
+// The cluster blocklists the gateway's client: writes fail (never acknowledged),
+// and what failed is not on the image.
+TEST_F(RbdDaemon, BlocklistedClientGetsErrorsNotAcknowledgements) {
+  ASSERT_EQ(c().rbd({"create", "--size", "16", "rbd/fenced"}), 0);
+  TempDir dir;
+  Daemon d(dir);
+  uint16_t port = uint16_t(free_port());
+  d.start(rbd_yaml(port, dir.path(), "fenced", c().conf(), "        rbd_timeout: 5\n"));
+  IscsiPtr s = iscsi_login(port);
+  ASSERT_TRUE(s);
+  std::vector<uint8_t> a = pattern(4096, 51), b = pattern(4096, 52);
+  scsi_task* t = iscsi_write16_sync(s.get(), 1, 0, a.data(), 4096, 512, 0, 0, 1, 0, 0);
+  ASSERT_TRUE(scsi_ok(t));
+  scsi_free_scsi_task(t);
+  // The daemon's client address, from the image's watcher.
+  ASSERT_EQ(c().rbd({"status", "rbd/fenced"}), 0);
+  std::string st = read_file(c().file("rbd.out"));
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(st, m, std::regex("watcher=([0-9.]+:[0-9]+/[0-9]+)"))) << st;
+  const std::string addr = m[1];
+  ASSERT_EQ(c().ceph({"osd", "blocklist", "add", addr}), 0) << read_file(c().file("ceph.out"));
+  for (int i = 0; i < 2; ++i) {
+    auto t0 = Clock::now();
+    t = iscsi_write16_sync(s.get(), 1, 0, b.data(), 4096, 512, 0, 0, 1, 0, 0);
+    double waited = std::chrono::duration<double>(Clock::now() - t0).count();
+    ASSERT_NE(t, nullptr) << iscsi_get_error(s.get());
+    EXPECT_EQ(t->status, SCSI_STATUS_CHECK_CONDITION) << "write acknowledged while blocklisted";
+    EXPECT_TRUE(int(t->sense.key) == 0x02 || int(t->sense.key) == 0x0B)
+        << "sense key " << int(t->sense.key) << " ascq " << std::hex << t->sense.ascq;
+    EXPECT_LT(waited, 20.0);
+    scsi_free_scsi_task(t);
+  }
+  c().ceph({"osd", "blocklist", "rm", addr});
+  s.reset();
+  d.stop();
+  std::string out = dir.file("fenced.img");
+  ASSERT_EQ(c().rbd({"export", "rbd/fenced", out}), 0);
+  std::string img = read_file(out);
+  EXPECT_EQ(std::memcmp(img.data(), a.data(), 4096), 0) << "the refused write reached the image";
+  c().rbd({"rm", "rbd/fenced"});
+}
+
 // One bad configuration: --check and a start-up both exit 2 within `limit`,
 // naming lun.yaml, the line and the key.
 void expect_config_error(const TempDir& dir, const std::string& yaml, const std::string& key,
