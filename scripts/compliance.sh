@@ -20,7 +20,12 @@
 # skipped", and exits 1 when any test failed (2 on a usage or set-up error).
 #
 # Environment:
-#   COMPLIANCE_LUNS     LUN kinds to run, default "thin full" (also: readonly)
+#   COMPLIANCE_LUNS     LUN kinds to run, default "thin full" (also: readonly, rbd)
+#   COMPLIANCE_CEPH_CONF  rbd: ceph.conf of an existing cluster, with
+#                       COMPLIANCE_RBD_POOL (default rbd) and COMPLIANCE_RBD_IMAGE
+#                       (its data is overwritten). Unset: the script starts a
+#                       throwaway cluster with scripts/ceph-micro.sh (an image of
+#                       COMPLIANCE_SIZE) and stops it at the end.
 #   COMPLIANCE_TIMEOUT  seconds for one iscsi-test-cu invocation (default 1200)
 #   COMPLIANCE_STALL    seconds without new output before it counts as hung (default 90)
 #   COMPLIANCE_LOG_DIR  where the logs go (default BUILD_DIR/compliance-logs)
@@ -62,13 +67,14 @@ command -v iscsi-test-cu >/dev/null || {
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sharedisk-compliance.XXXXXX") || exit 2
 mkdir -p "$LOG_DIR" || exit 2
-rm -f "$LOG_DIR"/thin-*.log "$LOG_DIR"/full-*.log
+rm -f "$LOG_DIR"/thin-*.log "$LOG_DIR"/full-*.log "$LOG_DIR"/rbd-*.log
 TESTCU_PID=
 
 # shellcheck disable=SC2317  # called through the EXIT trap
 cleanup() {
   [[ -n $TESTCU_PID ]] && kill -KILL "$TESTCU_PID" 2>/dev/null
   daemon_stop
+  [[ -n ${CEPH_STARTED:-} ]] && "$(dirname "$0")/ceph-micro.sh" stop "$WORK/ceph" >/dev/null 2>&1
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -88,12 +94,18 @@ punch_hole_works() {
 # shellcheck disable=SC2317  # called through daemon_start
 write_config() {  # kind port
   local kind=$1 port=$2 thin=off read_only=false
-  [[ $kind == thin ]] && thin=on
+  [[ $kind == thin || $kind == rbd ]] && thin=on
   if [[ $kind == readonly ]]; then
     # A write-protected LUN (libiscsi's ReadOnly family); it is never created by the daemon.
     read_only=true
     [[ -e $WORK/$kind.img ]] || truncate -s "$SIZE" "$WORK/$kind.img"
   fi
+  local backing="path: $WORK/$kind.img
+        size: $SIZE"
+  [[ $kind == rbd ]] && backing="type: rbd
+        pool: $RBD_POOL
+        image: $RBD_IMAGE
+        ceph_conf: $RBD_CONF"
   cat >"$WORK/$kind.yaml" <<EOF
 log_level: info
 threads: 2
@@ -105,12 +117,33 @@ targets:
   - iqn: iqn.2024-01.test.sharedisk:$kind
     luns:
       - number: 1
-        path: $WORK/$kind.img
-        size: $SIZE
+        $backing
         block_size: $BLOCK
         thin: $thin
         read_only: $read_only
 EOF
+}
+
+# The cluster of the rbd kind: the one given, or a throwaway one of ceph-micro.sh.
+CEPH_STARTED=
+setup_rbd() {
+  if [[ -n ${COMPLIANCE_CEPH_CONF:-} ]]; then
+    RBD_CONF=$COMPLIANCE_CEPH_CONF RBD_POOL=${COMPLIANCE_RBD_POOL:-rbd}
+    RBD_IMAGE=${COMPLIANCE_RBD_IMAGE:?COMPLIANCE_RBD_IMAGE must name the image to overwrite}
+    return 0
+  fi
+  local mib
+  mib=$(numfmt --from=iec "$SIZE") || return 1
+  mib=$((mib / 1048576))
+  CEPH_STARTED=1
+  "$(dirname "$0")/ceph-micro.sh" start "$WORK/ceph" --image-size "$mib" \
+    >"$LOG_DIR/rbd-ceph-start.log" 2>&1 || {
+    echo "compliance: the throwaway Ceph cluster did not start (see $LOG_DIR/rbd-ceph-start.log)" >&2
+    return 1
+  }
+  # shellcheck disable=SC1091
+  source "$WORK/ceph/env"
+  RBD_CONF=$CEPH_CONF RBD_POOL=$CEPH_POOL RBD_IMAGE=$CEPH_IMAGE
 }
 
 # Starts the daemon for `kind` on a free port; sets DAEMON_PID and PORT.
@@ -285,8 +318,9 @@ status=0
 for kind in $LUNS; do
   case $kind in
     thin | full | readonly) run_kind "$kind" || status=2 ;;
+    rbd) { setup_rbd && run_kind rbd; } || status=2 ;;
     *)
-      echo "compliance: unknown LUN kind '$kind' (thin, full, readonly)" >&2
+      echo "compliance: unknown LUN kind '$kind' (thin, full, readonly, rbd)" >&2
       exit 2
       ;;
   esac

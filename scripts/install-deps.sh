@@ -18,6 +18,7 @@ test_pkgs=(tgt istgt ocfs2-tools kmod mount fio clang libclang-rt-14-dev python3
   ceph-mon ceph-osd ceph-common librbd-dev tgt-rbd)
 
 pkgs=("${build_pkgs[@]}")
+pkgs+=(librbd-dev librados-dev) # the RBD backing store (blockdev/rbd_device.cpp) links librbd
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
 
 missing=()

@@ -144,6 +144,12 @@ int daemon_command(const DaemonOptions& o) {
   spdlog::set_level(level);
   sharedisk::daemon::setup_logging();
   if (o.check_only) {
+    try {
+      sharedisk::daemon::check_rbd_backings(config);
+    } catch (const sharedisk::config::ConfigError& e) {
+      std::fprintf(stderr, "sharedisk-target: %s\n", e.what());
+      return 2;
+    }
     // The demo's directory is created at start; a configuration file's backings must be there.
     auto problems = o.config_path.empty() ? std::vector<sharedisk::config::ConfigError>{}
                                           : sharedisk::daemon::check_backings(config);

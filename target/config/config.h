@@ -53,9 +53,9 @@ std::string parse_endpoint(const std::string& text, uint16_t default_port, Endpo
 // "a.b.c.d/len", "v6/len" or a bare address (= /32, /128); host bits must be zero.
 std::string parse_network(const std::string& text, Network& out);
 
-enum class BackingType { kFile, kBlock, kMemory };
+enum class BackingType { kFile, kBlock, kMemory, kRbd };
 enum class Thin { kAuto, kOn, kOff };
-const char* to_string(BackingType type);  // "file", "block", "memory"
+const char* to_string(BackingType type);  // "file", "block", "memory", "rbd"
 const char* to_string(Thin thin);         // "auto", "on", "off"
 
 // Login authentication (CHAP, RFC 7143 section 12.1.3). Credentials live in
@@ -63,10 +63,35 @@ const char* to_string(Thin thin);         // "auto", "on", "off"
 enum class AuthMode { kNone, kChap, kMutual };
 const char* to_string(AuthMode mode);  // "none", "chap", "mutual"
 
+// Where a key was given, for errors found after loading (opening an RBD image).
+struct KeyLocation {
+  int line = 0;
+  std::string key;  // dotted path, e.g. targets[0].luns[1].pool
+};
+
+// A LUN on a Ceph RBD image (type: rbd).
+struct RbdBacking {
+  std::string pool;
+  std::string image;
+  std::string ns;  // `namespace`; empty = the pool's default namespace
+  std::string ceph_conf = "/etc/ceph/ceph.conf";
+  std::string client = "admin";  // cephx id
+  std::string keyring;           // empty: the keyring ceph.conf names
+  uint32_t timeout_s = 20;       // `rbd_timeout`: an I/O unanswered this long fails
+  // Keys to name when opening fails (the LUN itself where a key was not given).
+  KeyLocation at_pool, at_image, at_cluster, at_auth;
+
+  bool operator==(const RbdBacking& o) const {
+    return pool == o.pool && image == o.image && ns == o.ns && ceph_conf == o.ceph_conf &&
+           client == o.client && keyring == o.keyring && timeout_s == o.timeout_s;
+  }
+};
+
 struct Lun {
   uint64_t number = 0;
   BackingType type = BackingType::kFile;  // without `type`: stat(path) decides (S_ISBLK)
-  std::string path;                       // empty for memory
+  std::string path;                       // empty for memory and rbd
+  RbdBacking rbd;                         // type rbd only
   std::optional<uint64_t> size;           // bytes; required for memory, creates a missing file
   uint32_t block_size = 512;
   bool read_only = false;

@@ -30,6 +30,8 @@ const char* to_string(BackingType type) {
       return "block";
     case BackingType::kMemory:
       return "memory";
+    case BackingType::kRbd:
+      return "rbd";
   }
   return "?";
 }

@@ -12,6 +12,72 @@ namespace {
 constexpr uint64_t kMaxLunNumber = 16383;  // SAM flat addressing, single level
 constexpr size_t kMaxSerial = 32;
 constexpr size_t kMaxProduct = 16;
+constexpr uint64_t kMaxRbdTimeout = 3600;
+
+// A name librados / librbd takes as it is: printable, no spaces or slashes.
+void check_rbd_name(const Reader& r, const Field& f, const std::string& v, bool slash_ok = false) {
+  if (v.empty()) r.fail(f, "must not be empty");
+  if (!printable_ascii(v, 0x21) || (!slash_ok && v.find('/') != std::string::npos) ||
+      v.find('@') != std::string::npos)
+    r.fail(f, "must be printable ASCII without spaces" + std::string(slash_ok ? "" : ", '/'") +
+                  " or '@' (got '" + v + "')");
+}
+
+KeyLocation at(const Field& f) {
+  return {f.line, f.path};
+}
+
+// type: rbd — pool, image and how to reach the cluster.
+void read_rbd(const Reader& r, const Field& f, const MapView& m, Lun& l, FileWideUniques& unique) {
+  RbdBacking& b = l.rbd;
+  const KeyLocation lun_at{f.line, f.path};
+  b.at_pool = b.at_image = b.at_cluster = b.at_auth = lun_at;
+  for (const char* refused : {"path", "size", "direct"}) {
+    if (auto v = m.get(refused)) {
+      const std::string k = refused;
+      r.fail(*v, k == "size"   ? "an rbd LUN has the size of its image; remove size"
+                 : k == "path" ? "an rbd LUN has no path; give pool and image"
+                               : "applies to file and block LUNs only");
+    }
+  }
+  Field pool = m.require("pool");
+  b.pool = r.text(pool);
+  check_rbd_name(r, pool, b.pool);
+  b.at_pool = at(pool);
+  Field image = m.require("image");
+  b.image = r.text(image);
+  check_rbd_name(r, image, b.image);
+  b.at_image = at(image);
+  if (auto v = m.get("namespace")) {
+    b.ns = r.text(*v);
+    check_rbd_name(r, *v, b.ns);
+    b.at_pool = at(*v);
+  }
+  if (auto v = m.get("ceph_conf")) {
+    b.ceph_conf = r.text(*v);
+    if (b.ceph_conf.empty()) r.fail(*v, "must not be empty");
+    if (b.ceph_conf.size() >= PATH_MAX) r.fail(*v, "is longer than PATH_MAX");
+    b.at_cluster = at(*v);
+  }
+  if (auto v = m.get("client")) {
+    b.client = r.text(*v);
+    if (b.client.rfind("client.", 0) == 0) b.client.erase(0, 7);
+    check_rbd_name(r, *v, b.client);
+    b.at_auth = at(*v);
+  }
+  if (auto v = m.get("keyring")) {
+    b.keyring = r.text(*v);
+    if (b.keyring.empty()) r.fail(*v, "must not be empty");
+    if (b.keyring.size() >= PATH_MAX) r.fail(*v, "is longer than PATH_MAX");
+    b.at_auth = at(*v);
+  }
+  if (auto v = m.get("rbd_timeout")) b.timeout_s = uint32_t(r.number(*v, 1, kMaxRbdTimeout));
+  // One image, one LUN: two LUNs writing the same image through one gateway
+  // would only corrupt each other.
+  unique.backing_paths.add(r, image,
+                           "rbd:" + b.ceph_conf + ":" + b.pool + "/" + b.ns + "/" + b.image,
+                           "RBD image", b.pool + "/" + (b.ns.empty() ? "" : b.ns + "/") + b.image);
+}
 
 // Without `type`, what the path is decides: a block device is block, anything else that
 // exists is file. A path that does not exist (yet) is a block device when it is under
@@ -30,7 +96,8 @@ Lun read_lun(const Reader& r, const Field& f, const std::string& iqn, Uniques& n
              FileWideUniques& unique) {
   MapView m(r, f,
             {"number", "type", "path", "size", "block_size", "read_only", "write_cache", "direct",
-             "thin", "serial", "naa", "product"});
+             "thin", "serial", "naa", "product", "pool", "image", "namespace", "ceph_conf",
+             "client", "keyring", "rbd_timeout"});
   Lun l;
   l.line = f.line;
   Field number = m.require("number");
@@ -38,7 +105,7 @@ Lun read_lun(const Reader& r, const Field& f, const std::string& iqn, Uniques& n
   numbers.add(r, number, std::to_string(l.number), "LUN");
 
   auto path = m.get("path");
-  if (path) {
+  if (path && !(m.get("type") && r.text(*m.get("type")) == "rbd")) {
     l.path = r.text(*path);
     if (l.path.empty()) r.fail(*path, "must not be empty");
     if (l.path.size() >= PATH_MAX) r.fail(*path, "is longer than PATH_MAX");
@@ -51,16 +118,25 @@ Lun read_lun(const Reader& r, const Field& f, const std::string& iqn, Uniques& n
       l.type = BackingType::kBlock;
     else if (v == "memory")
       l.type = BackingType::kMemory;
+    else if (v == "rbd")
+      l.type = BackingType::kRbd;
     else
-      r.fail(*t, "must be file, block or memory (got '" + v + "')");
+      r.fail(*t, "must be file, block, memory or rbd (got '" + v + "')");
   } else if (path) {
     l.type = kind_of_path(l.path);
   }
+  if (l.type == BackingType::kRbd) {
+    read_rbd(r, f, m, l, unique);
+  } else {
+    for (const char* k :
+         {"pool", "image", "namespace", "ceph_conf", "client", "keyring", "rbd_timeout"})
+      if (auto v = m.get(k)) r.fail(*v, "applies to rbd LUNs only (type: rbd)");
+  }
   if (l.type == BackingType::kMemory && path) r.fail(*path, "a memory LUN has no backing path");
-  if (l.type != BackingType::kMemory && !path)
+  if (l.type != BackingType::kMemory && l.type != BackingType::kRbd && !path)
     r.fail(f.line, join_path(f.path, "path"),
            std::string("is required for a ") + to_string(l.type) + " LUN");
-  if (path && l.type != BackingType::kMemory) {
+  if (path && l.type != BackingType::kMemory && l.type != BackingType::kRbd) {
     unique.backing_paths.add(r, *path, l.path, "backing path");
   }
 

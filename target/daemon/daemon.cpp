@@ -93,6 +93,10 @@ int run(const config::Config& config, const Overrides& overrides) {
       context.registry.add(build_target(config, t, state.loops));
     // CHAP secrets file (mode and owner checked) and read-only initiators.
     context.security.set(iscsi::build_security_policy(config));
+  } catch (const config::ConfigError& e) {
+    // An RBD image that cannot be opened: a configuration error, like --check.
+    spdlog::critical("{}", e.what());
+    return 2;
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return 1;

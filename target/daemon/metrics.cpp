@@ -170,6 +170,34 @@ std::string render_metrics(const DaemonState& state) {
                        double(r.io.latency_sum_us) / 1e6);
     out += fmt::format("sharedisk_lun_io_latency_seconds_count{{{}}} {}\n", r.labels, cumulative);
   }
+  // RBD LUNs: librbd's side of each request (submit to completion).
+  bool any_rbd = false;
+  for (const Row& r : rows) any_rbd = any_rbd || r.lun->rbd != nullptr;
+  if (!any_rbd) return out;
+  struct RbdMetric {
+    const char* name;
+    const char* help;
+    std::atomic<uint64_t> blockdev::RbdStats::*field;
+  };
+  const RbdMetric rbd_metrics[] = {
+      {"sharedisk_lun_rbd_requests_total", "Requests librbd completed.", &blockdev::RbdStats::ops},
+      {"sharedisk_lun_rbd_errors_total", "Requests librbd failed.", &blockdev::RbdStats::errors},
+      {"sharedisk_lun_rbd_timeouts_total", "Requests that failed after rbd_timeout.",
+       &blockdev::RbdStats::timeouts},
+  };
+  for (const RbdMetric& m : rbd_metrics) {
+    help(out, m.name, "counter", m.help);
+    for (const Row& r : rows)
+      if (r.lun->rbd)
+        out += fmt::format("{}{{{}}} {}\n", m.name, r.labels,
+                           (r.lun->rbd.get()->*m.field).load(std::memory_order_relaxed));
+  }
+  help(out, "sharedisk_lun_rbd_latency_seconds_total", "counter",
+       "Summed librbd latency of the completed requests (divide by requests_total).");
+  for (const Row& r : rows)
+    if (r.lun->rbd)
+      out += fmt::format("sharedisk_lun_rbd_latency_seconds_total{{{}}} {}\n", r.labels,
+                         double(r.lun->rbd->latency_ns.load(std::memory_order_relaxed)) / 1e9);
   return out;
 }
 

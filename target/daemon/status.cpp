@@ -99,7 +99,7 @@ std::string status_json(const DaemonState& state) {
     Json& luns = target["luns"] = Json::array();
     for (const iscsi::LunInfo& l : t->luns()) {
       iscsi::IoTotals io = l.stats->totals();
-      luns.push_back({
+      Json lun = {
           {"number", l.number},
           {"type", l.type},
           {"backing", l.backing},
@@ -114,7 +114,14 @@ std::string status_json(const DaemonState& state) {
             {"write_bytes", io.bytes[1]},
             {"other_ops", io.ops[2]},
             {"errors", io.errors}}},
-      });
+      };
+      if (l.rbd) {
+        lun["rbd"] = {{"ops", l.rbd->ops.load(std::memory_order_relaxed)},
+                      {"errors", l.rbd->errors.load(std::memory_order_relaxed)},
+                      {"timeouts", l.rbd->timeouts.load(std::memory_order_relaxed)},
+                      {"latency_ns_total", l.rbd->latency_ns.load(std::memory_order_relaxed)}};
+      }
+      luns.push_back(std::move(lun));
     }
     Json& list = target["sessions"] = Json::array();
     for (const auto& [info, conn] : sessions)
@@ -158,6 +165,14 @@ std::string status_text(const DaemonState& state) {
       out += fmt::format("          reads {} ({})  writes {} ({})  other {}  errors {}\n",
                          io.ops[0], human_bytes(io.bytes[0]), io.ops[1], human_bytes(io.bytes[1]),
                          io.ops[2], io.errors);
+      if (l.rbd) {
+        uint64_t ops = l.rbd->ops.load(std::memory_order_relaxed);
+        uint64_t ns = l.rbd->latency_ns.load(std::memory_order_relaxed);
+        out +=
+            fmt::format("          rbd: requests {}  errors {}  timeouts {}  mean latency {} us\n",
+                        ops, l.rbd->errors.load(std::memory_order_relaxed),
+                        l.rbd->timeouts.load(std::memory_order_relaxed), ops ? ns / ops / 1000 : 0);
+      }
     }
     for (const auto& [s, conn] : sessions) {
       if (s.key.target != t->iqn) continue;

@@ -11,14 +11,65 @@
 #include <filesystem>
 
 #include "blockdev/block_device.h"
+#include "blockdev/rbd_device.h"
 #include "scsi/device.h"
 
 namespace sharedisk::daemon {
 
 namespace {
 
+std::string backing_name(const config::Lun& lun) {
+  if (lun.type == config::BackingType::kMemory) return "memory";
+  if (lun.type != config::BackingType::kRbd) return lun.path;
+  const config::RbdBacking& b = lun.rbd;
+  return "rbd:" + b.pool + "/" + (b.ns.empty() ? "" : b.ns + "/") + b.image;
+}
+
 std::string describe_lun(const config::Lun& lun, const std::string& target) {
-  return target + " LUN " + std::to_string(lun.number) + " (" + lun.path + ")";
+  return target + " LUN " + std::to_string(lun.number) + " (" + backing_name(lun) + ")";
+}
+
+blockdev::RbdOptions rbd_options(const config::Lun& lun) {
+  const config::RbdBacking& b = lun.rbd;
+  blockdev::RbdOptions o;
+  o.pool = b.pool;
+  o.image = b.image;
+  o.ns = b.ns;
+  o.ceph_conf = b.ceph_conf;
+  o.client = b.client;
+  o.keyring = b.keyring;
+  o.io_timeout_s = b.timeout_s;
+  o.read_only = lun.read_only;
+  o.cache_mode =
+      lun.write_cache ? blockdev::CacheMode::kWriteBack : blockdev::CacheMode::kWriteThrough;
+  return o;
+}
+
+// Opens an RBD image; a failure names the lun.yaml key at fault.
+std::unique_ptr<blockdev::BlockDevice> open_rbd_lun(const config::Config& config,
+                                                    const config::Lun& lun,
+                                                    const std::string& target) {
+  try {
+    return blockdev::open_rbd(rbd_options(lun));
+  } catch (const blockdev::RbdOpenError& e) {
+    const config::RbdBacking& b = lun.rbd;
+    const config::KeyLocation* at = &b.at_cluster;
+    switch (e.failure()) {
+      case blockdev::RbdFailure::kCluster:
+        break;
+      case blockdev::RbdFailure::kAuth:
+        at = &b.at_auth;
+        break;
+      case blockdev::RbdFailure::kPool:
+        at = &b.at_pool;
+        break;
+      case blockdev::RbdFailure::kImage:
+        at = &b.at_image;
+        break;
+    }
+    throw config::ConfigError(config.source, at->line, at->key,
+                              target + " LUN " + std::to_string(lun.number) + ": " + e.what());
+  }
 }
 
 // One APTPL state file per LUN: <state_dir>/<target iqn>-lun<N>.pr (':' kept; '/' cannot occur).
@@ -41,8 +92,11 @@ scsi::LunOptions lun_options(const config::Lun& lun, const blockdev::DeviceInfo&
   return o;
 }
 
-std::unique_ptr<blockdev::BlockDevice> open_backing(const config::Lun& lun) {
+std::unique_ptr<blockdev::BlockDevice> open_backing(const config::Config& config,
+                                                    const config::Lun& lun,
+                                                    const std::string& target) {
   if (lun.type == config::BackingType::kMemory) return blockdev::make_memory(*lun.size);
+  if (lun.type == config::BackingType::kRbd) return open_rbd_lun(config, lun, target);
   blockdev::OpenOptions o;
   o.path = lun.path;
   o.create_size = lun.type == config::BackingType::kFile ? lun.size.value_or(0) : 0;
@@ -56,7 +110,8 @@ std::unique_ptr<blockdev::BlockDevice> open_backing(const config::Lun& lun) {
 }  // namespace
 
 std::string precheck_backing(const config::Lun& lun, const std::string& target) {
-  if (lun.type == config::BackingType::kMemory) return {};
+  // RBD images are checked by opening them (check_rbd_backings).
+  if (lun.type == config::BackingType::kMemory || lun.type == config::BackingType::kRbd) return {};
   struct stat st;
   std::string what = describe_lun(lun, target);
   if (::stat(lun.path.c_str(), &st) != 0) {
@@ -107,7 +162,9 @@ PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
   if (!problem.empty()) throw std::runtime_error(problem);
   PreparedLun out;
   try {
-    out.backing = open_backing(lun);
+    out.backing = open_backing(config, lun, t.iqn);
+  } catch (const config::ConfigError&) {
+    throw;
   } catch (const std::exception& e) {
     throw std::runtime_error(describe_lun(lun, t.iqn) + ": " + e.what());
   }
@@ -119,16 +176,23 @@ PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
   iscsi::LunInfo& li = out.info;
   li.number = lun.number;
   li.type = config::to_string(lun.type);
-  li.backing = lun.type == config::BackingType::kMemory ? "memory" : lun.path;
+  li.backing = backing_name(lun);
   li.size_bytes = info.size_bytes;
   li.block_size = lun.block_size;
   li.read_only = lun.read_only;
   li.write_cache = lun.write_cache;
+  li.rbd = blockdev::rbd_stats(*out.backing);
   auto kept = keep_stats.find(lun.number);
   li.stats = kept != keep_stats.end() ? kept->second : std::make_shared<iscsi::LunIoStats>(loops);
   out.options = lun_options(lun, info);
   out.options.pr_state_path = pr_state_path(config.state_dir, t.iqn, lun.number);
   return out;
+}
+
+void check_rbd_backings(const config::Config& config) {
+  for (const config::Target& t : config.targets)
+    for (const config::Lun& lun : t.luns)
+      if (lun.type == config::BackingType::kRbd) open_rbd_lun(config, lun, t.iqn);
 }
 
 std::shared_ptr<iscsi::TargetNode> build_target(

@@ -27,6 +27,11 @@ std::string precheck_backing(const config::Lun& lun, const std::string& target);
 // naming the file, the LUN's line and the key targets[i].luns[j].path.
 std::vector<config::ConfigError> check_backings(const config::Config& config);
 
+// Opens and closes every RBD image of `config`, so that --check finds an
+// unreachable cluster, a refused key or a missing pool or image. Bounded in
+// time (about 10 s per cluster). Throws config::ConfigError naming the key.
+void check_rbd_backings(const config::Config& config);
+
 // One LUN ready to go into a device: checked and opened backing store, its
 // SCSI options and what `status` shows of it.
 struct PreparedLun {
@@ -37,7 +42,8 @@ struct PreparedLun {
 
 // Checks and opens the backing of `lun` of target `t` (LunIoStats sized for
 // `loops` event loops, or taken from `keep_stats` by LUN number). Throws
-// std::runtime_error naming the target and LUN.
+// std::runtime_error naming the target and LUN (config::ConfigError, naming
+// the lun.yaml key, when an RBD image cannot be opened).
 PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
                         const config::Lun& lun, unsigned loops,
                         const std::map<uint64_t, std::shared_ptr<iscsi::LunIoStats>>& keep_stats);

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "blockdev/rbd_stats.h"
 #include "config/config.h"
 #include "iscsi/io_stats.h"
 #include "scsi/device.h"
@@ -33,6 +34,7 @@ struct LunInfo {
   bool read_only = false;
   bool write_cache = true;
   std::shared_ptr<LunIoStats> stats;
+  std::shared_ptr<const blockdev::RbdStats> rbd;  // type rbd: librbd request counters
 };
 
 struct TargetNode {

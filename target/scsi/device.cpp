@@ -91,6 +91,16 @@ void fail_io(Task& task, Lun& lun, int result, bool write) {
     fail(task, &lun, sense_key::kDataProtect, asc::kSpaceAllocationFailedWriteProtect);
   else if (result == -EROFS || result == -EPERM || result == -EACCES)
     fail_write_protected(task, &lun);
+  else if (result == -ETIMEDOUT)
+    // The store did not answer in time (an RBD I/O past rbd_timeout): ABORTED
+    // COMMAND is retried by initiators (Linux: NEEDS_RETRY), and nothing of
+    // the command may be assumed written.
+    fail(task, &lun, sense_key::kAbortedCommand, asc::kTimeoutOnLogicalUnit);
+  else if (result == -ESHUTDOWN)
+    // The cluster blocklisted this client (EBLOCKLISTED): no I/O of this
+    // gateway will succeed until it reconnects; a multipath initiator fails
+    // over to another path.
+    fail(task, &lun, sense_key::kNotReady, asc::kNotReadyManualInterventionRequired);
   else
     fail(task, &lun, sense_key::kMediumError,
          write ? asc::kWriteError : asc::kUnrecoveredReadError);

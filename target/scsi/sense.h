@@ -29,6 +29,7 @@ constexpr uint8_t kMiscompare = 0xE;
 namespace asc {
 constexpr uint16_t kNoAdditionalSense = 0x0000;
 constexpr uint16_t kNotReadyCauseNotReportable = 0x0400;
+constexpr uint16_t kNotReadyManualInterventionRequired = 0x0403;
 constexpr uint16_t kWriteError = 0x0C00;
 constexpr uint16_t kUnrecoveredReadError = 0x1100;
 constexpr uint16_t kParameterListLengthError = 0x1A00;
@@ -57,6 +58,7 @@ constexpr uint16_t kSavingParametersNotSupported = 0x3900;
 constexpr uint16_t kMediumRemovalPrevented = 0x5302;
 constexpr uint16_t kInsufficientRegistrationResources = 0x5504;
 constexpr uint16_t kInternalTargetFailure = 0x4400;
+constexpr uint16_t kTimeoutOnLogicalUnit = 0x3E02;
 constexpr uint16_t kInvalidFieldInInformationUnit = 0x0E03;
 constexpr uint16_t kProtocolServiceCrcError = 0x4705;
 constexpr uint16_t kDataPhaseError = 0x4B00;

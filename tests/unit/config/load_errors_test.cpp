@@ -148,7 +148,7 @@ const Broken kBroken[] = {
     {"path empty", HEAD "    luns:\n      - number: 1\n        path: \"\"\n", 6,
      "targets[0].luns[0].path", "must not be empty"},
     {"type unknown", HEAD "    luns:\n      - number: 1\n        path: a.img\n        type: disk\n",
-     7, "targets[0].luns[0].type", "must be file, block or memory (got 'disk')"},
+     7, "targets[0].luns[0].type", "must be file, block, memory or rbd (got 'disk')"},
     {"memory with path",
      HEAD
      "    luns:\n      - number: 1\n        type: memory\n        path: a.img\n        size: 1M\n",

@@ -1,0 +1,394 @@
+#include "blockdev/rbd_device.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <system_error>
+#include <vector>
+
+#include "blockdev/request_queue.h"
+#include "util/loop_turn.h"
+
+namespace sharedisk::blockdev {
+
+namespace {
+
+uint64_t now_ns() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
+class RbdChannel final : public IoChannel, private util::Deferred {
+ public:
+  RbdChannel(RbdDevice& device, boost::asio::io_context& loop);
+  ~RbdChannel() override;
+
+  void submit(IoRequest& req) override;
+  unsigned in_flight() const override { return in_flight_; }
+
+ private:
+  // One request while librbd holds it. `next` links the completion stack
+  // (written by librbd's thread before the push) and the free list (loop only).
+  struct Slot {
+    Slot* next;
+    RbdChannel* channel;
+    IoRequest* req;
+    uint64_t started_ns;
+    int result;
+  };
+  static constexpr unsigned kChunk = 64;
+
+  static void on_complete(rbd_completion_t c, void* arg);  // librbd's thread
+  void push_completed(Slot* slot);                         // librbd's thread
+
+  int start(Slot* slot, IoRequest& req);
+  Slot* take_slot();
+  void release(Slot* slot) {
+    slot->next = free_;
+    free_ = slot;
+  }
+  void schedule_drain();
+  void run_deferred() override { drain(); }
+  void arm_wait();
+  void on_ready();
+  void drain();
+  bool finish(IoRequest& req, int result);
+
+  RbdDevice& device_;
+  boost::asio::io_context& loop_;
+  boost::asio::posix::stream_descriptor eventfd_;
+  int efd_;  // eventfd_'s descriptor, written by librbd's threads
+
+  alignas(64) std::atomic<Slot*> completed_{nullptr};  // LIFO, pushed by librbd
+  alignas(64) Slot* free_ = nullptr;
+  std::vector<std::unique_ptr<Slot[]>> chunks_;
+  RequestQueue done_;  // failed before reaching librbd
+
+  unsigned in_flight_ = 0;
+  unsigned rbd_in_flight_ = 0;  // handed to librbd, completion not yet taken
+  bool drain_scheduled_ = false;
+  bool armed_ = false;
+  bool* destroyed_ = nullptr;
+  std::shared_ptr<char> alive_;  // posted handlers hold a weak reference
+};
+
+RbdChannel::RbdChannel(RbdDevice& device, boost::asio::io_context& loop)
+    : device_(device), loop_(loop), eventfd_(loop), done_(64), alive_(std::make_shared<char>()) {
+  efd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (efd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+  eventfd_.assign(efd_);
+}
+
+RbdChannel::~RbdChannel() {
+  if (destroyed_) *destroyed_ = true;
+  // The contract says nothing is in flight; should librbd still hold a
+  // request, its callback would write into our slots: wait for it (bounded by
+  // the OSD op timeout) and drop the completions.
+  while (rbd_in_flight_ > 0) {
+    for (Slot* s = completed_.exchange(nullptr, std::memory_order_acquire); s; s = s->next)
+      --rbd_in_flight_;
+    if (rbd_in_flight_ == 0) break;
+    pollfd p{efd_, POLLIN, 0};
+    ::poll(&p, 1, 100);
+    uint64_t count;
+    [[maybe_unused]] ssize_t n = ::read(efd_, &count, sizeof count);
+  }
+}
+
+RbdChannel::Slot* RbdChannel::take_slot() {
+  if (free_ == nullptr) {
+    // Grows to the deepest queue this channel has seen, then never again.
+    chunks_.push_back(std::make_unique<Slot[]>(kChunk));
+    for (unsigned i = 0; i < kChunk; ++i) {
+      chunks_.back()[i].channel = this;
+      release(&chunks_.back()[i]);
+    }
+  }
+  Slot* s = free_;
+  free_ = s->next;
+  return s;
+}
+
+void RbdChannel::submit(IoRequest& req) {
+  ++in_flight_;
+  int err = device_.check(req);
+  if (err == 0) {
+    Slot* slot = take_slot();
+    slot->req = &req;
+    slot->started_ns = now_ns();
+    err = start(slot, req);
+    if (err == 0) {
+      ++rbd_in_flight_;
+      if (!armed_) arm_wait();
+      return;
+    }
+    release(slot);
+  }
+  done_.push(&req, err);
+  schedule_drain();
+}
+
+int RbdChannel::start(Slot* slot, IoRequest& req) {
+  rbd_completion_t c;
+  int rc = rbd_aio_create_completion(slot, &RbdChannel::on_complete, &c);
+  if (rc < 0) return rc;
+  rbd_image_t image = device_.image();
+  switch (req.op) {
+    case IoOp::kRead:
+      rc = rbd_aio_readv(image, req.iov, req.iovcnt, req.offset, c);
+      break;
+    case IoOp::kWrite:
+      // rbd_cache is off: librbd completes a write once every replica has
+      // committed it, so FUA and write-through need no extra flush.
+      rc = rbd_aio_writev(image, req.iov, req.iovcnt, req.offset, c);
+      break;
+    case IoOp::kFlush:
+      rc = rbd_aio_flush(image, c);
+      break;
+    case IoOp::kDiscard:
+      rc = rbd_aio_discard(image, req.offset, req.length, c);
+      break;
+    case IoOp::kWriteZeroes:
+      // Without unmap the range must stay allocated (WRITE SAME without UNMAP).
+      rc = rbd_aio_write_zeroes(image, req.offset, req.length, c,
+                                req.unmap ? 0 : RBD_WRITE_ZEROES_FLAG_THICK_PROVISION, 0);
+      break;
+  }
+  if (rc < 0) rbd_aio_release(c);
+  return rc;
+}
+
+void RbdChannel::on_complete(rbd_completion_t c, void* arg) {
+  Slot* slot = static_cast<Slot*>(arg);
+  ssize_t rv = rbd_aio_get_return_value(c);
+  rbd_aio_release(c);
+  if (rv >= 0 && slot->req->op == IoOp::kRead && uint64_t(rv) != slot->req->length) rv = -EIO;
+  slot->result = rv < 0 ? int(rv) : 0;
+  slot->channel->push_completed(slot);
+}
+
+void RbdChannel::push_completed(Slot* slot) {
+  Slot* head = completed_.load(std::memory_order_relaxed);
+  do {
+    slot->next = head;
+  } while (!completed_.compare_exchange_weak(head, slot, std::memory_order_release,
+                                             std::memory_order_relaxed));
+  // Only the push onto an empty stack wakes the loop: the loop takes the whole
+  // stack, so later pushes of the same batch ride along.
+  if (head == nullptr) {
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(efd_, &one, sizeof one);
+  }
+}
+
+void RbdChannel::arm_wait() {
+  armed_ = true;
+  eventfd_.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                      [this](const boost::system::error_code& ec) {
+                        if (ec) return;  // cancelled, or the channel is gone
+                        util::LoopTurn turn;
+                        on_ready();
+                      });
+}
+
+void RbdChannel::on_ready() {
+  armed_ = false;
+  uint64_t count;
+  [[maybe_unused]] ssize_t n = ::read(efd_, &count, sizeof count);
+  drain();
+}
+
+void RbdChannel::schedule_drain() {
+  if (drain_scheduled_) return;
+  drain_scheduled_ = true;
+  if (util::LoopTurn::defer(this)) return;
+  boost::asio::post(loop_, [this, alive = std::weak_ptr<char>(alive_)] {
+    util::LoopTurn turn;
+    if (!alive.expired()) drain();
+  });
+}
+
+void RbdChannel::drain() {
+  drain_scheduled_ = false;
+  // Requests that failed before reaching librbd: only those queued so far.
+  for (size_t n = done_.size(); n > 0; --n) {
+    auto entry = done_.pop();
+    if (!finish(*entry.req, entry.result)) return;
+  }
+  RbdStats& stats = device_.stats();
+  for (;;) {
+    Slot* list = completed_.exchange(nullptr, std::memory_order_acquire);
+    if (list == nullptr) {
+      if (rbd_in_flight_ == 0) {
+        // Nothing can complete: let io_context::run() return when idle.
+        if (armed_) {
+          armed_ = false;
+          eventfd_.cancel();
+        }
+        break;
+      }
+      if (armed_) break;
+      // Arm, then look again: a push that found the stack non-empty before
+      // our exchange did not signal, and one signalled while unarmed may not
+      // wake an edge-triggered reactor.
+      arm_wait();
+      continue;
+    }
+    // The stack is newest first; complete in arrival order.
+    Slot* fifo = nullptr;
+    while (list) {
+      Slot* next = list->next;
+      list->next = fifo;
+      fifo = list;
+      list = next;
+      --rbd_in_flight_;  // all of it now, in case a callback destroys the channel
+    }
+    const uint64_t now = now_ns();
+    uint64_t latency = 0, errors = 0, timeouts = 0, count = 0;
+    while (fifo) {
+      Slot* s = fifo;
+      fifo = s->next;
+      IoRequest& req = *s->req;
+      int result = s->result;
+      latency += now - s->started_ns;
+      ++count;
+      if (result < 0) {
+        ++errors;
+        if (result == -ETIMEDOUT) ++timeouts;
+      }
+      release(s);
+      if (!finish(req, result)) return;  // the callback destroyed this channel
+    }
+    stats.ops.fetch_add(count, std::memory_order_relaxed);
+    stats.latency_ns.fetch_add(latency, std::memory_order_relaxed);
+    if (errors) stats.errors.fetch_add(errors, std::memory_order_relaxed);
+    if (timeouts) stats.timeouts.fetch_add(timeouts, std::memory_order_relaxed);
+  }
+}
+
+bool RbdChannel::finish(IoRequest& req, int result) {
+  --in_flight_;
+  bool destroyed = false;
+  destroyed_ = &destroyed;
+  req.callback->io_done(req, result);
+  if (destroyed) return false;
+  destroyed_ = nullptr;
+  return true;
+}
+
+std::string spec(const RbdOptions& o) {
+  return o.pool + "/" + (o.ns.empty() ? "" : o.ns + "/") + o.image;
+}
+
+}  // namespace
+
+RbdDevice::RbdDevice(std::shared_ptr<RadosCluster> cluster, rados_ioctx_t ioctx, rbd_image_t image,
+                     DeviceInfo info, CacheMode mode)
+    : cluster_(std::move(cluster)),
+      ioctx_(ioctx),
+      image_(image),
+      info_(std::move(info)),
+      mode_(mode) {}
+
+RbdDevice::~RbdDevice() {
+  // rbd_close waits for in-flight requests and flushes.
+  rbd_close(image_);
+  rados_ioctx_destroy(ioctx_);
+}
+
+std::unique_ptr<IoChannel> RbdDevice::make_channel(boost::asio::io_context& loop) {
+  return std::make_unique<RbdChannel>(*this, loop);
+}
+
+int RbdDevice::check(const IoRequest& req) const {
+  switch (req.op) {
+    case IoOp::kFlush:
+      return 0;
+    case IoOp::kRead:
+      break;
+    case IoOp::kDiscard:
+    case IoOp::kWrite:
+    case IoOp::kWriteZeroes:
+      if (info_.read_only) return -EROFS;
+      break;
+  }
+  if (req.offset > info_.size_bytes || req.length > info_.size_bytes - req.offset) return -EINVAL;
+  return 0;
+}
+
+std::unique_ptr<BlockDevice> open_rbd(const RbdOptions& o) {
+  if (o.pool.empty() || o.image.empty())
+    throw RbdOpenError(RbdFailure::kImage, "rbd: pool and image are required");
+  ClusterKey key{o.ceph_conf, o.client, o.keyring, o.io_timeout_s, o.connect_timeout_s};
+  std::shared_ptr<RadosCluster> cluster = connect_cluster(key);
+  const std::string name = "rbd:" + spec(o);
+
+  rados_ioctx_t io = nullptr;
+  int rc = rados_ioctx_create(cluster->handle(), o.pool.c_str(), &io);
+  if (rc < 0)
+    throw RbdOpenError(RbdFailure::kPool,
+                       name + ": pool '" + o.pool + "': " +
+                           (rc == -ENOENT ? std::string("no such pool") : std::strerror(-rc)));
+  struct IoctxGuard {
+    rados_ioctx_t io;
+    ~IoctxGuard() {
+      if (io) rados_ioctx_destroy(io);
+    }
+  } guard{io};
+  if (!o.ns.empty()) {
+    rados_ioctx_set_namespace(io, o.ns.c_str());
+    bool exists = false;
+    rc = rbd_namespace_exists(io, o.ns.c_str(), &exists);
+    if (rc < 0 || !exists)
+      throw RbdOpenError(RbdFailure::kPool,
+                         name + ": namespace '" + o.ns + "' " +
+                             (rc < 0 ? std::string(std::strerror(-rc)) : "does not exist"));
+  }
+  rbd_image_t image = nullptr;
+  rc = o.read_only ? rbd_open_read_only(io, o.image.c_str(), &image, nullptr)
+                   : rbd_open(io, o.image.c_str(), &image, nullptr);
+  if (rc < 0) {
+    std::string why = rc == -ENOENT ? "no such image" : std::strerror(-rc);
+    if (rc == -ETIMEDOUT)
+      why += " (no OSD answered within " + std::to_string(o.io_timeout_s) + " s)";
+    throw RbdOpenError(RbdFailure::kImage, name + ": image '" + o.image + "': " + why);
+  }
+  uint64_t size = 0;
+  rc = rbd_get_size(image, &size);
+  if (rc < 0) {
+    rbd_close(image);
+    throw RbdOpenError(RbdFailure::kImage, name + ": size: " + std::strerror(-rc));
+  }
+  DeviceInfo info;
+  info.path = name;
+  info.size_bytes = size & ~uint64_t(511);
+  info.physical_block_size = 4096;
+  info.read_only = o.read_only;
+  info.direct_io = false;
+  info.supports_discard = !o.read_only;
+  // rbd_skip_partial_discard=false (rbd_cluster.cpp): discards zero what they
+  // cannot deallocate, so discarded blocks read back as zeroes.
+  info.discard_zeroes = true;
+  info.supports_write_zeroes = !o.read_only;
+  if (info.size_bytes == 0) {
+    rbd_close(image);
+    throw RbdOpenError(RbdFailure::kImage, name + ": the image is empty");
+  }
+  guard.io = nullptr;
+  return std::make_unique<RbdDevice>(std::move(cluster), io, image, std::move(info), o.cache_mode);
+}
+
+std::shared_ptr<RbdStats> rbd_stats(BlockDevice& device) {
+  auto* rbd = dynamic_cast<RbdDevice*>(&device);
+  return rbd ? rbd->shared_stats() : nullptr;
+}
+
+}  // namespace sharedisk::blockdev

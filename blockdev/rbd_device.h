@@ -1,0 +1,81 @@
+// A Ceph RBD image as a BlockDevice, through librbd's asynchronous API.
+//
+// One open image (rbd_image_t) is shared by every event loop; each loop gets
+// an RbdChannel that submits with rbd_aio_readv / writev / flush / discard /
+// write_zeroes straight from the loop thread. librbd completes requests on its
+// own threads: the completion callback only records the result and pushes the
+// request onto the channel's lock-free completion stack, waking the loop
+// through an eventfd when the stack was empty (one wake-up per batch). The
+// loop takes the whole stack at once and runs IoCallback::io_done there, so
+// SCSI code never runs on a librbd thread and no lock is taken per I/O.
+//
+// The per-request state lives in slots preallocated by the channel (chunks
+// that only grow to the deepest queue seen); librbd's own rbd_completion_t is
+// the only allocation per I/O, and it is librbd's.
+#pragma once
+
+#include <rbd/librbd.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "blockdev/block_device.h"
+#include "blockdev/rbd_cluster.h"
+#include "blockdev/rbd_stats.h"
+
+namespace sharedisk::blockdev {
+
+struct RbdOptions {
+  std::string pool;
+  std::string image;
+  std::string ns;  // RADOS namespace inside the pool; empty = the default one
+  std::string ceph_conf = "/etc/ceph/ceph.conf";
+  std::string client = "admin";  // cephx id (client.<id>)
+  std::string keyring;           // empty: what ceph.conf says
+  // An I/O the cluster does not answer in this time fails with -ETIMEDOUT
+  // (rados_osd_op_timeout).
+  uint32_t io_timeout_s = 20;
+  // Bound on connecting and on each monitor request while opening.
+  uint32_t connect_timeout_s = 10;
+  bool read_only = false;
+  CacheMode cache_mode = CacheMode::kWriteBack;
+};
+
+class RbdDevice final : public BlockDevice {
+ public:
+  RbdDevice(std::shared_ptr<RadosCluster> cluster, rados_ioctx_t ioctx, rbd_image_t image,
+            DeviceInfo info, CacheMode mode);
+  // Waits for librbd to finish what is still in flight, then closes.
+  ~RbdDevice() override;
+
+  const DeviceInfo& info() const override { return info_; }
+  std::unique_ptr<IoChannel> make_channel(boost::asio::io_context& loop) override;
+  void set_cache_mode(CacheMode mode) override { mode_.store(mode, std::memory_order_relaxed); }
+  CacheMode cache_mode() const override { return mode_.load(std::memory_order_relaxed); }
+
+  rbd_image_t image() const { return image_; }
+  // 0 when req may be sent to librbd, else the negative errno it completes with.
+  int check(const IoRequest& req) const;
+  RbdStats& stats() { return *stats_; }
+  const std::shared_ptr<RbdStats>& shared_stats() const { return stats_; }
+
+ private:
+  std::shared_ptr<RadosCluster> cluster_;
+  rados_ioctx_t ioctx_;
+  rbd_image_t image_;
+  DeviceInfo info_;
+  std::atomic<CacheMode> mode_;
+  std::shared_ptr<RbdStats> stats_ = std::make_shared<RbdStats>();
+};
+
+// Connects (sharing a live connection of the same cluster and client) and
+// opens the image. Throws RbdOpenError naming what failed; bounded in time by
+// options.connect_timeout_s (and io_timeout_s for the OSD reads of the open).
+std::unique_ptr<BlockDevice> open_rbd(const RbdOptions& options);
+
+// The stats of a device made by open_rbd(), or null for any other backend.
+std::shared_ptr<RbdStats> rbd_stats(BlockDevice& device);
+
+}  // namespace sharedisk::blockdev

@@ -1,0 +1,18 @@
+// Counters of one RBD image's requests, for `status` and the metrics. Written
+// by the event loops once per batch of completions (relaxed atomics), read by
+// anyone; shared with the daemon's LUN table, so a reader never outlives them.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace sharedisk::blockdev {
+
+struct RbdStats {
+  std::atomic<uint64_t> ops{0};         // requests librbd completed
+  std::atomic<uint64_t> errors{0};      // of which failed
+  std::atomic<uint64_t> timeouts{0};    // of which with -ETIMEDOUT (rbd_timeout)
+  std::atomic<uint64_t> latency_ns{0};  // submit to completion on the loop, summed
+};
+
+}  // namespace sharedisk::blockdev

@@ -1,0 +1,365 @@
+// sharedisk-target serving a LUN on an RBD image of a throwaway cluster:
+// data written through iSCSI (plain, FUA, then SYNCHRONIZE CACHE) is what
+// `rbd export` reads from the cluster; UNMAP reads back zeroes; and a cluster
+// that cannot be reached, a wrong key, a missing pool or image make --check
+// and start-up exit 2 within a bounded time, naming the lun.yaml line.
+#include <regex>
+
+#include "ceph_cluster.h"
+#include "ops_support.h"
+
+namespace ops {
+namespace {
+
+std::string rbd_yaml(uint16_t port, const std::string& dir, const std::string& image,
+                     const std::string& conf, const std::string& extra_lun = "",
+                     const std::string& pool = "rbd") {
+  return "portals: [127.0.0.1:" + std::to_string(port) + "]\n" + "state_dir: " + dir +
+         "/state\n"
+         "targets:\n"
+         "  - iqn: " +
+         kIqn +
+         "\n"
+         "    luns:\n"
+         "      - number: 1\n"
+         "        type: rbd\n"
+         "        pool: " +
+         pool +
+         "\n"
+         "        image: " +
+         image +
+         "\n"
+         "        ceph_conf: " +
+         conf + "\n" + extra_lun;
+}
+
+std::vector<uint8_t> pattern(size_t len, uint32_t seed) {
+  std::vector<uint8_t> v(len);
+  uint64_t x = 0x9E3779B97F4A7C15ull * (seed + 1);
+  for (size_t i = 0; i < len; i += 8) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    std::memcpy(&v[i], &x, 8);
+  }
+  return v;
+}
+
+class RbdDaemon : public ::testing::Test {
+ protected:
+  void SetUp() override { REQUIRE_CLUSTER(); }
+  rbdtest::CephCluster& c() { return rbdtest::cluster(); }
+};
+
+TEST_F(RbdDaemon, WritesThroughTheTargetAreWhatRbdExportReads) {
+  ASSERT_EQ(c().rbd({"create", "--size", "64", "rbd/e2e"}), 0);
+  TempDir dir;
+  Daemon d(dir);
+  uint16_t port = uint16_t(free_port());
+  d.start(rbd_yaml(port, dir.path(), "e2e", c().conf(), "        rbd_timeout: 15\n"));
+  IscsiPtr s = iscsi_login(port);
+  ASSERT_TRUE(s) << read_file(d.log_path());
+
+  scsi_task* cap = iscsi_readcapacity16_sync(s.get(), 1);
+  ASSERT_TRUE(scsi_ok(cap));
+  auto* rc16 = static_cast<scsi_readcapacity16*>(scsi_datain_unmarshall(cap));
+  ASSERT_NE(rc16, nullptr);
+  EXPECT_EQ((rc16->returned_lba + 1) * rc16->block_length, 64ull << 20);
+  EXPECT_EQ(rc16->lbpme, 1);  // thin provisioning on
+  scsi_free_scsi_task(cap);
+
+  // Regions: 1 MiB plain at 0, 256 KiB FUA crossing the 4 MiB object
+  // boundary, 64 KiB plain at the end; then SYNCHRONIZE CACHE.
+  struct Region {
+    uint64_t lba;
+    uint32_t bytes;
+    bool fua;
+  };
+  const Region regions[] = {{0, 1 << 20, false},
+                            {((4u << 20) - (128u << 10)) / 512, 256 << 10, true},
+                            {((64u << 20) - (64u << 10)) / 512, 64 << 10, false},
+                            {(10u << 20) / 512, 4096, true}};
+  uint32_t seed = 0;
+  for (const Region& r : regions) {
+    std::vector<uint8_t> data = pattern(r.bytes, ++seed);
+    for (uint32_t off = 0; off < r.bytes; off += 256 << 10) {
+      uint32_t n = std::min<uint32_t>(256 << 10, r.bytes - off);
+      scsi_task* t = iscsi_write16_sync(s.get(), 1, r.lba + off / 512, data.data() + off, n, 512, 0,
+                                        0, r.fua, 0, 0);
+      ASSERT_TRUE(scsi_ok(t)) << (t ? iscsi_get_error(s.get()) : "no task");
+      scsi_free_scsi_task(t);
+    }
+  }
+  scsi_task* sync = iscsi_synchronizecache10_sync(s.get(), 1, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(sync));
+  scsi_free_scsi_task(sync);
+
+  // Read back through the target.
+  seed = 0;
+  for (const Region& r : regions) {
+    std::vector<uint8_t> want = pattern(r.bytes, ++seed);
+    for (uint32_t off = 0; off < r.bytes; off += 256 << 10) {
+      uint32_t n = std::min<uint32_t>(256 << 10, r.bytes - off);
+      scsi_task* t = iscsi_read16_sync(s.get(), 1, r.lba + off / 512, n, 512, 0, 0, 0, 0, 0);
+      ASSERT_TRUE(scsi_ok(t));
+      ASSERT_EQ(t->datain.size, int(n));
+      EXPECT_EQ(std::memcmp(t->datain.data, want.data() + off, n), 0) << "lba " << r.lba;
+      scsi_free_scsi_task(t);
+    }
+  }
+
+  // And straight from the cluster, while the target still serves the image.
+  std::string out = dir.file("export.img");
+  ASSERT_EQ(c().rbd({"export", "rbd/e2e", out}), 0) << read_file(c().file("rbd.out"));
+  std::string img = read_file(out);
+  ASSERT_EQ(img.size(), 64u << 20);
+  seed = 0;
+  for (const Region& r : regions) {
+    std::vector<uint8_t> want = pattern(r.bytes, ++seed);
+    EXPECT_EQ(std::memcmp(img.data() + r.lba * 512, want.data(), r.bytes), 0) << "lba " << r.lba;
+  }
+  // Never written: zeroes.
+  EXPECT_EQ(img.substr(20 << 20, 4096), std::string(4096, '\0'));
+
+  // UNMAP of part of the first region reads back zeroes, from the target and the cluster.
+  unmap_list range{64, 128};
+  scsi_task* u = iscsi_unmap_sync(s.get(), 1, 0, 0, &range, 1);
+  ASSERT_TRUE(scsi_ok(u));
+  scsi_free_scsi_task(u);
+  scsi_task* t = iscsi_read16_sync(s.get(), 1, 0, 256 * 512, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t));
+  std::vector<uint8_t> first = pattern(1 << 20, 1);
+  EXPECT_EQ(std::memcmp(t->datain.data, first.data(), 64 * 512), 0);
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(t->datain.data) + 64 * 512, 128 * 512),
+            std::string(128 * 512, '\0'));
+  EXPECT_EQ(std::memcmp(t->datain.data + 192 * 512, first.data() + 192 * 512, 64 * 512), 0);
+  scsi_free_scsi_task(t);
+
+  s.reset();
+  EXPECT_EQ(d.stop(), 0);
+  ASSERT_EQ(c().rbd({"export", "rbd/e2e", out + "2"}), 0);
+  std::string after = read_file(out + "2");
+  ASSERT_EQ(after.size(), 64u << 20);
+  EXPECT_EQ(after.substr(64 * 512, 128 * 512), std::string(128 * 512, '\0'));
+  EXPECT_EQ(std::memcmp(after.data() + 1024 * 512 * 0 + 192 * 512, first.data() + 192 * 512,
+                        (1 << 20) - 192 * 512),
+            0);
+  c().rbd({"rm", "rbd/e2e"});
+}
+
+// Reload adds an RBD LUN (opened before anything changes) and removes it.
+TEST_F(RbdDaemon, ReloadAddsAndRemovesAnRbdLun) {
+  ASSERT_EQ(c().rbd({"create", "--size", "32", "rbd/second"}), 0);
+  TempDir dir;
+  Daemon d(dir);
+  uint16_t port = uint16_t(free_port());
+  const std::string one = rbd_yaml(port, dir.path(), "lun1", c().conf());
+  d.start(one);
+  EXPECT_EQ(d.admin("status").body.find("rbd:rbd/second"), std::string::npos);
+  // A second LUN whose image is missing: refused, nothing changes.
+  write_file(d.config_path(), one +
+                                  "      - number: 2\n        type: rbd\n        pool: rbd\n"
+                                  "        image: absent\n        ceph_conf: " +
+                                  c().conf() + "\n");
+  auto refused = d.admin("reload");
+  EXPECT_FALSE(refused.ok);
+  EXPECT_NE(refused.body.find("luns[1].image"), std::string::npos) << refused.body;
+  write_file(d.config_path(), one +
+                                  "      - number: 2\n        type: rbd\n        pool: rbd\n"
+                                  "        image: second\n        ceph_conf: " +
+                                  c().conf() + "\n");
+  auto added = d.admin("reload");
+  EXPECT_TRUE(added.ok) << added.body;
+  EXPECT_NE(d.admin("status").body.find("rbd:rbd/second"), std::string::npos);
+  IscsiPtr s = iscsi_login(port, 2);
+  ASSERT_TRUE(s);
+  scsi_task* cap = iscsi_readcapacity16_sync(s.get(), 2);
+  ASSERT_TRUE(scsi_ok(cap));
+  auto* rc16 = static_cast<scsi_readcapacity16*>(scsi_datain_unmarshall(cap));
+  ASSERT_NE(rc16, nullptr);
+  EXPECT_EQ((rc16->returned_lba + 1) * rc16->block_length, 32ull << 20);
+  scsi_free_scsi_task(cap);
+  s.reset();
+  write_file(d.config_path(), one);
+  auto removed = d.admin("reload");
+  EXPECT_TRUE(removed.ok) << removed.body;
+  EXPECT_NE(removed.body.find("removed LUN 2"), std::string::npos) << removed.body;
+  EXPECT_EQ(d.admin("status").body.find("rbd:rbd/second"), std::string::npos);
+  EXPECT_EQ(d.stop(), 0);
+  c().rbd({"rm", "rbd/second"});
+}
+
+// The OSD stops under I/O: a write the cluster cannot answer fails after
+// rbd_timeout with ABORTED COMMAND / TIMEOUT ON LOGICAL UNIT (retryable), the
+// session stays up (NOP-Ins), and once the OSD is back the retried write
+// succeeds and everything acknowledged reads back.
+TEST_F(RbdDaemon, OsdStopFailsRetryablyAndIoResumes) {
+  ASSERT_EQ(c().rbd({"create", "--size", "64", "rbd/fault"}), 0);
+  TempDir dir;
+  Daemon d(dir);
+  uint16_t port = uint16_t(free_port());
+  d.start(rbd_yaml(port, dir.path(), "fault", c().conf(), "        rbd_timeout: 3\n"));
+  IscsiPtr s = iscsi_login(port);
+  ASSERT_TRUE(s) << read_file(d.log_path());
+  std::vector<uint8_t> a = pattern(65536, 41), b = pattern(4096, 42);
+  scsi_task* t = iscsi_write16_sync(s.get(), 1, 0, a.data(), 65536, 512, 0, 0, 1, 0, 0);
+  ASSERT_TRUE(scsi_ok(t));
+  scsi_free_scsi_task(t);
+
+  ASSERT_EQ(c().control("stop-osd"), 0);
+  auto t0 = Clock::now();
+  t = iscsi_write16_sync(s.get(), 1, 1024, b.data(), 4096, 512, 0, 0, 1, 0, 0);
+  double waited = std::chrono::duration<double>(Clock::now() - t0).count();
+  ASSERT_NE(t, nullptr) << iscsi_get_error(s.get());
+  EXPECT_EQ(t->status, SCSI_STATUS_CHECK_CONDITION);
+  EXPECT_EQ(int(t->sense.key), 0x0B);  // ABORTED COMMAND
+  EXPECT_EQ(t->sense.ascq, 0x3E02);    // TIMEOUT ON LOGICAL UNIT
+  EXPECT_GE(waited, 2.0);
+  EXPECT_LT(waited, 15.0);
+  scsi_free_scsi_task(t);
+
+  ASSERT_EQ(c().control("start-osd", std::chrono::seconds(90)), 0);
+  // The same session: retried as an initiator would, until the OSD has peered.
+  bool written = false;
+  for (auto end = Clock::now() + std::chrono::seconds(60); !written && Clock::now() < end;) {
+    t = iscsi_write16_sync(s.get(), 1, 1024, b.data(), 4096, 512, 0, 0, 1, 0, 0);
+    ASSERT_NE(t, nullptr) << "session lost: " << iscsi_get_error(s.get());
+    written = scsi_ok(t);
+    if (!written) {
+      EXPECT_EQ(int(t->sense.key), 0x0B);
+    }
+    scsi_free_scsi_task(t);
+  }
+  ASSERT_TRUE(written);
+  t = iscsi_read16_sync(s.get(), 1, 0, 65536, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t));
+  EXPECT_EQ(std::memcmp(t->datain.data, a.data(), 65536), 0);
+  scsi_free_scsi_task(t);
+  t = iscsi_read16_sync(s.get(), 1, 1024, 4096, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t));
+  EXPECT_EQ(std::memcmp(t->datain.data, b.data(), 4096), 0);
+  scsi_free_scsi_task(t);
+
+  // The timeout is counted where operators look.
+  std::string status = d.admin("status").body;
+  EXPECT_NE(status.find("rbd: requests"), std::string::npos) << status;
+  EXPECT_EQ(status.find("timeouts 0 "), std::string::npos) << status;
+  s.reset();
+  EXPECT_EQ(d.stop(), 0);
+  c().rbd({"rm", "rbd/fault"});
+}
+
+// The cluster blocklists the gateway's client: writes fail (never acknowledged),
+// and what failed is not on the image.
+TEST_F(RbdDaemon, BlocklistedClientGetsErrorsNotAcknowledgements) {
+  ASSERT_EQ(c().rbd({"create", "--size", "16", "rbd/fenced"}), 0);
+  TempDir dir;
+  Daemon d(dir);
+  uint16_t port = uint16_t(free_port());
+  d.start(rbd_yaml(port, dir.path(), "fenced", c().conf(), "        rbd_timeout: 5\n"));
+  IscsiPtr s = iscsi_login(port);
+  ASSERT_TRUE(s);
+  std::vector<uint8_t> a = pattern(4096, 51), b = pattern(4096, 52);
+  scsi_task* t = iscsi_write16_sync(s.get(), 1, 0, a.data(), 4096, 512, 0, 0, 1, 0, 0);
+  ASSERT_TRUE(scsi_ok(t));
+  scsi_free_scsi_task(t);
+  // The daemon's client address, from the image's watcher.
+  ASSERT_EQ(c().rbd({"status", "rbd/fenced"}), 0);
+  std::string st = read_file(c().file("rbd.out"));
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(st, m, std::regex("watcher=([0-9.]+:[0-9]+/[0-9]+)"))) << st;
+  const std::string addr = m[1];
+  ASSERT_EQ(c().ceph({"osd", "blocklist", "add", addr}), 0) << read_file(c().file("ceph.out"));
+  for (int i = 0; i < 2; ++i) {
+    auto t0 = Clock::now();
+    t = iscsi_write16_sync(s.get(), 1, 0, b.data(), 4096, 512, 0, 0, 1, 0, 0);
+    double waited = std::chrono::duration<double>(Clock::now() - t0).count();
+    ASSERT_NE(t, nullptr) << iscsi_get_error(s.get());
+    EXPECT_EQ(t->status, SCSI_STATUS_CHECK_CONDITION) << "write acknowledged while blocklisted";
+    EXPECT_TRUE(int(t->sense.key) == 0x02 || int(t->sense.key) == 0x0B)
+        << "sense key " << int(t->sense.key) << " ascq " << std::hex << t->sense.ascq;
+    EXPECT_LT(waited, 20.0);
+    scsi_free_scsi_task(t);
+  }
+  c().ceph({"osd", "blocklist", "rm", addr});
+  s.reset();
+  d.stop();
+  std::string out = dir.file("fenced.img");
+  ASSERT_EQ(c().rbd({"export", "rbd/fenced", out}), 0);
+  std::string img = read_file(out);
+  EXPECT_EQ(std::memcmp(img.data(), a.data(), 4096), 0) << "the refused write reached the image";
+  c().rbd({"rm", "rbd/fenced"});
+}
+
+// One bad configuration: --check and a start-up both exit 2 within `limit`,
+// naming lun.yaml, the line and the key.
+void expect_config_error(const TempDir& dir, const std::string& yaml, const std::string& key,
+                         const std::string& text, std::chrono::seconds limit) {
+  std::string path = dir.file("lun.yaml");
+  write_file(path, yaml);
+  int key_line = 0, n = 0;
+  for (size_t pos = 0; pos < yaml.size(); pos = yaml.find('\n', pos) + 1) {
+    ++n;
+    std::string line = yaml.substr(pos, yaml.find('\n', pos) - pos);
+    if (line.find(" " + key + ":") != std::string::npos) key_line = n;
+  }
+  ASSERT_GT(key_line, 0) << key;
+  for (bool check : {true, false}) {
+    std::string log = dir.file(check ? "check.log" : "start.log");
+    std::vector<std::string> argv = {SHAREDISK_TARGET_BIN, "--config", path, "--admin-socket",
+                                     dir.file("admin.sock")};
+    if (check) argv.push_back("--check");
+    auto t0 = Clock::now();
+    pid_t pid =
+        sharedisk::test_support::spawn(argv, {.output_path = log, .cwd = "", .as_nobody = false});
+    int code = sharedisk::test_support::reap(pid, limit + std::chrono::seconds(20));
+    double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::string out = read_file(log);
+    EXPECT_EQ(code, 2) << out;
+    EXPECT_LT(s, double(limit.count())) << out;
+    std::string where = path + ":" + std::to_string(key_line) + ": targets[0].luns[0]." + key;
+    EXPECT_NE(out.find(where), std::string::npos) << "want '" << where << "' in:\n" << out;
+    EXPECT_NE(out.find(text), std::string::npos) << "want '" << text << "' in:\n" << out;
+  }
+}
+
+TEST_F(RbdDaemon, MissingImageIsAConfigError) {
+  TempDir dir;
+  expect_config_error(dir, rbd_yaml(uint16_t(free_port()), dir.path(), "nosuchimage", c().conf()),
+                      "image", "no such image", std::chrono::seconds(15));
+}
+
+TEST_F(RbdDaemon, MissingPoolIsAConfigError) {
+  TempDir dir;
+  expect_config_error(
+      dir, rbd_yaml(uint16_t(free_port()), dir.path(), "lun1", c().conf(), "", "nosuchpool"),
+      "pool", "no such pool", std::chrono::seconds(15));
+}
+
+TEST_F(RbdDaemon, WrongKeyIsAConfigError) {
+  TempDir dir;
+  std::string keyring = dir.file("wrong.keyring");
+  write_file(keyring, "[client.admin]\n\tkey = AQBzvjRnAAAAABAAqJSqKOpUu1dmgQQPImtc3A==\n");
+  expect_config_error(dir,
+                      rbd_yaml(uint16_t(free_port()), dir.path(), "lun1", c().conf(),
+                               "        keyring: " + keyring + "\n"),
+                      "keyring", "refused the key", std::chrono::seconds(15));
+}
+
+TEST_F(RbdDaemon, UnreachableMonitorsAreAConfigError) {
+  TempDir dir;
+  std::string conf = read_file(c().conf());
+  std::string mon = c().env("CEPH_MON_ADDR");
+  auto at = conf.find(mon);
+  ASSERT_NE(at, std::string::npos);
+  int p1 = free_port(), p2 = free_port();
+  conf.replace(at, mon.size(),
+               "[v2:127.0.0.1:" + std::to_string(p1) + ",v1:127.0.0.1:" + std::to_string(p2) + "]");
+  std::string path = dir.file("unreachable.conf");
+  write_file(path, conf);
+  expect_config_error(dir, rbd_yaml(uint16_t(free_port()), dir.path(), "lun1", path), "ceph_conf",
+                      "did not answer", std::chrono::seconds(15));
+}
+
+}  // namespace
+}  // namespace ops
