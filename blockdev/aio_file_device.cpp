@@ -25,6 +25,8 @@ AioFileDevice::AioFileDevice(UniqueFd fd, DeviceInfo info, CacheMode mode)
     : fd_(std::move(fd)), info_(std::move(info)), mode_(mode) {}
 
 std::unique_ptr<IoChannel> AioFileDevice::make_channel(boost::asio::io_context& loop) {
+  // Linux AIO runs buffered I/O synchronously inside io_submit: never on a loop.
+  if (!info_.direct_io) return std::make_unique<BufferedChannel>(*this, loop);
   return std::make_unique<AioChannel>(*this, loop);
 }
 
