@@ -110,7 +110,9 @@ std::string status_json(const DaemonState& state) {
           .value("size_bytes", l.size_bytes)
           .value("block_size", uint64_t(l.block_size))
           .value("read_only", l.read_only)
-          .value("write_cache", l.write_cache);
+          .value("write_cache", l.write_cache)
+          .value("io_mode", l.io_mode);
+      if (!l.fault_control.empty()) j.value("fault_control", l.fault_control);
       j.begin_object("io")
           .value("read_ops", io.ops[0])
           .value("read_bytes", io.bytes[0])
@@ -160,10 +162,12 @@ std::string status_text(const DaemonState& state) {
                        nets.empty() ? "any" : nets);
     for (const iscsi::LunInfo& l : t->luns()) {
       iscsi::IoTotals io = l.stats->totals();
-      out += fmt::format("  LUN {:<3} {:<6} {}  {} ({} bytes), {} B blocks, {}{}\n", l.number,
+      out += fmt::format("  LUN {:<3} {:<6} {}  {} ({} bytes), {} B blocks, {}, {}{}\n", l.number,
                          l.type, l.backing, human_bytes(l.size_bytes), l.size_bytes, l.block_size,
-                         l.write_cache ? "write-back" : "write-through",
+                         l.io_mode, l.write_cache ? "write-back" : "write-through",
                          l.read_only ? ", read-only" : "");
+      if (!l.fault_control.empty())
+        out += fmt::format("          FAULT INJECTION (test build), control {}\n", l.fault_control);
       out += fmt::format("          reads {} ({})  writes {} ({})  other {}  errors {}\n",
                          io.ops[0], human_bytes(io.bytes[0]), io.ops[1], human_bytes(io.bytes[1]),
                          io.ops[2], io.errors);

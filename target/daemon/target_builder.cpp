@@ -16,6 +16,8 @@ namespace sharedisk::daemon {
 
 namespace {
 
+FaultWrap fault_wrap = nullptr;
+
 std::string describe_lun(const config::Lun& lun, const std::string& target) {
   return target + " LUN " + std::to_string(lun.number) + " (" + lun.path + ")";
 }
@@ -40,7 +42,7 @@ scsi::LunOptions lun_options(const config::Lun& lun, const blockdev::DeviceInfo&
   return o;
 }
 
-std::unique_ptr<blockdev::BlockDevice> open_backing(const config::Lun& lun) {
+std::unique_ptr<blockdev::BlockDevice> open_store(const config::Lun& lun) {
   if (lun.type == config::BackingType::kMemory) return blockdev::make_memory(*lun.size);
   blockdev::OpenOptions o;
   o.path = lun.path;
@@ -52,7 +54,24 @@ std::unique_ptr<blockdev::BlockDevice> open_backing(const config::Lun& lun) {
   return blockdev::open_aio_file(o);
 }
 
+std::unique_ptr<blockdev::BlockDevice> open_backing(const config::Lun& lun) {
+  auto store = open_store(lun);
+  if (lun.fault_control.empty()) return store;
+  // The loader refuses `fault:` unless a test build enabled it.
+  if (fault_wrap == nullptr) throw std::runtime_error("fault injection is not built in");
+  return fault_wrap(std::move(store), lun);
+}
+
+const char* io_mode(const config::Lun& lun, const blockdev::DeviceInfo& info) {
+  if (lun.type == config::BackingType::kMemory) return "memory";
+  return info.direct_io ? "O_DIRECT" : "buffered";
+}
+
 }  // namespace
+
+void set_fault_wrap(FaultWrap wrap) {
+  fault_wrap = wrap;
+}
 
 std::string precheck_backing(const config::Lun& lun, const std::string& target) {
   if (lun.type == config::BackingType::kMemory) return {};
@@ -89,10 +108,16 @@ PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
     throw std::runtime_error(describe_lun(lun, t.iqn) + ": " + e.what());
   }
   const blockdev::DeviceInfo& info = out.backing->info();
-  spdlog::info("{} LUN {}: {} ({} bytes, {} byte blocks{}{}{})", t.iqn, lun.number, info.path,
-               info.size_bytes, lun.block_size, info.direct_io ? ", O_DIRECT" : "",
+  spdlog::info("{} LUN {}: {} ({} bytes, {} byte blocks, {}{}{})", t.iqn, lun.number, info.path,
+               info.size_bytes, lun.block_size,
+               info.direct_io || lun.type == config::BackingType::kMemory
+                   ? io_mode(lun, info)
+                   : "buffered I/O on worker threads (direct: false)",
                lun.write_cache ? ", write-back" : ", write-through",
                lun.read_only ? ", read-only" : "");
+  if (!lun.fault_control.empty())
+    spdlog::warn("{} LUN {}: FAULT INJECTION (test build), control file {}", t.iqn, lun.number,
+                 lun.fault_control);
   iscsi::LunInfo& li = out.info;
   li.number = lun.number;
   li.type = config::to_string(lun.type);
@@ -101,6 +126,8 @@ PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
   li.block_size = lun.block_size;
   li.read_only = lun.read_only;
   li.write_cache = lun.write_cache;
+  li.io_mode = io_mode(lun, info);
+  li.fault_control = lun.fault_control;
   auto kept = keep_stats.find(lun.number);
   li.stats = kept != keep_stats.end() ? kept->second : std::make_shared<iscsi::LunIoStats>(loops);
   out.options = lun_options(lun, info);
