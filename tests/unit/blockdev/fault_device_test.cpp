@@ -36,7 +36,7 @@ void write_control(const std::string& path, const std::string& text) {
   ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
 }
 
-class FaultStore : public ::testing::Test {
+class FaultDeviceIo : public ::testing::Test {
  protected:
   void SetUp() override {
     auto inner = make_memory(kSize);
@@ -72,7 +72,7 @@ TEST(FaultRules, ParseAndRefuse) {
   EXPECT_THAT(parse_fault_rules("read delay=-1", &out), HasSubstr("'delay=-1'"));
 }
 
-TEST_F(FaultStore, ErrorsOnlyInTheRangeAndNeverInsideSubmit) {
+TEST_F(FaultDeviceIo, ErrorsOnlyInTheRangeAndNeverInsideSubmit) {
   dev_->set_rules(rules("read error=EIO lba=16 blocks=8\nwrite error=EIO lba=16 blocks=8"));
   AlignedBuffer buf(4096);
   fill_pattern(buf.data(), 4096, 0, 1);
@@ -94,7 +94,7 @@ TEST_F(FaultStore, ErrorsOnlyInTheRangeAndNeverInsideSubmit) {
   EXPECT_EQ(std::memcmp(back.data() + 512, buf.data(), 512), 0);
 }
 
-TEST_F(FaultStore, CountFailsOnlyTheNextRequests) {
+TEST_F(FaultDeviceIo, CountFailsOnlyTheNextRequests) {
   dev_->set_rules(rules("write error=ENOSPC count=2"));
   AlignedBuffer buf(4096);
   std::vector<int> results;
@@ -105,7 +105,7 @@ TEST_F(FaultStore, CountFailsOnlyTheNextRequests) {
   EXPECT_EQ(results, (std::vector<int>{-ENOSPC, -ENOSPC, 0, 0}));
 }
 
-TEST_F(FaultStore, DelayedWriteLandsLate) {
+TEST_F(FaultDeviceIo, DelayedWriteLandsLate) {
   dev_->set_rules(rules("write delay=150"));
   AlignedBuffer buf(4096), back(4096);
   fill_pattern(buf.data(), 4096, 65536, 9);
@@ -124,7 +124,7 @@ TEST_F(FaultStore, DelayedWriteLandsLate) {
   EXPECT_TRUE(matches_pattern(back.data(), 4096, 65536, 9));
 }
 
-TEST_F(FaultStore, StuckRequestsWaitForTheRulesToChangeWhileOthersRun) {
+TEST_F(FaultDeviceIo, StuckRequestsWaitForTheRulesToChangeWhileOthersRun) {
   dev_->set_rules(rules("write stuck lba=0 blocks=8"));
   auto other = make_memory(kSize);
   auto other_ch = other->make_channel(loop_);
