@@ -59,31 +59,37 @@ void create_sparse(const std::string& path, uint64_t size, CreatedFile& created)
   }
 }
 
-// O_DIRECT where the filesystem takes it and our 512-byte granularity is
-// enough for it; buffered otherwise.
+// O_DIRECT unless the LUN says `direct: false`. A backing that cannot do it
+// (or needs more than our 512-byte granularity) is refused, never silently
+// served buffered: buffered I/O runs on the device's I/O threads, which the
+// operator must choose knowingly (docs/blockdev.md).
 UniqueFd open_data_fd(const std::string& path, bool read_only, bool want_direct, bool& direct) {
   const int flags = (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC;
-  if (want_direct) {
-    UniqueFd fd(::open(path.c_str(), flags | O_DIRECT));
-    if (fd.get() >= 0) {
-      struct statx stx {};
-      bool aligned_enough = true;
-      if (::statx(fd.get(), "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
-          (stx.stx_mask & STATX_DIOALIGN)) {
-        aligned_enough = stx.stx_dio_offset_align != 0 && stx.stx_dio_offset_align <= kSector &&
-                         stx.stx_dio_mem_align <= 4096;
-      }
-      if (aligned_enough) {
-        direct = true;
-        return fd;
-      }
-    } else if (errno != EINVAL) {
-      fail_errno(path, errno);
-    }
+  direct = want_direct;
+  if (!want_direct) {
+    UniqueFd fd(::open(path.c_str(), flags));
+    if (fd.get() < 0) fail_errno(path, errno);
+    return fd;
   }
-  direct = false;
-  UniqueFd fd(::open(path.c_str(), flags));
-  if (fd.get() < 0) fail_errno(path, errno);
+  UniqueFd fd(::open(path.c_str(), flags | O_DIRECT));
+  if (fd.get() < 0) {
+    if (errno != EINVAL) fail_errno(path, errno);
+    fail(path,
+         "the filesystem refuses O_DIRECT; set `direct: false` on this LUN to serve it through "
+         "the page cache (buffered, on I/O threads)");
+  }
+  struct statx stx {};
+  if (::statx(fd.get(), "", AT_EMPTY_PATH, STATX_DIOALIGN, &stx) == 0 &&
+      (stx.stx_mask & STATX_DIOALIGN)) {
+    if (stx.stx_dio_offset_align == 0)
+      fail(path,
+           "the filesystem does not support O_DIRECT on this file; set `direct: false` on this "
+           "LUN to serve it through the page cache (buffered, on I/O threads)");
+    if (stx.stx_dio_offset_align > kSector || stx.stx_dio_mem_align > 4096)
+      fail(path, "O_DIRECT needs " + std::to_string(stx.stx_dio_offset_align) +
+                     "-byte aligned offsets here (more than 512); set `direct: false` on this "
+                     "LUN to serve it through the page cache (buffered, on I/O threads)");
+  }
   return fd;
 }
 

@@ -46,6 +46,8 @@ uint64_t AioFileDevice::refresh_size() {
 }
 
 std::unique_ptr<IoChannel> AioFileDevice::make_channel(boost::asio::io_context& loop) {
+  // Linux AIO runs buffered I/O synchronously inside io_submit: never on a loop.
+  if (!info_.direct_io) return std::make_unique<BufferedChannel>(*this, loop);
   return std::make_unique<AioChannel>(*this, loop);
 }
 

@@ -1,10 +1,11 @@
 // The BlockDevice behind open_aio_file(): one open descriptor shared by every
 // channel, plus the blocking operations that run on its worker thread.
 //
-// Reads, writes and flushes go through each channel's own kernel AIO context
-// (aio_channel.h). Discard and write-zeroes have no AIO form, so they run on
-// the device's BlockingWorker and their completions are posted back to the
-// submitting loop.
+// With O_DIRECT, reads, writes and flushes go through each channel's own
+// kernel AIO context (aio_channel.h); a buffered device's channels run every
+// request on the device's IoThreadPool instead (buffered_channel.h). Discard and write-zeroes have
+// no AIO form, so they run on the device's BlockingWorker and their completions are posted back to
+// the submitting loop.
 #pragma once
 
 #include <atomic>
@@ -13,6 +14,7 @@
 
 #include "blockdev/block_device.h"
 #include "blockdev/blocking_worker.h"
+#include "blockdev/buffered_channel.h"
 #include "blockdev/unique_fd.h"
 
 namespace sharedisk::blockdev {
@@ -42,6 +44,8 @@ class AioFileDevice final : public BlockDevice {
   void disable_aio_fdsync() { aio_fdsync_.store(false, std::memory_order_relaxed); }
 
   BlockingWorker& worker() { return worker_; }
+  // Buffered devices (no O_DIRECT) run every request here, never in io_submit.
+  IoThreadPool& pool() { return pool_; }
 
   // Blocking; called on the worker thread. Return 0 or a negative errno.
   int discard(uint64_t offset, uint64_t length);
@@ -59,6 +63,7 @@ class AioFileDevice final : public BlockDevice {
   std::atomic<uint64_t> size_;  // what check() allows; grows with refresh_size()
   bool follow_size_ = false;
   std::atomic<bool> aio_fdsync_{true};
+  IoThreadPool pool_;      // joined before the descriptor closes
   BlockingWorker worker_;  // declared last: joined before anything else goes
 };
 

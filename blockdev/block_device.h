@@ -78,7 +78,7 @@ struct DeviceInfo {
   uint32_t physical_block_size = 512;  // of the underlying store (BLKPBSZGET / st_blksize)
   bool is_block_device = false;
   bool read_only = false;
-  bool direct_io = false;         // opened with O_DIRECT
+  bool direct_io = false;         // opened with O_DIRECT; false: buffered, on I/O threads
   bool supports_discard = false;  // kDiscard deallocates
   bool discard_zeroes = false;    // a discarded range reads back as zeroes (LBPRZ)
   bool supports_write_zeroes = true;
@@ -116,7 +116,10 @@ struct OpenOptions {
   uint64_t create_size = 0;
   bool read_only = false;
   CacheMode cache_mode = CacheMode::kWriteBack;
-  bool direct = true;  // try O_DIRECT; fall back to buffered I/O where the filesystem refuses it
+  // O_DIRECT (Linux AIO); a backing that cannot do it is refused (OpenError).
+  // false: buffered, every request on the device's I/O threads, never in
+  // io_submit (which runs buffered I/O synchronously, on the event loop).
+  bool direct = true;
 };
 
 // A file or block device through libaio (blockdev/aio_file.cpp). Throws OpenError.

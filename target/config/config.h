@@ -96,13 +96,21 @@ struct Lun {
   uint32_t block_size = 512;
   bool read_only = false;
   bool write_cache = true;  // write-back (true) or write-through (false)
-  bool direct = true;       // O_DIRECT
+  bool direct = true;       // O_DIRECT; false = buffered, on I/O threads
   Thin thin = Thin::kAuto;
   std::string serial;   // filled from a stable hash of target IQN + LUN number when absent
   std::string naa;      // 16 or 32 hex digits; filled the same way when absent
   std::string product;  // INQUIRY product id override (<= 16 chars); empty = default
-  int line = 0;         // where the LUN is defined, for messages
+  // Test builds only (`fault: {control: PATH}`): the fault-injecting store's
+  // control file (blockdev/fault_device.h); empty = a normal LUN.
+  std::string fault_control;
+  int line = 0;  // where the LUN is defined, for messages
 };
+
+// `fault:` on a LUN is refused (exit 2) unless the program enabled it before
+// loading: only the test build sharedisk-target-faults does.
+void allow_fault_injection();
+bool fault_injection_allowed();
 
 struct Target {
   std::string iqn;

@@ -1,6 +1,7 @@
 // One entry of `luns:`: backing, geometry, caching and the stable identity.
 #include <sys/stat.h>
 
+#include <atomic>
 #include <climits>
 
 #include "config/config_internal.h"
@@ -90,6 +91,8 @@ BackingType kind_of_path(const std::string& path) {
   return under_dev ? BackingType::kBlock : BackingType::kFile;
 }
 
+std::atomic<bool> fault_injection{false};
+
 }  // namespace
 
 Lun read_lun(const Reader& r, const Field& f, const std::string& iqn, Uniques& numbers,
@@ -97,7 +100,7 @@ Lun read_lun(const Reader& r, const Field& f, const std::string& iqn, Uniques& n
   MapView m(r, f,
             {"number", "type", "path", "size", "block_size", "read_only", "write_cache", "direct",
              "thin", "serial", "naa", "product", "pool", "image", "namespace", "ceph_conf",
-             "client", "keyring", "rbd_timeout"});
+             "client", "keyring", "rbd_timeout", "fault"});
   Lun l;
   l.line = f.line;
   Field number = m.require("number");
@@ -172,6 +175,18 @@ Lun read_lun(const Reader& r, const Field& f, const std::string& iqn, Uniques& n
       r.fail(*v, "must be auto, on or off (got '" + t + "')");
   }
 
+  if (auto v = m.get("fault")) {
+    if (!fault_injection_allowed())
+      r.fail(*v,
+             "fault injection is for tests only: sharedisk-target refuses it (the test build "
+             "sharedisk-target-faults accepts it)");
+    MapView fm(r, *v, {"control"});
+    Field c = fm.require("control");
+    l.fault_control = r.text(c);
+    if (l.fault_control.empty() || l.fault_control[0] != '/')
+      r.fail(c, "must be an absolute path (got '" + l.fault_control + "')");
+  }
+
   if (auto s = m.get("serial")) {
     l.serial = r.text(*s);
     if (l.serial.empty() || l.serial.size() > kMaxSerial || !printable_ascii(l.serial, 0x21))
@@ -198,3 +213,15 @@ Lun read_lun(const Reader& r, const Field& f, const std::string& iqn, Uniques& n
 }
 
 }  // namespace sharedisk::config::detail
+
+namespace sharedisk::config {
+
+void allow_fault_injection() {
+  detail::fault_injection.store(true);
+}
+
+bool fault_injection_allowed() {
+  return detail::fault_injection.load();
+}
+
+}  // namespace sharedisk::config

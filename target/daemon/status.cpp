@@ -107,6 +107,7 @@ std::string status_json(const DaemonState& state) {
           {"block_size", l.block_size},
           {"read_only", l.read_only},
           {"write_cache", l.write_cache},
+          {"io_mode", l.io_mode},
           {"io",
            {{"read_ops", io.ops[0]},
             {"read_bytes", io.bytes[0]},
@@ -115,6 +116,7 @@ std::string status_json(const DaemonState& state) {
             {"other_ops", io.ops[2]},
             {"errors", io.errors}}},
       };
+      if (!l.fault_control.empty()) lun["fault_control"] = l.fault_control;
       if (l.rbd) {
         lun["rbd"] = {{"ops", l.rbd->ops.load(std::memory_order_relaxed)},
                       {"errors", l.rbd->errors.load(std::memory_order_relaxed)},
@@ -158,10 +160,12 @@ std::string status_text(const DaemonState& state) {
                        nets.empty() ? "any" : nets);
     for (const iscsi::LunInfo& l : t->luns()) {
       iscsi::IoTotals io = l.stats->totals();
-      out += fmt::format("  LUN {:<3} {:<6} {}  {} ({} bytes), {} B blocks, {}{}\n", l.number,
+      out += fmt::format("  LUN {:<3} {:<6} {}  {} ({} bytes), {} B blocks, {}, {}{}\n", l.number,
                          l.type, l.backing, human_bytes(l.size_bytes), l.size_bytes, l.block_size,
-                         l.write_cache ? "write-back" : "write-through",
+                         l.io_mode, l.write_cache ? "write-back" : "write-through",
                          l.read_only ? ", read-only" : "");
+      if (!l.fault_control.empty())
+        out += fmt::format("          FAULT INJECTION (test build), control {}\n", l.fault_control);
       out += fmt::format("          reads {} ({})  writes {} ({})  other {}  errors {}\n",
                          io.ops[0], human_bytes(io.bytes[0]), io.ops[1], human_bytes(io.bytes[1]),
                          io.ops[2], io.errors);

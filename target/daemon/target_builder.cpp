@@ -25,6 +25,8 @@ std::string backing_name(const config::Lun& lun) {
   return "rbd:" + b.pool + "/" + (b.ns.empty() ? "" : b.ns + "/") + b.image;
 }
 
+FaultWrap fault_wrap = nullptr;
+
 std::string describe_lun(const config::Lun& lun, const std::string& target) {
   return target + " LUN " + std::to_string(lun.number) + " (" + backing_name(lun) + ")";
 }
@@ -92,9 +94,9 @@ scsi::LunOptions lun_options(const config::Lun& lun, const blockdev::DeviceInfo&
   return o;
 }
 
-std::unique_ptr<blockdev::BlockDevice> open_backing(const config::Config& config,
-                                                    const config::Lun& lun,
-                                                    const std::string& target) {
+std::unique_ptr<blockdev::BlockDevice> open_store(const config::Config& config,
+                                                  const config::Lun& lun,
+                                                  const std::string& target) {
   if (lun.type == config::BackingType::kMemory) return blockdev::make_memory(*lun.size);
   if (lun.type == config::BackingType::kRbd) return open_rbd_lun(config, lun, target);
   blockdev::OpenOptions o;
@@ -107,7 +109,27 @@ std::unique_ptr<blockdev::BlockDevice> open_backing(const config::Config& config
   return blockdev::open_aio_file(o);
 }
 
+std::unique_ptr<blockdev::BlockDevice> open_backing(const config::Config& config,
+                                                    const config::Lun& lun,
+                                                    const std::string& target) {
+  auto store = open_store(config, lun, target);
+  if (lun.fault_control.empty()) return store;
+  // The loader refuses `fault:` unless a test build enabled it.
+  if (fault_wrap == nullptr) throw std::runtime_error("fault injection is not built in");
+  return fault_wrap(std::move(store), lun);
+}
+
+const char* io_mode(const config::Lun& lun, const blockdev::DeviceInfo& info) {
+  if (lun.type == config::BackingType::kMemory) return "memory";
+  if (lun.type == config::BackingType::kRbd) return "rbd";
+  return info.direct_io ? "O_DIRECT" : "buffered";
+}
+
 }  // namespace
+
+void set_fault_wrap(FaultWrap wrap) {
+  fault_wrap = wrap;
+}
 
 std::string precheck_backing(const config::Lun& lun, const std::string& target) {
   // RBD images are checked by opening them (check_rbd_backings).
@@ -169,10 +191,16 @@ PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
     throw std::runtime_error(describe_lun(lun, t.iqn) + ": " + e.what());
   }
   const blockdev::DeviceInfo& info = out.backing->info();
-  spdlog::info("{} LUN {}: {} ({} bytes, {} byte blocks{}{}{})", t.iqn, lun.number, info.path,
-               info.size_bytes, lun.block_size, info.direct_io ? ", O_DIRECT" : "",
+  spdlog::info("{} LUN {}: {} ({} bytes, {} byte blocks, {}{}{})", t.iqn, lun.number, info.path,
+               info.size_bytes, lun.block_size,
+               info.direct_io || lun.type == config::BackingType::kMemory
+                   ? io_mode(lun, info)
+                   : "buffered I/O on worker threads (direct: false)",
                lun.write_cache ? ", write-back" : ", write-through",
                lun.read_only ? ", read-only" : "");
+  if (!lun.fault_control.empty())
+    spdlog::warn("{} LUN {}: FAULT INJECTION (test build), control file {}", t.iqn, lun.number,
+                 lun.fault_control);
   iscsi::LunInfo& li = out.info;
   li.number = lun.number;
   li.type = config::to_string(lun.type);
@@ -182,6 +210,8 @@ PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
   li.read_only = lun.read_only;
   li.write_cache = lun.write_cache;
   li.rbd = blockdev::rbd_stats(*out.backing);
+  li.io_mode = io_mode(lun, info);
+  li.fault_control = lun.fault_control;
   auto kept = keep_stats.find(lun.number);
   li.stats = kept != keep_stats.end() ? kept->second : std::make_shared<iscsi::LunIoStats>(loops);
   out.options = lun_options(lun, info);

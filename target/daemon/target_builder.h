@@ -48,6 +48,13 @@ PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
                         const config::Lun& lun, unsigned loops,
                         const std::map<uint64_t, std::shared_ptr<iscsi::LunIoStats>>& keep_stats);
 
+// Test builds only: wraps the backing of a LUN that has `fault:` in the
+// fault-injecting store. Set by sharedisk-target-faults (target/fault_injection.cpp)
+// together with config::allow_fault_injection(); sharedisk-target never sets it.
+using FaultWrap = std::unique_ptr<blockdev::BlockDevice> (*)(std::unique_ptr<blockdev::BlockDevice>,
+                                                             const config::Lun&);
+void set_fault_wrap(FaultWrap wrap);
+
 // Throws std::runtime_error naming the target and LUN. `keep_stats` carries the
 // counters of LUNs that survive a reload (by LUN number) into the new node.
 std::shared_ptr<iscsi::TargetNode> build_target(

@@ -33,6 +33,8 @@ struct LunInfo {
   uint32_t block_size = 512;
   bool read_only = false;
   bool write_cache = true;
+  std::string io_mode;        // O_DIRECT, buffered (I/O threads) or memory
+  std::string fault_control;  // test builds: the fault store's control file
   std::shared_ptr<LunIoStats> stats;
   std::shared_ptr<const blockdev::RbdStats> rbd;  // type rbd: librbd request counters
 };

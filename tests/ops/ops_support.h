@@ -60,7 +60,9 @@ using sharedisk::test_support::write_file;
 
 class Daemon {
  public:
-  explicit Daemon(const TempDir& dir) : dir_(dir), socket_(dir.file("admin.sock")) {}
+  // `binary`: sharedisk-target, or its test build sharedisk-target-faults.
+  explicit Daemon(const TempDir& dir, std::string binary = SHAREDISK_TARGET_BIN)
+      : dir_(dir), binary_(std::move(binary)), socket_(dir.file("admin.sock")) {}
   ~Daemon() { stop(); }
 
   const std::string& socket() const { return socket_; }
@@ -74,10 +76,10 @@ class Daemon {
     start_existing(threads);
   }
   void start_existing(unsigned threads = 2) {
-    pid_ = sharedisk::test_support::spawn(
-        {SHAREDISK_TARGET_BIN, "--config", config_path(), "--threads", std::to_string(threads),
-         "--admin-socket", socket_},
-        {.output_path = log_path(), .cwd = "", .as_nobody = false});
+    pid_ =
+        sharedisk::test_support::spawn({binary_, "--config", config_path(), "--threads",
+                                        std::to_string(threads), "--admin-socket", socket_},
+                                       {.output_path = log_path(), .cwd = "", .as_nobody = false});
     auto deadline = Clock::now() + std::chrono::seconds(10);
     while (Clock::now() < deadline) {
       sharedisk::daemon::AdminAnswer a;
@@ -124,6 +126,7 @@ class Daemon {
     return code;
   }
   const TempDir& dir_;
+  std::string binary_;
   std::string socket_;
   pid_t pid_ = -1;
 };

@@ -153,6 +153,11 @@ const Broken kBroken[] = {
      HEAD
      "    luns:\n      - number: 1\n        type: memory\n        path: a.img\n        size: 1M\n",
      7, "targets[0].luns[0].path", "memory LUN has no backing path"},
+    // The fault-injecting store exists only in the daemon's test build.
+    {"fault injection outside the test build",
+     HEAD "    luns:\n      - number: 1\n        path: a.img\n        size: 1M\n"
+          "        fault: {control: /tmp/f}\n",
+     8, "targets[0].luns[0].fault", "fault injection is for tests only"},
     {"memory without size", HEAD "    luns:\n      - number: 1\n        type: memory\n", 5,
      "targets[0].luns[0].size", "is required for a memory LUN"},
     {"block with size",
