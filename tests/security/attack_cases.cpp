@@ -130,8 +130,8 @@ std::string chap_reply(int port, const std::string& initiator, const std::string
 std::vector<uint8_t> cdb10(uint8_t opcode, uint32_t lba, uint16_t blocks) {
   std::vector<uint8_t> c(16, 0);
   c[0] = opcode;
-  store32(&c[2], lba);
-  store16(&c[7], blocks);
+  put_be32(&c[2], lba);
+  put_be16(&c[7], blocks);
   return c;
 }
 
@@ -410,8 +410,8 @@ std::vector<Attack> attack_cases() {
         return in_session(port, t, [](RawConn& c, const LoginResult& r) {
           std::vector<uint8_t> cdb(16, 0);
           cdb[0] = 0x88;
-          store64(&cdb[2], ~0ull);
-          store32(&cdb[10], 0xffffffff);
+          put_be64(&cdb[2], ~0ull);
+          put_be32(&cdb[10], 0xffffffff);
           c.send_pdu(scsi_command(1, r.exp_cmdsn, cdb, 4096, true, false), "");
           return answer(c);
         });

@@ -346,8 +346,8 @@ TEST_F(Security, DataDigestByHandAndBadDigests) {
   }
   std::vector<uint8_t> cdb(16, 0);
   cdb[0] = 0x2a;
-  iscsi::store32(&cdb[2], 4000);
-  iscsi::store16(&cdb[7], 1);
+  iscsi::put_be32(&cdb[2], 4000);
+  iscsi::put_be16(&cdb[7], 1);
   Bhs w = scsi_command(20, sn++, cdb, 512, false, true);
   w.set_data_length(512);
   ASSERT_TRUE(c.send_pdu(w, std::string(512, 'Z'), false, true));
@@ -514,7 +514,7 @@ TEST_F(Security, ImmediateCommandsAreBounded) {
   ASSERT_EQ(r.status, 0);
   std::vector<uint8_t> cdb(16, 0);
   cdb[0] = 0x2a;
-  iscsi::store16(&cdb[7], 8);
+  iscsi::put_be16(&cdb[7], 8);
   // Immediate WRITEs that wait for data (R2T) stay in flight.
   std::vector<std::string> answers;
   for (uint32_t i = 0; i < 3; ++i) {
