@@ -5,12 +5,14 @@
 // data on disk is what it must be, and that a LUN whose I/O is stuck or slow
 // holds up neither the other LUN nor other sessions on the same event loop.
 // Also: a real ENOSPC (a thin LUN on a full filesystem), no fault store.
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 #include "ops_support.h"
 
@@ -212,6 +214,55 @@ TEST(FaultStore, DelayedLunIsSlowAndTheOtherIsNot) {
   EXPECT_GE(slow, std::chrono::milliseconds(300));
   EXPECT_LT(slow, std::chrono::seconds(5));
   EXPECT_LT(fast, std::chrono::milliseconds(100));
+}
+
+// Issue 11, bug 2: a session reinstated (same InitiatorName and ISID) while
+// one of its writes is still on its way to the disk. The new login must be
+// answered only once that write has landed, so the new session's write to the
+// same blocks is the one that stays; before, the old write landed 1 s later
+// and overwrote acknowledged data.
+TEST(FaultStore, ReinstatementWaitsForTheOldSessionsWrites) {
+  FaultTarget f;
+  constexpr uint32_t kIsid = 0x2b1d;
+  const std::string initiator = "iqn.2026-01.test:reinstated";
+  // Declared before the session: libiscsi may call back while it is destroyed.
+  struct Done {
+    bool done = false;
+    int status = -1;
+  } late;
+  std::vector<uint8_t> a(4096, 0xaa), b(4096, 0xbb);
+  IscsiPtr old = iscsi_login(f.port, 1, kIqn, initiator, kIsid);
+  ASSERT_TRUE(old && ready(old.get(), 1));
+  write_control(f.control, "write delay=1000 count=1\n");
+  scsi_task* t = iscsi_write16_task(
+      old.get(), 1, 8, a.data(), 4096, 512, 0, 0, 0, 0, 0,
+      [](iscsi_context*, int, void* data, void* priv) {
+        auto* d = static_cast<Done*>(priv);
+        d->done = true;
+        d->status = static_cast<scsi_task*>(data)->status;
+        scsi_free_scsi_task(static_cast<scsi_task*>(data));
+      },
+      &late);
+  ASSERT_NE(t, nullptr);
+  // Send it, and give the target the time to hand it to the (delayed) store.
+  service_until(
+      old.get(), [&] { return (iscsi_which_events(old.get()) & POLLOUT) == 0; },
+      std::chrono::seconds(2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+
+  auto start = std::chrono::steady_clock::now();
+  IscsiPtr fresh = iscsi_login(f.port, 1, kIqn, initiator, kIsid);
+  auto login_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - start)
+                      .count();
+  ASSERT_TRUE(fresh && ready(fresh.get(), 1));
+  std::printf("reinstating login answered after %lld ms (old write delayed 1000 ms)\n",
+              (long long)login_ms);
+  EXPECT_GE(login_ms, 500) << "the login was answered before the old session's write landed";
+  ASSERT_TRUE(write_blocks(fresh.get(), 1, 8, b));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the old write's delay
+  EXPECT_EQ(read_blocks(fresh.get(), 1, 8, 4096), b)
+      << "the old session's write landed over the new session's acknowledged one";
 }
 
 TEST(FaultStore, ProductionBuildRefusesFaultInjection) {
