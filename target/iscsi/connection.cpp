@@ -453,6 +453,12 @@ bool Connection::handle_login() {
     });
     return true;
   }
+  send_login_reply(std::move(reply));
+  return true;
+}
+
+// Queues a Login Response; the final one starts the full feature phase.
+void Connection::send_login_reply(Login::Reply reply) {
   OutPdu& pdu = queue_pdu(op::kLoginResponse);
   pdu.bhs = reply.bhs;
   pdu.owned = std::move(reply.data);
@@ -477,25 +483,15 @@ bool Connection::handle_login() {
         params_.initial_r2t, params_.immediate_data);
   }
   schedule_flush();
-  return true;
 }
 
 void Connection::resume_login() {
   if (closed_ || !held_login_) return;
   spdlog::info("session of {} reinstated: the replaced session has drained", initiator_);
   util::LoopTurn turn;
-  // handle_login() again, with the reply it held.
   Login::Reply reply = std::move(*held_login_);
   held_login_.reset();
-  OutPdu& pdu = queue_pdu(op::kLoginResponse);
-  pdu.bhs = reply.bhs;
-  pdu.owned = std::move(reply.data);
-  pdu.length = uint32_t(pdu.owned.size());
-  full_feature_ = true;
-  params_ = login_->params();
-  statsn_ = login_->next_statsn();
-  exp_cmdsn_ = login_->exp_cmdsn();
-  schedule_flush();
+  send_login_reply(std::move(reply));
   rx_paused_ = false;
   if (process_rx())
     read_more();

@@ -107,6 +107,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
 
   // ---- PDU handlers (return false when the connection must close)
   bool handle_login();
+  void send_login_reply(Login::Reply reply);
   bool handle_scsi_command();
   bool start_data_out();
   bool handle_nop_out();
