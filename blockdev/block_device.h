@@ -28,8 +28,8 @@ namespace sharedisk::blockdev {
 enum class IoOp : uint8_t {
   kRead,
   kWrite,
-  kFlush,        // make every completed write durable (fdatasync)
-  kDiscard,      // deallocate [offset, offset+length); reads back zeroes where info().discard_zeroes
+  kFlush,    // make every completed write durable (fdatasync)
+  kDiscard,  // deallocate [offset, offset+length); reads back zeroes where info().discard_zeroes
   kWriteZeroes,  // [offset, offset+length) reads back zeroes afterwards; may deallocate if `unmap`
 };
 
@@ -47,8 +47,8 @@ class IoCallback {
 
 struct IoRequest {
   IoOp op = IoOp::kRead;
-  bool fua = false;    // kWrite: durable on stable storage before completion
-  bool unmap = false;  // kWriteZeroes: the range may be deallocated
+  bool fua = false;            // kWrite: durable on stable storage before completion
+  bool unmap = false;          // kWriteZeroes: the range may be deallocated
   const iovec* iov = nullptr;  // kRead/kWrite buffers
   int iovcnt = 0;
   uint64_t offset = 0;  // bytes from the start of the device
@@ -72,8 +72,8 @@ enum class CacheMode : uint8_t {
 };
 
 struct DeviceInfo {
-  std::string path;               // what was opened ("memory" for RAM)
-  uint64_t size_bytes = 0;        // usable size
+  std::string path;         // what was opened ("memory" for RAM)
+  uint64_t size_bytes = 0;  // usable size
   uint32_t buffer_alignment = 4096;
   uint32_t physical_block_size = 512;  // of the underlying store (BLKPBSZGET / st_blksize)
   bool is_block_device = false;

@@ -3,6 +3,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <climits>
+
 #include <boost/asio/post.hpp>
 #include <cerrno>
 
@@ -91,7 +93,7 @@ int transfer(int fd, const IoRequest& req, bool dsync) {
 // ---- BufferedChannel
 
 BufferedChannel::BufferedChannel(AioFileDevice& device, boost::asio::io_context& loop)
-    : device_(device), loop_(loop), alive_(std::make_shared<char>()), results_(256), taking_(256) {}
+    : device_(device), loop_(loop), ready_(loop, *this), results_(256), taking_(256) {}
 
 BufferedChannel::~BufferedChannel() {
   if (destroyed_) *destroyed_ = true;
@@ -100,26 +102,27 @@ BufferedChannel::~BufferedChannel() {
 void BufferedChannel::submit(IoRequest& req) {
   ++in_flight_;
   if (int err = device_.check(req); err != 0) {
-    refused_.push(&req, err);
-    if (refused_scheduled_) return;
-    refused_scheduled_ = true;
-    if (util::LoopTurn::defer(this)) return;
-    boost::asio::post(loop_, [this, alive = std::weak_ptr<char>(alive_)] {
-      util::LoopTurn turn;
-      if (!alive.expired()) run_refused();
-    });
+    ready_.push(req, err);
+    return;
+  }
+  if (req.op == IoOp::kRead && read_from_page_cache(req)) {
+    ready_.push(req, 0);
     return;
   }
   if (in_pool_++ == 0) work_.emplace(loop_.get_executor());
   device_.pool().push(&req, this);
 }
 
-void BufferedChannel::run_refused() {
-  refused_scheduled_ = false;
-  for (size_t n = refused_.size(); n > 0; --n) {
-    auto e = refused_.pop();
-    if (!deliver(*e.req, e.result)) return;
-  }
+bool BufferedChannel::read_from_page_cache(IoRequest& req) {
+  if (!nowait_reads_ || req.length == 0 || req.iovcnt <= 0 || req.iovcnt > IOV_MAX) return false;
+  ssize_t n =
+      ::preadv2(device_.fd(), req.iov, req.iovcnt, static_cast<off_t>(req.offset), RWF_NOWAIT);
+  if (n == static_cast<ssize_t>(req.length)) return true;
+  // EAGAIN: some page is not cached; a short count: part of it. The pool
+  // reads the whole request again. A kernel or filesystem without
+  // RWF_NOWAIT says so once; the channel stops asking.
+  if (n < 0 && errno == EOPNOTSUPP) nowait_reads_ = false;
+  return false;
 }
 
 void BufferedChannel::execute(IoRequest& req) {

@@ -8,6 +8,12 @@
 // and the results come back to the loop in batches (one posted handler per
 // batch). This costs a lock and a thread hand-off per request, which is why
 // O_DIRECT stays the default and the only mode for fast disks.
+//
+// Reads first try preadv2(RWF_NOWAIT) on the loop: when every page is in the
+// page cache the kernel copies it without waiting for a disk, and the read
+// completes at the end of the loop's turn without a thread hand-off. Writes
+// always go to the pool: a buffered write can wait on dirty-page throttling or
+// a page fault on its source even when the target pages are cached.
 #pragma once
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -20,6 +26,7 @@
 #include <vector>
 
 #include "blockdev/block_device.h"
+#include "blockdev/completion_queue.h"
 #include "blockdev/request_queue.h"
 #include "util/loop_turn.h"
 
@@ -56,7 +63,7 @@ class IoThreadPool {
   std::vector<std::thread> threads_;
 };
 
-class BufferedChannel final : public IoChannel, private util::Deferred {
+class BufferedChannel final : public IoChannel, private CompletionQueue::Sink {
  public:
   BufferedChannel(AioFileDevice& device, boost::asio::io_context& loop);
   ~BufferedChannel() override;
@@ -68,8 +75,9 @@ class BufferedChannel final : public IoChannel, private util::Deferred {
   void execute(IoRequest& req);
 
  private:
-  void run_deferred() override { run_refused(); }
-  void run_refused();
+  void complete(IoRequest& req, int result) override { deliver(req, result); }
+  // A read every page of which is in the page cache, done on the loop.
+  bool read_from_page_cache(IoRequest& req);
   void on_results();
   bool deliver(IoRequest& req, int result);
 
@@ -79,10 +87,9 @@ class BufferedChannel final : public IoChannel, private util::Deferred {
   std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
   unsigned in_flight_ = 0;
   unsigned in_pool_ = 0;
-  RequestQueue refused_;  // failed the device's checks; completed at the end of the turn
-  bool refused_scheduled_ = false;
+  CompletionQueue ready_;  // refused, or read from the page cache, on the loop
+  bool nowait_reads_ = true;
   bool* destroyed_ = nullptr;
-  std::shared_ptr<char> alive_;
 
   std::mutex results_mutex_;  // pool threads -> loop
   RequestQueue results_;

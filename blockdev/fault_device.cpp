@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <chrono>
@@ -15,7 +14,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "blockdev/request_queue.h"
+#include "blockdev/completion_queue.h"
 #include "util/loop_turn.h"
 
 namespace sharedisk::blockdev {
@@ -129,14 +128,14 @@ std::string parse_fault_rules(const std::string& text, std::vector<FaultRule>* o
 
 namespace {
 
-class FaultChannel final : public IoChannel, private util::Deferred {
+class FaultChannel final : public IoChannel, private CompletionQueue::Sink {
  public:
   FaultChannel(FaultDevice& device, boost::asio::io_context& loop)
       : device_(device),
-        loop_(loop),
         inner_(device.inner().make_channel(loop)),
         delay_timer_(loop),
         poll_timer_(loop),
+        done_(loop, *this),
         alive_(std::make_shared<char>()) {}
   ~FaultChannel() override {
     if (destroyed_) *destroyed_ = true;
@@ -155,9 +154,10 @@ class FaultChannel final : public IoChannel, private util::Deferred {
     Clock::time_point due;
   };
 
-  void run_deferred() override { drain(); }
-  void schedule_drain();
-  void drain();
+  void complete(IoRequest& req, int result) override {
+    --own_;
+    deliver(req, result);
+  }
   // Sends req on to the wrapped store, or completes it with -error.
   // Returns false when a callback destroyed the channel.
   bool proceed(IoRequest& req, int error);
@@ -169,13 +169,12 @@ class FaultChannel final : public IoChannel, private util::Deferred {
   void on_poll();
 
   FaultDevice& device_;
-  boost::asio::io_context& loop_;
   std::unique_ptr<IoChannel> inner_;
   boost::asio::steady_timer delay_timer_, poll_timer_;
   std::deque<Waiting> delayed_, held_;
-  RequestQueue done_;
+  CompletionQueue done_;
   unsigned own_ = 0;  // held, delayed or failing here
-  bool drain_scheduled_ = false, delay_armed_ = false, poll_armed_ = false;
+  bool delay_armed_ = false, poll_armed_ = false;
   bool* destroyed_ = nullptr;
   std::shared_ptr<char> alive_;
 };
@@ -192,28 +191,7 @@ void FaultChannel::submit(IoRequest& req) {
   } else if (d.delay_ms > 0) {
     delay(w);
   } else {
-    done_.push(&req, -d.error);
-    schedule_drain();
-  }
-}
-
-void FaultChannel::schedule_drain() {
-  if (drain_scheduled_) return;
-  drain_scheduled_ = true;
-  // Never inside submit(): at the end of the submitter's turn, or posted.
-  if (util::LoopTurn::defer(this)) return;
-  boost::asio::post(loop_, [this, alive = std::weak_ptr<char>(alive_)] {
-    util::LoopTurn turn;
-    if (!alive.expired()) drain();
-  });
-}
-
-void FaultChannel::drain() {
-  drain_scheduled_ = false;
-  for (size_t n = done_.size(); n > 0; --n) {
-    auto e = done_.pop();
-    --own_;
-    if (!deliver(*e.req, e.result)) return;
+    done_.push(req, -d.error);
   }
 }
 

@@ -4,22 +4,19 @@
 // The data lives in one anonymous private mapping (zero pages until written,
 // so a large disk costs only what is used). Every channel copies straight into
 // it without a lock: like a real disk, concurrent writes to the same bytes
-// have no defined order. The copy happens in submit(); the completion is
-// queued and its callback runs from a handler posted to the channel's loop,
-// one post per batch of requests.
+// have no defined order. The copy happens in submit(); the completion waits
+// in a CompletionQueue for the end of the loop's turn.
 #include <sys/mman.h>
 
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 
 #include "blockdev/block_device.h"
-#include "blockdev/request_queue.h"
-#include "util/loop_turn.h"
+#include "blockdev/completion_queue.h"
 
 namespace sharedisk::blockdev {
 
@@ -29,24 +26,23 @@ constexpr uint64_t kPage = 4096;
 
 class MemoryDevice;
 
-class MemoryChannel final : public IoChannel, private util::Deferred {
+class MemoryChannel final : public IoChannel, private CompletionQueue::Sink {
  public:
   MemoryChannel(MemoryDevice& device, boost::asio::io_context& loop)
-      : device_(device), loop_(loop), alive_(std::make_shared<char>()) {}
+      : device_(device), done_(loop, *this) {}
 
   void submit(IoRequest& req) override;
   unsigned in_flight() const override { return in_flight_; }
 
  private:
-  void drain();
-  void run_deferred() override { drain(); }
+  void complete(IoRequest& req, int result) override {
+    --in_flight_;
+    req.callback->io_done(req, result);
+  }
 
   MemoryDevice& device_;
-  boost::asio::io_context& loop_;
-  RequestQueue done_;
+  CompletionQueue done_;
   unsigned in_flight_ = 0;
-  bool drain_scheduled_ = false;
-  std::shared_ptr<char> alive_;  // posted drains hold a weak reference
 };
 
 class MemoryDevice final : public BlockDevice {
@@ -120,29 +116,7 @@ class MemoryDevice final : public BlockDevice {
 
 void MemoryChannel::submit(IoRequest& req) {
   ++in_flight_;
-  done_.push(&req, device_.execute(req));
-  if (drain_scheduled_) return;
-  drain_scheduled_ = true;
-  // Never completes inside submit(): at the end of the submitter's loop turn,
-  // or in a handler of its own.
-  if (util::LoopTurn::defer(this)) return;
-  boost::asio::post(loop_, [this, alive = std::weak_ptr<char>(alive_)] {
-    util::LoopTurn turn;
-    if (!alive.expired()) drain();
-  });
-}
-
-void MemoryChannel::drain() {
-  drain_scheduled_ = false;
-  // Only the requests queued so far: ones submitted by these callbacks run
-  // afterwards (at the end of the turn, or in a handler of their own).
-  std::weak_ptr<char> alive = alive_;
-  for (size_t n = done_.size(); n > 0; --n) {
-    auto entry = done_.pop();
-    --in_flight_;
-    entry.req->callback->io_done(*entry.req, entry.result);
-    if (alive.expired()) return;  // the callback destroyed this channel
-  }
+  done_.push(req, device_.execute(req));
 }
 
 }  // namespace

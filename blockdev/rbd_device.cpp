@@ -6,14 +6,13 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/post.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <system_error>
 #include <vector>
 
-#include "blockdev/request_queue.h"
+#include "blockdev/completion_queue.h"
 #include "util/loop_turn.h"
 
 namespace sharedisk::blockdev {
@@ -26,7 +25,7 @@ uint64_t now_ns() {
   return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
 }
 
-class RbdChannel final : public IoChannel, private util::Deferred {
+class RbdChannel final : public IoChannel, private CompletionQueue::Sink {
  public:
   RbdChannel(RbdDevice& device, boost::asio::io_context& loop);
   ~RbdChannel() override;
@@ -55,33 +54,31 @@ class RbdChannel final : public IoChannel, private util::Deferred {
     slot->next = free_;
     free_ = slot;
   }
-  void schedule_drain();
-  void run_deferred() override { drain(); }
+  void complete(IoRequest& req, int result) override { finish(req, result); }
   void arm_wait();
   void on_ready();
-  void drain();
+  // Completes what librbd has finished, and arms the eventfd wait while it
+  // holds more.
+  void take_completions();
   bool finish(IoRequest& req, int result);
 
   RbdDevice& device_;
-  boost::asio::io_context& loop_;
   boost::asio::posix::stream_descriptor eventfd_;
   int efd_;  // eventfd_'s descriptor, written by librbd's threads
 
   alignas(64) std::atomic<Slot*> completed_{nullptr};  // LIFO, pushed by librbd
   alignas(64) Slot* free_ = nullptr;
   std::vector<std::unique_ptr<Slot[]>> chunks_;
-  RequestQueue done_;  // failed before reaching librbd
+  CompletionQueue done_;  // failed before reaching librbd
 
   unsigned in_flight_ = 0;
   unsigned rbd_in_flight_ = 0;  // handed to librbd, completion not yet taken
-  bool drain_scheduled_ = false;
   bool armed_ = false;
   bool* destroyed_ = nullptr;
-  std::shared_ptr<char> alive_;  // posted handlers hold a weak reference
 };
 
 RbdChannel::RbdChannel(RbdDevice& device, boost::asio::io_context& loop)
-    : device_(device), loop_(loop), eventfd_(loop), done_(64), alive_(std::make_shared<char>()) {
+    : device_(device), eventfd_(loop), done_(loop, *this) {
   efd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (efd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
   eventfd_.assign(efd_);
@@ -132,8 +129,7 @@ void RbdChannel::submit(IoRequest& req) {
     }
     release(slot);
   }
-  done_.push(&req, err);
-  schedule_drain();
+  done_.push(req, err);
 }
 
 int RbdChannel::start(Slot* slot, IoRequest& req) {
@@ -203,26 +199,10 @@ void RbdChannel::on_ready() {
   armed_ = false;
   uint64_t count;
   [[maybe_unused]] ssize_t n = ::read(efd_, &count, sizeof count);
-  drain();
+  take_completions();
 }
 
-void RbdChannel::schedule_drain() {
-  if (drain_scheduled_) return;
-  drain_scheduled_ = true;
-  if (util::LoopTurn::defer(this)) return;
-  boost::asio::post(loop_, [this, alive = std::weak_ptr<char>(alive_)] {
-    util::LoopTurn turn;
-    if (!alive.expired()) drain();
-  });
-}
-
-void RbdChannel::drain() {
-  drain_scheduled_ = false;
-  // Requests that failed before reaching librbd: only those queued so far.
-  for (size_t n = done_.size(); n > 0; --n) {
-    auto entry = done_.pop();
-    if (!finish(*entry.req, entry.result)) return;
-  }
+void RbdChannel::take_completions() {
   RbdStats& stats = device_.stats();
   for (;;) {
     Slot* list = completed_.exchange(nullptr, std::memory_order_acquire);

@@ -22,8 +22,11 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <memory>
 #include <thread>
+#include <vector>
 
+#include "blockdev/buffered_channel.h"
 #include "blockdev_test_support.h"
 
 namespace sharedisk::blockdev::testing {
@@ -156,6 +159,91 @@ TEST(BufferedIo, AStalledBufferedWriteDoesNotDelayAnotherLunOnTheSameLoop) {
   AlignedBuffer got(4096);
   ASSERT_EQ(run_op(*slow_ch, loop, check.read(got.data(), 4096, 8192)), 0);
   EXPECT_TRUE(matches_pattern(got.data(), 4096, 8192, 7));
+}
+
+// A read whose pages are all in the page cache is copied on the loop
+// (preadv2 with RWF_NOWAIT) and does not wait for an I/O thread: here every
+// thread of the pool is held by a write, the first of which waits for its
+// source page, and the pool runs its queue in order.
+TEST(BufferedIo, ACachedReadDoesNotWaitForBusyIoThreads) {
+  TempDir dir("/var/tmp");
+  ASSERT_TRUE(dir.ok());
+  std::vector<std::unique_ptr<StalledPage>> pages;
+  AlignedBuffer pattern(4096);
+  fill_pattern(pattern.data(), 4096, 8192, 9);
+  for (unsigned i = 0; i < IoThreadPool::kThreads; ++i) {
+    pages.push_back(std::make_unique<StalledPage>());
+    if (!pages.back()->error().empty())
+      GTEST_SKIP() << pages.back()->error() << " (needs root or CAP_SYS_PTRACE)";
+    pages.back()->start(pattern.data(), std::chrono::milliseconds(5000));
+  }
+
+  OpenOptions o;
+  o.path = dir.file("buffered.img");
+  o.create_size = 1 << 20;
+  o.direct = false;
+  auto dev = open_aio_file(o);
+  ASSERT_FALSE(dev->info().direct_io);
+  boost::asio::io_context loop;
+  auto ch = dev->make_channel(loop);
+
+  // Written through the channel, so the block is in the page cache.
+  AlignedBuffer data(4096), back(4096);
+  fill_pattern(data.data(), 4096, 0, 3);
+  Op w0;
+  ASSERT_EQ(run_op(*ch, loop, w0.write(data.data(), 4096, 0)), 0);
+  // Start every thread of the pool before any fault (see the test above):
+  // twice as many concurrent writes as threads.
+  for (int round = 0; round < 2; ++round) {
+    std::vector<Op> warm(2 * IoThreadPool::kThreads);
+    for (auto& w : warm) ch->submit(w.write(data.data(), 4096, 4096).req);
+    ASSERT_TRUE(run_until(
+        loop,
+        [&] {
+          for (auto& w : warm)
+            if (!w.done()) return false;
+          return true;
+        },
+        std::chrono::seconds(10)));
+  }
+
+  std::vector<Op> writes(IoThreadPool::kThreads);
+  for (unsigned i = 0; i < writes.size(); ++i)
+    ch->submit(writes[i].write(pages[i]->data(), 4096, 8192 + 4096 * i).req);
+  // The first write holds the file's inode lock while its source page is
+  // missing, so the others wait for it on their threads (or, if a thread had
+  // not taken them yet, in the pool's queue ahead of the read).
+  ASSERT_TRUE(run_until(
+      loop, [&] { return pages[0]->faulted(); }, std::chrono::seconds(10)))
+      << "the first write never touched its source page";
+
+  Op read;
+  ch->submit(read.read(back.data(), 4096, 0).req);
+  ASSERT_TRUE(run_until(
+      loop, [&] { return read.done(); }, std::chrono::seconds(3)))
+      << "the cached read waited for an I/O thread";
+  unsigned writes_done = 0;
+  for (auto& w : writes) writes_done += w.done() ? 1 : 0;
+  EXPECT_EQ(writes_done, 0u) << "a stalled write finished before the read: nothing was proven";
+  ASSERT_EQ(read.result, 0);
+  EXPECT_TRUE(matches_pattern(back.data(), 4096, 0, 3));
+
+  for (auto& p : pages) p->resolve();
+  ASSERT_TRUE(run_until(
+      loop,
+      [&] {
+        for (auto& w : writes)
+          if (!w.done()) return false;
+        return true;
+      },
+      std::chrono::seconds(10)));
+  for (unsigned i = 0; i < writes.size(); ++i) {
+    ASSERT_EQ(writes[i].result, 0);
+    Op check;
+    AlignedBuffer got(4096);
+    ASSERT_EQ(run_op(*ch, loop, check.read(got.data(), 4096, 8192 + 4096 * i)), 0);
+    EXPECT_TRUE(matches_pattern(got.data(), 4096, 8192, 9)) << "write " << i;
+  }
 }
 
 }  // namespace
