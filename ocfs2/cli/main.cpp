@@ -168,6 +168,35 @@ int main(int argc, char** argv) {
         .flag("strict", "warnings count as problems");
   }
 
+  const char* failover = "gateway failover (timeouts)";
+  auto timing_options = [&](Subcommand& c) {
+    c.value("o2cb", "FILE", "o2cb settings (default /etc/default/o2cb)")
+        .value("iscsid", "FILE",
+               "open-iscsi settings or node record (default /etc/iscsi/iscsid.conf)")
+        .value("takeover-seconds", "N", "target-side takeover time (default 10)")
+        .value("margin-seconds", "N", "kept free under the heartbeat dead time (default 10)")
+        .value("vendor", "TEXT", "INQUIRY vendor (default SHAREDSK)")
+        .value("product", "TEXT", "INQUIRY product (default VIRTUAL-DISK, lun.yaml product:)");
+    c.app->get_option("--takeover-seconds")->check(kWholeNumber);
+    c.app->get_option("--margin-seconds")->check(kWholeNumber);
+  };
+  {
+    Subcommand& c = add("check-failover", cmd_check_failover, failover,
+                        "can a gateway failover finish before o2hb reboots the node?");
+    timing_options(c);
+    c.value("multipath", "FILE", "multipath settings (default /etc/multipath.conf)")
+        .flag("no-multipath", "one gateway, no dm-multipath: replacement_timeout decides");
+    c.app->get_option("--multipath")->excludes(c.app->get_option("--no-multipath"));
+  }
+  {
+    Subcommand& c = add("multipath-stanza", cmd_multipath_stanza, failover,
+                        "print the multipath.conf device entry for the target");
+    timing_options(c);
+    c.value("multipath", "FILE", "take polling_interval from this multipath.conf")
+        .value("fast-io-fail-tmo", "N", "fast_io_fail_tmo to write (default 5)");
+    c.app->get_option("--fast-io-fail-tmo")->check(kWholeNumber);
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
