@@ -1,6 +1,7 @@
 // Commands about the initiator-side timeouts of a gateway failover: check-failover and
 // multipath-stanza.
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 #include "commands.h"
@@ -53,6 +54,19 @@ Inputs read_inputs(Report& r, const Options& opt, bool want_multipath) {
     in.multipath = load_multipath_conf(in.multipath_path);
     take(r, in.multipath_path, in.multipath.diagnostics, opt.get("multipath").has_value(),
          "multipath-conf-missing");
+    // multipathd also reads config_dir (by default /etc/multipath/conf.d/*.conf).
+    std::error_code ec;
+    if (!opt.get("multipath"))
+      for (const auto& e : std::filesystem::directory_iterator(kDefaultMultipathConfDir, ec))
+        if (e.path().extension() == ".conf") {
+          take(r, "",
+               {{0, Severity::warning, "multipath-conf-dir-not-read",
+                 std::string(kDefaultMultipathConfDir) +
+                     " holds .conf files that multipathd reads after " + in.multipath_path +
+                     " and this check does not; merge them in or check with --multipath"}},
+               false, "", false);
+          break;
+        }
   }
   return in;
 }

@@ -1,6 +1,7 @@
 // iscsid.conf reader: the three timeouts of a session's error recovery.
 #include "sharedisk/ocfs2/iscsid_conf.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -26,14 +27,19 @@ IscsidConfResult parse_iscsid_conf(std::string_view text) {
     ++line_no;
     const std::string line = trim(raw);
     if (line.empty() || line[0] == '#') continue;
-    const auto eq = line.find('=');
-    if (eq == std::string::npos || trim(line.substr(0, eq)).empty()) {
+    // As idbm_recinfo_config(): the name runs to a blank or '=', then blanks and '=' are
+    // skipped and the rest is the value (so "name value" is read too).
+    const auto name_end = line.find_first_of(" \t=");
+    const std::string key = line.substr(0, name_end);
+    const auto value_start = name_end == std::string::npos
+                                 ? std::string::npos
+                                 : line.find_first_not_of(" \t=", name_end);
+    const std::string value = value_start == std::string::npos ? "" : line.substr(value_start);
+    if (value.empty()) {
       r.diagnostics.push_back({line_no, Severity::warning, "iscsid-line-ignored",
-                               "line is not 'name = value' and is ignored"});
+                               "'" + key + "' has no value; iscsid ignores the line"});
       continue;
     }
-    const std::string key = trim(line.substr(0, eq));
-    const std::string value = trim(line.substr(eq + 1));
     std::uint32_t* field = nullptr;
     int* field_line = nullptr;
     auto& v = r.values;
@@ -47,12 +53,16 @@ IscsidConfResult parse_iscsid_conf(std::string_view text) {
       field = &v.noop_out_timeout;
       field_line = &v.noop_out_timeout_line;
     } else {
-      continue;
+      continue;  // one of open-iscsi's many other settings
     }
-    if (value.empty() || value.size() > 9 ||
-        value.find_first_not_of("0123456789") != std::string::npos) {
+    if (value.size() > 9 || value.find_first_not_of("0123456789") != std::string::npos) {
+      // iscsid itself takes the leading digits (strtoul) and silently drops the rest.
+      const auto digits = value.find_first_not_of("0123456789");
+      const std::string lead = value.substr(0, std::min<std::size_t>(digits, 9));
       r.diagnostics.push_back({line_no, Severity::error, "iscsid-not-a-number",
-                               key + " = '" + value + "' is not a whole number of seconds"});
+                               key + " = '" + value +
+                                   "' is not a whole number of seconds (iscsid would read " +
+                                   (lead.empty() ? std::string("0") : lead) + ")"});
       continue;
     }
     *field = static_cast<std::uint32_t>(std::stoul(value));

@@ -207,12 +207,12 @@ MultipathConfResult load_multipath_conf(const std::filesystem::path& path) {
 MultipathSettings resolve_multipath_settings(const MultipathConf& conf, std::string_view vendor,
                                              std::string_view product, Diagnostics& out) {
   MultipathSettings m;
-  const MultipathSection* defaults = nullptr;
-  const MultipathSection* overrides = nullptr;
+  // Sections may repeat; a later one wins key by key.
+  std::vector<const MultipathSection*> defaults, overrides;
   std::vector<const MultipathSection*> devices;  // matching entries, file order
   for (const auto& s : conf.sections) {
-    if (s.name == "defaults") defaults = &s;
-    if (s.name == "overrides") overrides = &s;
+    if (s.name == "defaults") defaults.push_back(&s);
+    if (s.name == "overrides") overrides.push_back(&s);
     if (s.name != "devices") continue;
     for (const auto& d : s.subsections) {
       if (d.name != "device") continue;
@@ -246,29 +246,22 @@ MultipathSettings resolve_multipath_settings(const MultipathConf& conf, std::str
     }
   }
   // The attribute in precedence order: overrides, the last matching device, defaults.
-  auto pick = [&](std::string_view key, SettingSource& from) -> const MultipathAttribute* {
-    if (overrides)
-      if (const auto* a = overrides->find(key)) {
-        from = {"overrides", a->line};
-        return a;
-      }
-    for (auto it = devices.rbegin(); it != devices.rend(); ++it)
+  auto last = [](const std::vector<const MultipathSection*>& in, std::string_view key,
+                 const char* what, SettingSource& from) -> const MultipathAttribute* {
+    for (auto it = in.rbegin(); it != in.rend(); ++it)
       if (const auto* a = (*it)->find(key)) {
-        from = {"device", a->line};
-        return a;
-      }
-    if (defaults)
-      if (const auto* a = defaults->find(key)) {
-        from = {"defaults", a->line};
+        from = {what, a->line};
         return a;
       }
     return nullptr;
   };
-  if (defaults)
-    if (const auto* a = defaults->find("polling_interval")) {
-      m.polling_interval = static_cast<std::uint32_t>(std::stoul(a->value));
-      m.polling_interval_from = {"defaults", a->line};
-    }
+  auto pick = [&](std::string_view key, SettingSource& from) -> const MultipathAttribute* {
+    if (const auto* a = last(overrides, key, "overrides", from)) return a;
+    if (const auto* a = last(devices, key, "device", from)) return a;
+    return last(defaults, key, "defaults", from);
+  };
+  if (const auto* a = last(defaults, "polling_interval", "defaults", m.polling_interval_from))
+    m.polling_interval = static_cast<std::uint32_t>(std::stoul(a->value));
   if (const auto* a = pick("no_path_retry", m.no_path_retry_from)) {
     if (a->value == "queue") {
       m.no_path_retry = NoPathRetry::queue;

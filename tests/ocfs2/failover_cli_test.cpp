@@ -99,6 +99,15 @@ TEST(FailoverCli, BadInputExitsTwoWithFileAndLine) {
             std::string::npos)
       << bad.output;
 
+  const std::string o2cb = dir / "o2cb";
+  test::spit(o2cb, "# o2cb\nO2CB_ENABLED=true\nO2CB_HEARTBEAT_THRESHOLD=sixty\n");
+  const auto bad_o2cb = run(std::string(OCFS2_CLI) + " check-failover --no-multipath --o2cb " +
+                            o2cb + " --iscsid " + data("iscsid.conf.debian"));
+  EXPECT_EQ(bad_o2cb.exit_code, 2);
+  EXPECT_NE(bad_o2cb.output.find(o2cb + ":3: error: O2CB_HEARTBEAT_THRESHOLD = 'sixty'"),
+            std::string::npos)
+      << bad_o2cb.output;
+
   // A file named on the command line must exist.
   EXPECT_EQ(run(check("--multipath " + dir / "missing.conf")).exit_code, 2);
   EXPECT_EQ(run(check("--no-multipath --takeover-seconds ten")).exit_code, 2);

@@ -36,18 +36,28 @@ TEST(IscsidConf, ReadsTheThreeTimeoutsWithTheirLines) {
 TEST(IscsidConf, BadLinesCarryTheirLine) {
   IscsidConfResult r = parse_iscsid_conf(
       "node.startup = manual\n"
-      "this is not a setting\n"                         // 2: warning
+      "node.session.timeo.replacement_timeout\n"        // 2: no value, warning
       "node.session.timeo.replacement_timeout = 20s\n"  // 3: error
-      "node.conn[0].timeo.noop_out_timeout = \n");      // 4: error
+      "node.conn[0].timeo.noop_out_timeout = =\n");     // 4: no value either
   ASSERT_EQ(r.diagnostics.size(), 3u);
   EXPECT_EQ(r.diagnostics[0].line, 2);
   EXPECT_EQ(r.diagnostics[0].severity, Severity::warning);
   EXPECT_EQ(r.diagnostics[1].line, 3);
   EXPECT_EQ(r.diagnostics[1].severity, Severity::error);
   EXPECT_EQ(r.diagnostics[1].code, "iscsid-not-a-number");
-  EXPECT_NE(r.diagnostics[1].message.find("'20s'"), std::string::npos);
+  EXPECT_NE(r.diagnostics[1].message.find(
+                "'20s' is not a whole number of seconds (iscsid would read 20)"),
+            std::string::npos)
+      << r.diagnostics[1].message;
   EXPECT_EQ(r.diagnostics[2].line, 4);
   EXPECT_EQ(r.values.replacement_timeout, 120u);  // the bad value is not taken
+}
+
+TEST(IscsidConf, NameAndValueWithoutEquals) {
+  // idbm splits at the first blank or '=', so this sets the value as well.
+  IscsidConfResult r = parse_iscsid_conf("node.session.timeo.replacement_timeout 15\n");
+  EXPECT_TRUE(r.diagnostics.empty());
+  EXPECT_EQ(r.values.replacement_timeout, 15u);
 }
 
 TEST(IscsidConf, DebianFile) {

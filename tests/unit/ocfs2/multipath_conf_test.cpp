@@ -94,6 +94,18 @@ TEST(MultipathConf, PrecedenceOverridesDeviceDefaults) {
   EXPECT_EQ(m.dev_loss_from.line, 4);
 }
 
+TEST(MultipathConf, RepeatedSectionsMergeKeyByKey) {
+  MultipathConfResult r = parse_multipath_conf(
+      "defaults {\n\tpolling_interval 2\n\tno_path_retry 4\n}\n"  // lines 1-4
+      "defaults {\n\tpolling_interval 3\n}\n");                   // lines 5-7
+  ASSERT_TRUE(r.diagnostics.empty());
+  const MultipathSettings m = settings(r);
+  EXPECT_EQ(m.polling_interval, 3u);
+  EXPECT_EQ(m.polling_interval_from.line, 6);
+  EXPECT_EQ(m.no_path_retry_count, 4u);
+  EXPECT_EQ(m.no_path_retry_from.line, 3);
+}
+
 TEST(MultipathConf, QueueIfNoPathFeatureQueuesForever) {
   MultipathConfResult r =
       parse_multipath_conf("defaults {\n\tfeatures \"1 queue_if_no_path\"\n}\n");

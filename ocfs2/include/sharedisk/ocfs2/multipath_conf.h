@@ -17,6 +17,7 @@
 namespace sharedisk::ocfs2 {
 
 inline constexpr const char* kDefaultMultipathConfPath = "/etc/multipath.conf";
+inline constexpr const char* kDefaultMultipathConfDir = "/etc/multipath/conf.d";
 
 struct MultipathAttribute {
   std::string keyword;
