@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
   app.fallthrough();  // --json and --config also after the command
   app.footer(
       "--json prints one JSON object for provisioning tools.\n"
-      "Exit codes: 0 ok (warnings allowed unless --strict), 1 problems found, 2 usage error.\n");
+      "Exit codes: 0 ok (warnings allowed unless --strict), 1 problems found, 2 usage error\n"
+      "(check-failover, multipath-stanza: also a file that cannot be read or parsed).\n");
   Global g;
   app.add_flag("--json", g.json, "print one JSON object");
   app.add_option("--config", g.config, "the cluster.conf to use")
