@@ -55,5 +55,7 @@ Report cmd_register(const Global& g, const Options& opt);
 Report cmd_unregister(const Global& g, const Options& opt);
 Report cmd_probe(const Global& g, const Options& opt);
 Report cmd_check(const Global& g, const Options& opt);
+Report cmd_check_failover(const Global& g, const Options& opt);
+Report cmd_multipath_stanza(const Global& g, const Options& opt);
 
 }  // namespace sharedisk::ocfs2::cli

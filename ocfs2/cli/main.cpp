@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
   app.fallthrough();  // --json and --config also after the command
   app.footer(
       "--json prints one JSON object for provisioning tools.\n"
-      "Exit codes: 0 ok (warnings allowed unless --strict), 1 problems found, 2 usage error.\n");
+      "Exit codes: 0 ok (warnings allowed unless --strict), 1 problems found, 2 usage error\n"
+      "(check-failover, multipath-stanza: also a file that cannot be read or parsed).\n");
   Global g;
   app.add_flag("--json", g.json, "print one JSON object");
   app.add_option("--config", g.config, "the cluster.conf to use")
@@ -166,6 +167,35 @@ int main(int argc, char** argv) {
     c.value("cluster", "NAME", "the cluster to check (default: the volume's)")
         .value("mount-point", "DIR", "mount point of the fstab line (default /var/lib/odoo)")
         .flag("strict", "warnings count as problems");
+  }
+
+  const char* failover = "gateway failover (timeouts)";
+  auto timing_options = [&](Subcommand& c) {
+    c.value("o2cb", "FILE", "o2cb settings (default /etc/default/o2cb)")
+        .value("iscsid", "FILE",
+               "open-iscsi settings or node record (default /etc/iscsi/iscsid.conf)")
+        .value("takeover-seconds", "N", "target-side takeover time (default 10)")
+        .value("margin-seconds", "N", "kept free under the heartbeat dead time (default 10)")
+        .value("vendor", "TEXT", "INQUIRY vendor (default SHAREDSK)")
+        .value("product", "TEXT", "INQUIRY product (default VIRTUAL-DISK, lun.yaml product:)");
+    c.app->get_option("--takeover-seconds")->check(kWholeNumber);
+    c.app->get_option("--margin-seconds")->check(kWholeNumber);
+  };
+  {
+    Subcommand& c = add("check-failover", cmd_check_failover, failover,
+                        "can a gateway failover finish before o2hb reboots the node?");
+    timing_options(c);
+    c.value("multipath", "FILE", "multipath settings (default /etc/multipath.conf)")
+        .flag("no-multipath", "one gateway, no dm-multipath: replacement_timeout decides");
+    c.app->get_option("--multipath")->excludes(c.app->get_option("--no-multipath"));
+  }
+  {
+    Subcommand& c = add("multipath-stanza", cmd_multipath_stanza, failover,
+                        "print the multipath.conf device entry for the target");
+    timing_options(c);
+    c.value("multipath", "FILE", "take polling_interval from this multipath.conf")
+        .value("fast-io-fail-tmo", "N", "fast_io_fail_tmo to write (default 5)");
+    c.app->get_option("--fast-io-fail-tmo")->check(kWholeNumber);
   }
 
   try {

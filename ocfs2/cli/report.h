@@ -27,6 +27,14 @@ struct Report {
   std::vector<std::string> text;     // result lines for a person
   std::function<void(Json&)> extra;  // adds command-specific "key": value pairs
   bool strict = false;               // warnings count as problems
+  // Commands that read several files: the file of each diagnostic (same index; empty or
+  // missing: `file`), printed as FILE:LINE and given as "file" in JSON.
+  std::vector<std::string> files;
+  bool bad_input = false;  // a file could not be read or parsed: exit code 2
+
+  const std::string& file_of(std::size_t i) const {
+    return i < files.size() && !files[i].empty() ? files[i] : file;
+  }
 
   int exit_code() const;
   void print(bool json) const;
