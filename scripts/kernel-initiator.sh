@@ -9,13 +9,15 @@
 #    seeded into LUN 1's backing file at 40 MiB and at 44 MiB first.
 # 2. Builds an initramfs: static busybox, the kernel's iSCSI/SCSI/virtio/ext4
 #    and OCFS2 modules with their dependencies (modules.dep), open-iscsi's
-#    iscsid and iscsiadm, mke2fs and mkfs.ocfs2 with their shared libraries,
-#    tests/kernel/guest_init.sh as /init, a random 2 MiB /pattern.bin and
-#    /test.env.
+#    iscsid and iscsiadm, mke2fs, mkfs.ocfs2, sg3-utils' tools and Debian's
+#    fio with their shared libraries (fio's, for its rbd, gluster... engines,
+#    make most of the initramfs's ~100 MB), tests/kernel/guest_init.sh as
+#    /init, a random 2 MiB /pattern.bin and /test.env.
 # 3. Boots the distribution kernel (/boot/vmlinuz-*) on it with
 #    qemu-system-x86_64. Networking is QEMU user mode with restrict=on: the
 #    guest reaches nothing but one guestfwd address, 10.0.2.100:3260, whose
-#    every connection QEMU hands to `busybox nc 127.0.0.1 PORT`.
+#    every connection QEMU hands to `busybox nc 127.0.0.1 PORT`. A second
+#    serial port (ttyS1) carries fio's JSON reports to the host.
 # 4. The guest runs iscsid, discovers the target (SendTargets) and logs in
 #    with iscsiadm, checks vendor and capacity of the disks the kernel
 #    attaches, reads the seeded data, discards the 44 MiB one when the disk
@@ -23,13 +25,17 @@
 #    at 48 MiB, page cache at an odd sector), makes ext4 on the first 32 MiB
 #    and a local-mode OCFS2 on LUN 2, copies the pattern into both. It asks
 #    for a LUN 3, which the host adds to lun.yaml with SIGHUP; the kernel must
-#    find it with a rescan on the same session and read back what it wrote. Then it
-#    rewrites 1 MiB at 60 MiB in 64 KiB chunks, reading each back, while the
-#    host restarts the daemon (on the guest's RESTART-TARGET-NOW line): the
-#    kernel must log in again and finish the queued I/O. Then a second session
+#    find it with a rescan on the same session and read back what it wrote.
+#    fio (libaio, O_DIRECT, iodepth 16) writes 8 MiB of random 4 KiB blocks
+#    at 8 MiB on LUN 3 with crc32c verify headers and reads them all back
+#    (--do_verify). Then it rewrites 1 MiB at 60 MiB in 64 KiB chunks,
+#    reading each back, while the host restarts the daemon (on the guest's
+#    RESTART-TARGET-NOW line): the kernel must log in again and finish the
+#    queued I/O; the same fio job with --verify_only then reads the 8 MiB
+#    again (acknowledged data survived the restart). Then a second session
 #    (its own iface and InitiatorName, as a second node) logs in, so LUN 1 is
 #    attached twice; session 1 writes 64 KiB O_DIRECT chunks at 52 MiB for
-#    about 15 s while session 2 sends 4 LOGICAL UNIT RESETs (sg_reset -d).
+#    about 15 s while session 2 sends 5 LOGICAL UNIT RESETs (sg_reset -d).
 #    With TAS=1 the target answers session 1's aborted writes TASK ABORTED
 #    and the kernel retries them at once: no write may stall 5 s ("writer max
 #    stall X ms across N LUN resets"). Both sessions read the region back. It
@@ -40,7 +46,11 @@
 #    systems clean (e2fsck, fsck.ocfs2), the last pass of the writes across
 #    the LUN resets at 52 MiB, the daemon's log of the writes the resets
 #    aborted, and sharedisk-ocfs2 probe reads the guest's OCFS2 superblock
-#    (when BUILD_DIR has sharedisk-ocfs2).
+#    (when BUILD_DIR has sharedisk-ocfs2). It prints the figures of fio's two
+#    JSON reports and requires error 0, 8 MiB written and 8 MiB read and
+#    verified in each; then runs the same fio job with --verify_only on LUN 3's
+#    backing file (psync): every block must be there, header and checksum,
+#    and the same run on a copy with one block overwritten must fail.
 #
 # Exits 0 on success, 1 on a failure, 77 (skip) when a needed package is
 # missing. Logs (console, daemon) go to BUILD_DIR/initiator-logs/.
@@ -85,6 +95,8 @@ need cpio cpio
 need sg_reset sg3-utils
 need sg_wr_mode sg3-utils
 need sg_modes sg3-utils
+need fio fio
+need python3 python3
 BUSYBOX=/bin/busybox
 if [[ ! -x $BUSYBOX ]] || ldd "$BUSYBOX" >/dev/null 2>&1; then
   skip_test "no static $BUSYBOX (apt-get install busybox-static)"
@@ -141,6 +153,13 @@ RESTART_OFF=$((60 * MiB))
 RESET_OFF=$((52 * MiB))
 RESETS=5
 FS_MIB=32
+# fio's verify job on LUN 3, clear of the 2 MiB pattern at its start. The
+# runtime cap bounds it; a capped run writes less than FIO_MIB and fails.
+FIO_OFF=$((8 * MiB))
+FIO_MIB=8
+FIO_BYTES=$((FIO_MIB * MiB))
+FIO_JOB="--rw=randwrite --bs=4k --offset=$FIO_OFF --size=$FIO_BYTES --verify=crc32c --verify_fatal=1 --verify_state_save=0 --runtime=40"
+FIO_ARGS="--ioengine=libaio --direct=1 --iodepth=16 $FIO_JOB"
 IQN=iqn.2019-02.lb2:odcfs2
 INITIATOR_IQN=iqn.2026-11.test:guest
 INITIATOR_IQN2=iqn.2026-11.test:guest-node2
@@ -159,12 +178,11 @@ chmod 755 "$ROOT/init"
 [[ -f /etc/mke2fs.conf ]] && cp /etc/mke2fs.conf "$ROOT/etc/"
 
 copy_with_libs() { # binary
-  local bin=$1 lib
+  local bin=$1
   cp "$bin" "$ROOT/usr/sbin/" # not /bin, where busybox --install puts its applets
-  for lib in $(ldd "$bin" | grep -oE '/[^ ]+'); do
-    mkdir -p "$ROOT$(dirname "$lib")"
-    cp -L "$lib" "$ROOT$lib"
-  done
+  # One cp for all the libraries (fio has about 60): the same paths under $ROOT.
+  # shellcheck disable=SC2046  # one word per library path
+  cp -L --parents $(ldd "$bin" | grep -oE '/[^ ]+') "$ROOT/"
 }
 copy_with_libs "$(command -v iscsid)"
 copy_with_libs "$(command -v iscsiadm)"
@@ -173,6 +191,7 @@ copy_with_libs "$(command -v mkfs.ocfs2)"
 copy_with_libs "$(command -v sg_reset)"
 copy_with_libs "$(command -v sg_wr_mode)"
 copy_with_libs "$(command -v sg_modes)"
+copy_with_libs "$(command -v fio)"
 
 # Modules in load order: each one's dependencies (modules.dep) first.
 WANTED="virtio_pci virtio_net unix crc32c_generic scsi_transport_iscsi libiscsi libiscsi_tcp
@@ -231,6 +250,8 @@ RESET_OFF=$RESET_OFF
 RESETS=$RESETS
 RESET_SECS=$((RESET_TAS == 1 ? 40 : 200))
 RESET_TAS=$RESET_TAS
+FIO_ARGS="$FIO_ARGS"
+FIO_MIB=$FIO_MIB
 DIRECT_PORT=@PORT@
 EOF
 # --- target ------------------------------------------------------------------
@@ -246,9 +267,11 @@ elapsed "initramfs: $(du -h "$WORK/initramfs.cpio" | cut -f1), kernel $KVER, mod
 
 # --- VM ----------------------------------------------------------------------
 CONSOLE=$LOG_DIR/kernel-console.log
-rm -f "$CONSOLE" # a previous run's RESTART-TARGET-NOW must not trigger the restart
+FIO_LOG=$LOG_DIR/kernel-fio.log # the guest's second serial port: fio's JSON reports
+rm -f "$CONSOLE" "$FIO_LOG" # a previous run's RESTART-TARGET-NOW must not trigger the restart
 timeout -k 5 "$VM_TIMEOUT" qemu-system-x86_64 "${ACCEL_ARGS[@]}" -M q35 -m 512 -smp 1 \
-  -nodefaults -nographic -no-reboot -serial "file:$CONSOLE" -monitor none \
+  -nodefaults -nographic -no-reboot -serial "file:$CONSOLE" \
+  -serial "file:$FIO_LOG" -monitor none \
   -kernel "$KERNEL" -initrd "$WORK/initramfs.cpio" \
   -append "console=ttyS0 panic=-1 quiet loglevel=6" \
   -netdev "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:3260-cmd:$BUSYBOX nc 127.0.0.1 $PORT" \
@@ -315,6 +338,52 @@ if [[ $RESET_TAS == 1 ]]; then
   [[ $ABORTED -eq 0 ]] && echo "note no reset found a write of session 1 in flight at the target"
 fi
 
+# fio's JSON reports, each after a line "@@ NAME" in FILE: prints the figures of
+# report NAME and writes "error write-bytes read-bytes" to RESULT ("none" when
+# the report is missing or is not fio's JSON). A --verify_only job (4th
+# argument verify-only) counts the writes it replays, without doing them, in
+# write-bytes: only its reads are printed.
+fio_report() { # file name result [verify-only]
+  python3 - "$@" <<'PY'
+import json, sys
+path, name, result = sys.argv[1:4]
+verify_only = sys.argv[4:] == ["verify-only"]
+open(result, "w").write("none")
+lines, cur = {}, None
+try:
+    for line in open(path, encoding="utf-8", errors="replace"):
+        line = line.rstrip("\r\n")
+        if line.startswith("@@ "):
+            cur = line[3:]
+            lines[cur] = []
+        elif cur is not None:
+            lines[cur].append(line)
+    text = "\n".join(lines[name])
+    job = json.loads(text[text.index("{"):])["jobs"][0]  # after any notes fio printed
+except (OSError, KeyError, ValueError, IndexError) as e:
+    print(f"fio {name}: no JSON report ({type(e).__name__}: {e})")
+    sys.exit(0)
+def side(d):
+    clat = d["clat_ns"]
+    p = clat.get("percentile", {})
+    return (f"{d['io_bytes']} bytes in {d['total_ios']} I/Os, {d['iops']:.0f} IOPS, "
+            f"{d['bw'] / 1024:.2f} MiB/s, clat mean {clat['mean'] / 1000:.0f} us, "
+            f"p99 {p.get('99.000000', 0) / 1000:.0f} us")
+w, r = job["write"], job["read"]
+print(f"fio {name}: error {job['error']}, job runtime {job['job_runtime']} ms")
+if not verify_only:
+    print(f"  written:           {side(w)}")
+print(f"  read and verified: {side(r)}")
+open(result, "w").write(f"{job['error']} {w['io_bytes']} {r['io_bytes']}")
+PY
+}
+fio_report "$FIO_LOG" fio-write "$WORK/fio-write.res"
+check "fio in the guest: $FIO_MIB MiB of 4 KiB random writes on LUN 3, error 0, all read back and verified" \
+  test "$(cat "$WORK/fio-write.res")" = "0 $FIO_BYTES $FIO_BYTES"
+fio_report "$FIO_LOG" fio-verify-after-restart "$WORK/fio-verify.res" verify-only
+check "fio --verify_only in the guest after the daemon restart: error 0, the $FIO_MIB MiB read and verified again" \
+  test "$(cut -d' ' -f1,3 "$WORK/fio-verify.res")" = "0 $FIO_BYTES"
+
 daemon_stop
 region() { tail -c +$(($1 + 1)) "$LUN_FILE" | head -c "$2"; }
 check "backing file: guest's 2 MiB at $GUEST_OFF" cmp "$ROOT/pattern.bin" <(region "$GUEST_OFF" $((2 * MiB)))
@@ -346,6 +415,32 @@ else
 fi
 check "backing file: guest's 2 MiB on the hot-added LUN 3" \
   cmp "$ROOT/pattern.bin" <(head -c $((2 * MiB)) "$LUN3_FILE")
+# The same fio job, verify only, on the host: LUN 3's backing file read with
+# fio's psync engine must hold every block the guest wrote, at its offset, with
+# its verify header and checksum.
+host_fio_verify() { # image: fio's JSON report to $WORK/fio-host.log, its stderr to stdout
+  # shellcheck disable=SC2086  # FIO_JOB holds the job's options
+  (cd "$WORK" && fio --name=verify --filename="$1" --ioengine=psync $FIO_JOB --verify_only \
+    --output-format=json >"$WORK/fio-host.json" 2>"$WORK/fio-host.err")
+  local rc=$?
+  cat "$WORK/fio-host.err"
+  { echo "@@ host-verify"; cat "$WORK/fio-host.json"; } >"$WORK/fio-host.log"
+  return $rc
+}
+host_fio_verify "$LUN3_FILE" || echo "fio --verify_only on the host failed"
+fio_report "$WORK/fio-host.log" host-verify "$WORK/fio-host.res" verify-only
+check "fio --verify_only on the host: LUN 3's backing file holds the guest's $FIO_MIB MiB (headers, crc32c)" \
+  test "$(cut -d' ' -f1,3 "$WORK/fio-host.res")" = "0 $FIO_BYTES"
+# The same check must fail on a copy with one of those blocks overwritten.
+cp "$LUN3_FILE" "$WORK/lun3-bad.img" &&
+  dd if=/dev/urandom of="$WORK/lun3-bad.img" bs=4k seek=$(((FIO_OFF + FIO_BYTES / 2) / 4096)) count=1 \
+    conv=notrunc status=none
+host_fio_verify_fails() { # image
+  ! host_fio_verify "$1" >"$WORK/fio-bad.err" && cat "$WORK/fio-bad.err" &&
+    grep -qE 'verify: bad|verify failed' "$WORK/fio-bad.err"
+}
+check "fio --verify_only on the host fails on a copy with one block of the region overwritten" \
+  host_fio_verify_fails "$WORK/lun3-bad.img"
 check "e2fsck: guest's ext4 is clean" e2fsck -fn "$LUN_FILE"
 check "debugfs: /guest.bin equals the pattern" \
   bash -c "debugfs -R 'dump /guest.bin $WORK/guest.bin' '$LUN_FILE' && cmp '$ROOT/pattern.bin' '$WORK/guest.bin'"

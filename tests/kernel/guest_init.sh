@@ -1,10 +1,13 @@
 #!/bin/sh
 # /init of the throw-away VM scripts/kernel-initiator.sh boots: busybox, the
-# Linux iSCSI modules and open-iscsi's iscsid + iscsiadm, nothing else. It
+# Linux iSCSI modules, open-iscsi's iscsid + iscsiadm and a few tools (mke2fs,
+# mkfs.ocfs2, sg3-utils, fio), nothing else. It
 # discovers sharedisk-target and logs in with the kernel initiator as a server
 # would, exercises the disks the kernel attaches, rides out a restart of the
 # target (the host restarts it when it reads RESTART-TARGET-NOW), logs out and
 # adds a LUN while logged in (the host reloads the target on ADD-LUN-3-NOW),
+# runs a fio verify job on that LUN before the restart and --verify_only after
+# it (the JSON reports go to the host on /dev/ttyS1),
 # reports on the serial console with one marker line,
 #   SHAREDISK-KERNEL-INITIATOR: PASS   or   SHAREDISK-KERNEL-INITIATOR: FAIL <why>
 # then powers the VM off. /test.env (written by the host script) supplies:
@@ -25,6 +28,8 @@
 #   RESET_SECS           bound of that write loop
 #   RESET_TAS            1: a write may not stall 5 s; 0: clear TAS first
 #                        (MODE SELECT) and only report the stall
+#   FIO_ARGS FIO_MIB     fio's job options for its verify job on LUN 3 (region,
+#                        engine, pattern, runtime cap) and the MiB it covers
 # Every wait is bounded; the host's timeout is the last resort.
 
 /bin/busybox --install -s /bin
@@ -188,6 +193,26 @@ dd if=/pattern.bin of="/dev/$disk3" bs=1M oflag=direct conv=fsync 2>/dev/null ||
 got=$(dd if="/dev/$disk3" bs=1M count=2 iflag=direct 2>/dev/null | md5sum)
 [ "$got" = "$(md5sum </pattern.bin)" ] || fail "LUN 3 read back differs"
 
+# Debian's fio writes FIO_MIB MiB of random 4 KiB blocks on LUN 3 (FIO_ARGS:
+# the region, libaio, O_DIRECT, 16 in flight), each with a crc32c verify header,
+# then reads every block back and checks it; after the target restart the same job
+# runs again with --verify_only. Each JSON report goes to the host on the
+# second serial port (/dev/ttyS1), after a line "@@ NAME".
+stty -F /dev/ttyS1 raw -echo 2>/dev/null
+fio_job() { # name fio-options...
+  name=$1
+  shift
+  # shellcheck disable=SC2086  # FIO_ARGS holds the job's options
+  fio --name=verify --filename="/dev/$disk3" $FIO_ARGS "$@" --output-format=json \
+    >"/tmp/$name.json" 2>"/tmp/$name.err"
+  rc=$?
+  { echo "@@ $name"; cat "/tmp/$name.json"; } >/dev/ttyS1
+  [ $rc -eq 0 ] || fail "fio $name exit status $rc: $(tail -n 5 "/tmp/$name.err")"
+}
+step "FIO write+verify: $FIO_ARGS on /dev/$disk3"
+fio_job fio-write --do_verify=1
+step "FIO write+verify done"
+
 # The host restarts the daemon when it sees this line; iscsid must log in
 # again and the I/O queued meanwhile must complete. Every chunk is read back.
 step "RESTART-TARGET-NOW"
@@ -214,6 +239,9 @@ done
 [ $after -ge 20 ] || fail "I/O did not resume after the target restart ($after chunks)"
 grep -q LOGGED_IN /sys/class/iscsi_session/session*/state || fail "session not LOGGED_IN again"
 step "$i chunks written and read back across the target restart"
+step "FIO verify-only after the restart: the $FIO_MIB MiB fio wrote to /dev/$disk3"
+fio_job fio-verify-after-restart --verify_only
+step "FIO verify-only done"
 
 # A second node: session 2 (iface node2, its own InitiatorName) logs in to the
 # same target, so LUN 1 is attached twice. Session 1 writes 64 KiB O_DIRECT
