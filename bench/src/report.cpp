@@ -112,6 +112,50 @@ void print_direction(std::FILE* out, const char* label, const DirectionStats& d,
   }
 }
 
+// fio's labels for the depth distributions and the latency ranges.
+const char* const kDepthLabels[] = {"1", "2", "4", "8", "16", "32", ">=64"};
+const char* const kBatchLabels[] = {"0", "4", "8", "16", "32", "64", ">=64"};
+const char* const kRangeLabels[] = {"2",   "4",   "10",  "20",   "50",   "100",
+                                    "250", "500", "750", "1000", "2000", ">=2000"};
+
+// fio's "IO depths : 1=0.0%, 2=0.0%, 4=100.0%, ..." lines.
+void print_depths(std::FILE* out, const char* label, const DepthMap& m, const char* const* labels) {
+  uint64_t total = 0;
+  for (uint64_t c : m) total += c;
+  std::fprintf(out, "%s", label);
+  for (size_t i = 0; i < m.size(); ++i) {
+    std::fprintf(out, "%s %s=%.1f%%", i ? "," : "", labels[i],
+                 total ? 100.0 * static_cast<double>(m[i]) / static_cast<double>(total) : 0.0);
+  }
+  std::fprintf(out, "\n");
+}
+
+// fio's "lat (usec) : 100=39.78%, 250=2.84%" lines: the non-empty ranges, five per line.
+void print_latency_ranges(std::FILE* out, const JobResult& r) {
+  const uint64_t all = r.read.lat.count() + r.write.lat.count();
+  if (all == 0) return;
+  static const struct {
+    const char* unit;
+    int first, n;
+  } kUnits[] = {{"nsec", 0, 10}, {"usec", 10, 10}, {"msec", 20, 12}};
+  for (const auto& u : kUnits) {
+    int on_line = 0;
+    for (int i = 0; i < u.n; ++i) {
+      const uint64_t c = r.read.lat.range_count(u.first + i) + r.write.lat.range_count(u.first + i);
+      if (c == 0) continue;
+      if (on_line == 5) {
+        std::fprintf(out, "\n");
+        on_line = 0;
+      }
+      if (on_line == 0) std::fprintf(out, "  lat (%s)   : ", u.unit);
+      std::fprintf(out, "%s%s=%.2f%%", on_line ? ", " : "", kRangeLabels[i],
+                   100.0 * static_cast<double>(c) / static_cast<double>(all));
+      ++on_line;
+    }
+    if (on_line) std::fprintf(out, "\n");
+  }
+}
+
 void merge_samples(std::vector<uint64_t>& into, const std::vector<uint64_t>& from) {
   if (into.size() < from.size()) into.resize(from.size(), 0);
   for (size_t i = 0; i < from.size(); ++i) into[i] += from[i];
@@ -189,9 +233,21 @@ void print_text(std::FILE* out, const std::vector<JobResult>& results) {
                  r.error ? r.error_text.c_str() : "");
     if (r.read.ios) print_direction(out, "read", r.read, r.runtime_ns);
     if (r.write.ios) print_direction(out, "write", r.write, r.runtime_ns);
+    print_latency_ranges(out, r);
     const double secs = std::max(seconds(r.runtime_ns), 1e-9);
-    std::fprintf(out, "  cpu          : usr=%.2f%%, sys=%.2f%%, ctx=%" PRIu64 "\n",
-                 100 * r.usr_seconds / secs, 100 * r.sys_seconds / secs, r.context_switches);
+    std::fprintf(out,
+                 "  cpu          : usr=%.2f%%, sys=%.2f%%, ctx=%" PRIu64 ", majf=%" PRIu64
+                 ", minf=%" PRIu64 "\n",
+                 100 * r.usr_seconds / secs, 100 * r.sys_seconds / secs, r.context_switches,
+                 r.major_faults, r.minor_faults);
+    print_depths(out, "  IO depths    :", r.depth, kDepthLabels);
+    print_depths(out, "     submit    :", r.submit, kBatchLabels);
+    print_depths(out, "     complete  :", r.complete, kBatchLabels);
+    std::fprintf(
+        out, "     issued rwts: total=%" PRIu64 ",%" PRIu64 ",0,0 short=0,0,0,0 dropped=0,0,0,0\n",
+        r.read.ios, r.write.ios);
+    std::fprintf(out, "     latency   : target=0, window=0, percentile=100.00%%, depth=%u\n",
+                 r.spec ? r.spec->iodepth : 1u);
     if (r.spec && r.spec->verify) {
       std::fprintf(out, "  verify       : %" PRIu64 " chunks checked, %" PRIu64 " never written\n",
                    r.verified_chunks, r.unwritten_chunks);
@@ -319,10 +375,6 @@ Json options_json(const std::vector<Option>& options) {
 
 std::string to_json(const JobFile& file, const std::vector<JobResult>& results,
                     std::chrono::system_clock::time_point started, bool bins) {
-  static const char* const kDepthLabels[] = {"1", "2", "4", "8", "16", "32", ">=64"};
-  static const char* const kBatchLabels[] = {"0", "4", "8", "16", "32", "64", ">=64"};
-  static const char* const kRangeLabels[] = {"2",   "4",   "10",  "20",   "50",   "100",
-                                             "250", "500", "750", "1000", "2000", ">=2000"};
   Json root;
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(started.time_since_epoch());
   const std::time_t secs = std::chrono::system_clock::to_time_t(started);

@@ -2,7 +2,8 @@
 //
 // Contract: group_results() merges the clones of jobs with group_reporting
 // into one result (I/O, latency and depth counts summed, runtime the longest).
-// print_text() writes fio-style blocks per job and the "Run status" lines;
+// print_text() writes fio-style blocks per job (with fio's latency range and
+// IO depth lines) and the "Run status" lines;
 // to_json() writes fio 3.33's JSON layout key for key (bench/tests/
 // fio_json_keys_test.py compares it with real fio's): "fio version",
 // "timestamp", "timestamp_ms", "time", "global options", jobs[] with jobname,

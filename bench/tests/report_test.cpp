@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
+
 #include <nlohmann/json.hpp>
 
 namespace sharedisk::bench {
@@ -177,6 +180,29 @@ TEST(Report, JsonStaysValidForNamesThatAreNotUtf8) {
   const std::string text = to_json(file, rs, std::chrono::system_clock::now());
   ASSERT_TRUE(Json::accept(text)) << text.substr(0, 300);
   EXPECT_EQ(Json::parse(text)["jobs"][0]["jobname"], "j\xef\xbf\xbd\xef\xbf\xbd");
+}
+
+TEST(Report, TextHasFiosLatencyAndDepthLines) {
+  JobFile file = parse_job_file("[j]\nrw=randread\niodepth=4\n", {}, kNoEnv);
+  std::vector<JobResult> rs;
+  rs.push_back(fake_result(file.jobs[0], 0, 1000));  // 50-51 us each
+  rs[0].depth = {0, 0, 10, 0, 0, 0, 0};
+  rs[0].submit = {0, 10, 0, 0, 0, 0, 0};
+  rs[0].complete = {0, 10, 0, 0, 0, 0, 0};
+  char* buf = nullptr;
+  size_t len = 0;
+  std::FILE* out = open_memstream(&buf, &len);
+  print_text(out, rs);
+  std::fclose(out);
+  const std::string text(buf, len);
+  std::free(buf);
+  for (const char* needle :
+       {"  lat (usec)   : 100=100.00%\n",
+        "  IO depths    : 1=0.0%, 2=0.0%, 4=100.0%, 8=0.0%, 16=0.0%, 32=0.0%, >=64=0.0%\n",
+        "     submit    : 0=0.0%, 4=100.0%, 8=0.0%", "     issued rwts: total=1000,0,0,0 ",
+        "     latency   : target=0, window=0, percentile=100.00%, depth=4\n"}) {
+    EXPECT_NE(text.find(needle), std::string::npos) << needle << "\n" << text;
+  }
 }
 
 TEST(Report, DepthAndBatchBucketsAreFios) {
