@@ -2,6 +2,7 @@
 # Installs the Debian 12 packages sharedisk needs. Usage: install-deps.sh [build|test]
 #   build: compiler, CMake and the libraries the daemon and tools link
 #   test:  build + the real peers the tests use (libiscsi tools, tgt, istgt, ocfs2-tools, fio,
+#          gnuplot for bench/compare's charts,
 #          QEMU, a kernel, losetup...): everything -DSHAREDISK_REQUIRE_ALL=ON requires,
 #          and what the package tests run (dpkg-shlibdeps, groff, man),
 #          and a throwaway Ceph cluster (scripts/ceph-micro.sh) with tgt's RBD backing store
@@ -14,7 +15,7 @@ build_pkgs=(build-essential cmake ninja-build pkg-config clang-format
   libboost-dev libaio-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libiscsi-dev libiscsi-bin
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libcli11-dev nlohmann-json3-dev)
 test_pkgs=(tgt istgt ocfs2-tools kmod mount fio clang libclang-rt-14-dev python3 procps iproute2 qemu-utils qemu-block-extra qemu-system-x86 busybox-static open-iscsi linux-image-amd64 e2fsprogs cpio
-  dpkg-dev groff-base man-db sg3-utils
+  dpkg-dev groff-base man-db sg3-utils gnuplot-nox
   ceph-mon ceph-osd ceph-common librbd-dev tgt-rbd)
 
 pkgs=("${build_pkgs[@]}")

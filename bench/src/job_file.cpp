@@ -276,7 +276,8 @@ JobFile parse_job_file(std::string_view text, const std::vector<Option>& overrid
   std::vector<Option> globals;
   struct Section {
     std::string name;
-    std::vector<Option> options;
+    std::vector<Option> options;  // the [global] ones first, then the section's own
+    size_t own_from = 0;
   };
   std::vector<Section> sections;
   bool in_global = false;
@@ -295,7 +296,7 @@ JobFile parse_job_file(std::string_view text, const std::vector<Option>& overrid
       }
       const std::string name(trim(l.substr(1, l.size() - 2)));
       in_global = name == "global";
-      if (!in_global) sections.push_back({name, globals});
+      if (!in_global) sections.push_back({name, globals, globals.size()});
       continue;
     }
     const size_t eq = l.find('=');
@@ -316,9 +317,12 @@ JobFile parse_job_file(std::string_view text, const std::vector<Option>& overrid
     JobSpec job;
     job.name = section.name;
     for (const auto& o : overrides) section.options.push_back(o);
-    for (const auto& [key, value] : section.options) {
+    for (size_t i = 0; i < section.options.size(); ++i) {
+      const auto& [key, value] = section.options[i];
       apply_option(job, key, value, file.warnings);
-      // Later settings of the same key replace earlier ones in "job options".
+      // "job options" are the section's own and the command line's, as fio lists them
+      // ([global] ones go to "global options"); a later setting of a key replaces it.
+      if (i < section.own_from) continue;
       auto same = [&](const Option& o) { return o.first == key; };
       std::erase_if(job.options, same);
       job.options.emplace_back(key, value);

@@ -55,7 +55,7 @@ struct JobSpec {
   bool group_reporting = false;
   uint64_t randseed = 0x5eed;
   std::string filename;
-  std::vector<Option> options;  // every option as written, for the JSON "job options"
+  std::vector<Option> options;  // the section's own and the command line's, for "job options"
 };
 
 struct JobFile {

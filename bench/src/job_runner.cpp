@@ -35,7 +35,7 @@ constexpr uint64_t kMaxVerifyBitmapBits = uint64_t{2} << 30;  // 256 MiB of bitm
 
 struct CpuSample {
   double usr = 0, sys = 0;
-  uint64_t ctx = 0;
+  uint64_t ctx = 0, minflt = 0, majflt = 0;
 };
 
 CpuSample thread_cpu() {
@@ -43,7 +43,8 @@ CpuSample thread_cpu() {
   getrusage(RUSAGE_THREAD, &ru);
   return {ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
           ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6,
-          static_cast<uint64_t>(ru.ru_nvcsw + ru.ru_nivcsw)};
+          static_cast<uint64_t>(ru.ru_nvcsw + ru.ru_nivcsw), static_cast<uint64_t>(ru.ru_minflt),
+          static_cast<uint64_t>(ru.ru_majflt)};
 }
 
 struct FreeDeleter {
@@ -122,6 +123,7 @@ class Runner {
   std::unique_ptr<uint8_t, FreeDeleter> memory_;
   std::vector<uint64_t> written_;  // verify: one bit per bs block of the region
   unsigned in_flight_ = 0;
+  uint64_t completions_ = 0;  // every completion callback, for the complete batches
   bool closing_ = false;
 
   bool measuring_ = false;
@@ -162,9 +164,14 @@ bool Runner::poll_once(int timeout_ms) {
     fail(errno, std::string("poll: ") + std::strerror(errno));
     return false;
   }
+  const uint64_t completed_before = completions_;
+  const bool counted = measuring_ && n > 0 && (pfd.revents & POLLIN);
   if (iscsi_service(iscsi_, n > 0 ? pfd.revents : 0) < 0) {
     fail(EIO, std::string("iscsi: ") + iscsi_get_error(iscsi_));
     return false;
+  }
+  if (counted) {
+    ++result_.complete[batch_bucket(static_cast<unsigned>(completions_ - completed_before))];
   }
   return true;
 }
@@ -401,6 +408,7 @@ void Runner::complete(Slot& slot, int status, scsi_task* task) {
   }
   const uint64_t now = monotonic_ns();
   --in_flight_;
+  ++completions_;
   ++result_.all_ios;
   if (status != SCSI_STATUS_GOOD) {
     std::string why = iscsi_get_error(iscsi_);
@@ -498,7 +506,7 @@ void Runner::run_measured() {
     const bool stopping = result_.error != 0 || stop_.load(std::memory_order_relaxed) ||
                           now >= run_end || issued_bytes >= budget;
     if (!stopping) {
-      bool queued = false;
+      unsigned queued = 0;
       while (!free_.empty() && issued_bytes < budget) {
         Slot* slot = free_.back();
         free_.pop_back();
@@ -506,8 +514,12 @@ void Runner::run_measured() {
           free_.push_back(slot);
           break;
         }
-        queued = true;
+        ++queued;
         if (measuring_) issued_bytes += spec_.bs;
+      }
+      if (queued && measuring_) {  // as fio counts at each commit of queued I/O
+        ++result_.submit[batch_bucket(queued)];
+        result_.depth[depth_bucket(in_flight_)] += queued;
       }
       // Hand the new commands to the socket now rather than after another poll.
       if (queued && (iscsi_which_events(iscsi_) & POLLOUT) && iscsi_service(iscsi_, POLLOUT) < 0) {
@@ -537,6 +549,8 @@ void Runner::run_measured() {
   result_.usr_seconds = cpu_end.usr - cpu_start.usr;
   result_.sys_seconds = cpu_end.sys - cpu_start.sys;
   result_.context_switches = cpu_end.ctx - cpu_start.ctx;
+  result_.minor_faults = cpu_end.minflt - cpu_start.minflt;
+  result_.major_faults = cpu_end.majflt - cpu_start.majflt;
   result_.runtime_ns = last_completion_ > measure_start_ ? last_completion_ - measure_start_ : 0;
   measuring_ = false;
 }
@@ -578,6 +592,7 @@ void Runner::logout() {
 
 JobResult run_job(const JobSpec& spec, unsigned clone, const RunnerOptions& options,
                   LiveCounters& live, std::latch& start_gate, const std::atomic<bool>& stop) {
+  const uint64_t begin = monotonic_ns();
   Runner runner(spec, clone, options, live, stop);
   const bool ready = runner.connect() && runner.prepare();
   // Every clone passes the gate exactly once, ready or not, so none waits forever.
@@ -588,6 +603,7 @@ JobResult run_job(const JobSpec& spec, unsigned clone, const RunnerOptions& opti
   }
   if (ready) runner.logout();
   live.state.store(LiveCounters::kDone);
+  runner.result().elapsed_ns = monotonic_ns() - begin;
   return std::move(runner.result());
 }
 

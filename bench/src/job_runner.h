@@ -12,7 +12,9 @@
 // jobs read back what they wrote at the end.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <latch>
 #include <string>
@@ -31,6 +33,23 @@ struct DirectionStats {
   std::vector<uint64_t> ios_per_second;
 };
 
+// fio's I/O depth distributions (iodepth_level, iodepth_submit, iodepth_complete):
+// 7 counters each, bucketed as fio's io_u_mark_depth/_submit/_complete do.
+using DepthMap = std::array<uint64_t, 7>;
+// Commands in flight when one is queued: 1, 2-3, 4-7, 8-15, 16-31, 32-63, >=64.
+constexpr int depth_bucket(unsigned in_flight) {
+  if (in_flight >= 64) return 6;
+  if (in_flight <= 1) return 0;
+  return std::bit_width(in_flight) - 1;
+}
+// Commands per submission or per completion batch: 0, 1-4, 5-8, 9-16, 17-32, 33-64, >64.
+constexpr int batch_bucket(unsigned n) {
+  if (n == 0) return 0;
+  if (n <= 4) return 1;
+  if (n > 64) return 6;
+  return std::bit_width(n - 1) - 1;
+}
+
 struct JobResult {
   std::string name;
   unsigned clone = 0;
@@ -39,6 +58,14 @@ struct JobResult {
   uint64_t runtime_ns = 0;                  // first measured submission to last counted completion
   double usr_seconds = 0, sys_seconds = 0;  // this job's thread, over the measured time
   uint64_t context_switches = 0;
+  uint64_t minor_faults = 0, major_faults = 0;  // this job's thread, over the measured time
+  uint64_t elapsed_ns = 0;                      // the job's wall time, login to logout
+  // Measured phase only, counted as fio counts them. submit: one count per batch of
+  // commands queued in one pass before the socket is written, by its size; depth: each
+  // command of a batch counts at the number of commands in flight after the batch;
+  // complete: one count per socket read (poll woke for POLLIN), by the number of
+  // completions it delivered.
+  DepthMap depth{}, submit{}, complete{};
   uint64_t all_ios = 0;  // including ramp and read-back verification, for CPU per I/O
   uint64_t verified_chunks = 0;
   uint64_t unwritten_chunks = 0;

@@ -5,6 +5,13 @@
 // two, so a percentile is off by at most 1/64 (1.6 %) of its value. Values above
 // 2^40 ns (~18 minutes) are clamped. min, max, mean and stddev are exact.
 // Histograms of several jobs merge by adding buckets.
+//
+// The bucket scheme is fio's (FIO_IO_U_PLAT_BITS = 6: plat_val_to_idx and
+// plat_idx_to_val in fio's stat.c), so bin_value() of a bucket is the key fio's
+// json+ writes for it ("bins" : {"31104" : 1, ...}); fio stops at 29 groups
+// (~17 s), this one goes on to 2^40 ns. record() also counts each value into
+// fio's 32 latency ranges (latency_ns 2..1000, latency_us 2..1000, latency_ms
+// 2..2000 and >=2000 in fio's JSON), exactly, not from the buckets.
 #pragma once
 
 #include <algorithm>
@@ -29,6 +36,7 @@ class LatencyHistogram {
     sum_sq_ += static_cast<double>(ns) * static_cast<double>(ns);
     if (ns < min_) min_ = ns;
     if (ns > max_) max_ = ns;
+    ++ranges_[range_of(ns)];
   }
 
   void merge(const LatencyHistogram& o) {
@@ -38,6 +46,7 @@ class LatencyHistogram {
     sum_sq_ += o.sum_sq_;
     if (o.min_ < min_) min_ = o.min_;
     if (o.max_ > max_) max_ = o.max_;
+    for (int i = 0; i < kRanges; ++i) ranges_[i] += o.ranges_[i];
   }
 
   uint64_t count() const { return count_; }
@@ -54,6 +63,53 @@ class LatencyHistogram {
   // The value at or below which `pct` percent of samples lie (0 < pct <= 100),
   // reported as the midpoint of its bucket and kept within [min, max].
   uint64_t percentile(double pct) const;
+
+  uint64_t bucket_count(int index) const { return buckets_[index]; }
+
+  // fio's latency ranges: 10 in ns, 10 in us, 12 in ms. Range i holds values v
+  // with kRangeBounds[i-1] <= v < kRangeBounds[i] (ns); fio labels each range by
+  // its upper bound in its unit ("2" for [1000, 2000) ns in latency_us), the last
+  // one ">=2000" (ms).
+  static constexpr int kRanges = 32;
+  static constexpr std::array<uint64_t, kRanges - 1> kRangeBounds = {2,
+                                                                     4,
+                                                                     10,
+                                                                     20,
+                                                                     50,
+                                                                     100,
+                                                                     250,
+                                                                     500,
+                                                                     750,
+                                                                     1'000,
+                                                                     2'000,
+                                                                     4'000,
+                                                                     10'000,
+                                                                     20'000,
+                                                                     50'000,
+                                                                     100'000,
+                                                                     250'000,
+                                                                     500'000,
+                                                                     750'000,
+                                                                     1'000'000,
+                                                                     2'000'000,
+                                                                     4'000'000,
+                                                                     10'000'000,
+                                                                     20'000'000,
+                                                                     50'000'000,
+                                                                     100'000'000,
+                                                                     250'000'000,
+                                                                     500'000'000,
+                                                                     750'000'000,
+                                                                     1'000'000'000,
+                                                                     2'000'000'000};
+  static int range_of(uint64_t ns) {
+    return static_cast<int>(std::upper_bound(kRangeBounds.begin(), kRangeBounds.end(), ns) -
+                            kRangeBounds.begin());
+  }
+  uint64_t range_count(int range) const { return ranges_[range]; }
+
+  // The value fio's json+ names a bucket by: its midpoint (the value itself below 128 ns).
+  static uint64_t bin_value(int index) { return bucket_low(index) + bucket_width(index) / 2; }
 
   static int index_of(uint64_t ns) {
     if (ns < 2 * kSub) return static_cast<int>(ns);
@@ -73,6 +129,7 @@ class LatencyHistogram {
 
  private:
   std::array<uint64_t, kBuckets> buckets_{};
+  std::array<uint64_t, kRanges> ranges_{};
   uint64_t count_ = 0;
   uint64_t sum_ = 0;
   double sum_sq_ = 0;

@@ -3,15 +3,16 @@
 // Contract: runs the jobs of each job file given (or, with none, the job that
 // the --name=... options on the command line describe, as fio does), every
 // clone on its own session and thread, and prints fio's normal summary or
-// --output-format=json. Command-line job options (--runtime=5, --filename=...)
-// override the file's. The filename falls back to $SHAREDISK_BENCH_DEV. Exit
-// status is 0 only when every job ran without error. SIGINT stops all jobs
-// (they drain and report); a second SIGINT kills the program.
+// --output-format=json or json+ (with clat_ns bins). Command-line job options (--runtime=5,
+// --filename=...) override the file's. The filename falls back to $SHAREDISK_BENCH_DEV. Exit status
+// is 0 only when every job ran without error. SIGINT stops all jobs (they drain and report); a
+// second SIGINT kills the program.
 #include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
@@ -74,7 +75,6 @@ Cli parse_cli(CLI::App& app, int argc, char** argv) {
   app.add_option("--initiator-name", cli.initiator, "initiator name prefix")->type_name("IQN");
   app.add_option("jobfile", cli.job_files, "fio job files")->type_name("JOBFILE");
   app.parse(argc, argv);
-  if (cli.output_format == "json+") cli.output_format = "json";
   if (progress) cli.progress = 1;
   if (no_progress) cli.progress = 0;
   for (const std::string& a : app.remaining()) {
@@ -255,7 +255,7 @@ int main_impl(int argc, char** argv) {
 
   signal(SIGINT, on_sigint);
   signal(SIGPIPE, SIG_IGN);
-  const std::time_t started = std::time(nullptr);
+  const auto started = std::chrono::system_clock::now();
   int errors = 0;
   JobFile combined;
   std::vector<JobResult> results;
@@ -274,8 +274,8 @@ int main_impl(int argc, char** argv) {
       return 1;
     }
   }
-  if (cli.output_format == "json") {
-    const std::string json = to_json(files.front(), results, started);
+  if (cli.output_format == "json" || cli.output_format == "json+") {
+    const std::string json = to_json(files.front(), results, started, cli.output_format == "json+");
     std::fwrite(json.data(), 1, json.size(), out);
   } else {
     print_text(out, results);

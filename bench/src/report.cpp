@@ -4,8 +4,10 @@
 #include <cinttypes>
 #include <cmath>
 #include <map>
+#include <tuple>
 
-#include "json_writer.h"
+#include <nlohmann/json.hpp>
+
 #include "sharedisk/version.h"
 
 namespace sharedisk::bench {
@@ -110,6 +112,50 @@ void print_direction(std::FILE* out, const char* label, const DirectionStats& d,
   }
 }
 
+// fio's labels for the depth distributions and the latency ranges.
+const char* const kDepthLabels[] = {"1", "2", "4", "8", "16", "32", ">=64"};
+const char* const kBatchLabels[] = {"0", "4", "8", "16", "32", "64", ">=64"};
+const char* const kRangeLabels[] = {"2",   "4",   "10",  "20",   "50",   "100",
+                                    "250", "500", "750", "1000", "2000", ">=2000"};
+
+// fio's "IO depths : 1=0.0%, 2=0.0%, 4=100.0%, ..." lines.
+void print_depths(std::FILE* out, const char* label, const DepthMap& m, const char* const* labels) {
+  uint64_t total = 0;
+  for (uint64_t c : m) total += c;
+  std::fprintf(out, "%s", label);
+  for (size_t i = 0; i < m.size(); ++i) {
+    std::fprintf(out, "%s %s=%.1f%%", i ? "," : "", labels[i],
+                 total ? 100.0 * static_cast<double>(m[i]) / static_cast<double>(total) : 0.0);
+  }
+  std::fprintf(out, "\n");
+}
+
+// fio's "lat (usec) : 100=39.78%, 250=2.84%" lines: the non-empty ranges, five per line.
+void print_latency_ranges(std::FILE* out, const JobResult& r) {
+  const uint64_t all = r.read.lat.count() + r.write.lat.count();
+  if (all == 0) return;
+  static const struct {
+    const char* unit;
+    int first, n;
+  } kUnits[] = {{"nsec", 0, 10}, {"usec", 10, 10}, {"msec", 20, 12}};
+  for (const auto& u : kUnits) {
+    int on_line = 0;
+    for (int i = 0; i < u.n; ++i) {
+      const uint64_t c = r.read.lat.range_count(u.first + i) + r.write.lat.range_count(u.first + i);
+      if (c == 0) continue;
+      if (on_line == 5) {
+        std::fprintf(out, "\n");
+        on_line = 0;
+      }
+      if (on_line == 0) std::fprintf(out, "  lat (%s)   : ", u.unit);
+      std::fprintf(out, "%s%s=%.2f%%", on_line ? ", " : "", kRangeLabels[i],
+                   100.0 * static_cast<double>(c) / static_cast<double>(all));
+      ++on_line;
+    }
+    if (on_line) std::fprintf(out, "\n");
+  }
+}
+
 void merge_samples(std::vector<uint64_t>& into, const std::vector<uint64_t>& from) {
   if (into.size() < from.size()) into.resize(from.size(), 0);
   for (size_t i = 0; i < from.size(); ++i) into[i] += from[i];
@@ -121,59 +167,6 @@ void merge_direction(DirectionStats& into, const DirectionStats& from) {
   into.lat.merge(from.lat);
   merge_samples(into.bytes_per_second, from.bytes_per_second);
   merge_samples(into.ios_per_second, from.ios_per_second);
-}
-
-void lat_json(JsonWriter& j, const char* key, const LatencyHistogram& h, bool percentiles) {
-  j.key(key).begin_object();
-  j.key("min").value(h.min());
-  j.key("max").value(h.max());
-  j.key("mean").value(h.mean());
-  j.key("stddev").value(h.stddev());
-  j.key("N").value(h.count());
-  if (percentiles && h.count() > 0) {
-    j.key("percentile").begin_object();
-    for (double p : kPercentiles) j.key(printf_string("%f", p)).value(h.percentile(p));
-    j.end_object();
-  }
-  j.end_object();
-}
-
-void direction_json(JsonWriter& j, const char* key, const DirectionStats& d, uint64_t runtime_ns) {
-  const double secs = seconds(runtime_ns);
-  const double bw_bytes = secs > 0 ? static_cast<double>(d.bytes) / secs : 0;
-  j.key(key).begin_object();
-  j.key("io_bytes").value(d.bytes);
-  j.key("io_kbytes").value(d.bytes / 1024);
-  j.key("bw_bytes").value(static_cast<uint64_t>(std::llround(bw_bytes)));
-  j.key("bw").value(static_cast<uint64_t>(std::llround(bw_bytes / 1024)));
-  j.key("iops").value(secs > 0 ? static_cast<double>(d.ios) / secs : 0.0);
-  j.key("runtime").value(d.ios ? runtime_ns / 1'000'000 : 0);
-  j.key("total_ios").value(d.ios);
-  j.key("short_ios").value(uint64_t{0});
-  j.key("drop_ios").value(uint64_t{0});
-  j.key("slat_ns").begin_object();
-  for (const char* k : {"min", "max"}) j.key(k).value(uint64_t{0});
-  j.key("mean").value(0.0);
-  j.key("stddev").value(0.0);
-  j.key("N").value(uint64_t{0});
-  j.end_object();
-  lat_json(j, "clat_ns", d.lat, true);
-  lat_json(j, "lat_ns", d.lat, true);
-  const auto& bws = d.bytes_per_second;
-  const auto& ios = d.ios_per_second;
-  const bool have = !bws.empty();
-  j.key("bw_min").value(have ? *std::min_element(bws.begin(), bws.end()) / 1024 : 0);
-  j.key("bw_max").value(have ? *std::max_element(bws.begin(), bws.end()) / 1024 : 0);
-  j.key("bw_agg").value(have ? 100.0 : 0.0);
-  j.key("bw_mean").value(mean_of(bws) / 1024);
-  j.key("bw_dev").value(stddev_of(bws) / 1024);
-  j.key("bw_samples").value(static_cast<uint64_t>(bws.size()));
-  j.key("iops_min").value(have ? *std::min_element(ios.begin(), ios.end()) : 0);
-  j.key("iops_max").value(have ? *std::max_element(ios.begin(), ios.end()) : 0);
-  j.key("iops_mean").value(mean_of(ios));
-  j.key("iops_stddev").value(stddev_of(ios));
-  j.key("iops_samples").value(static_cast<uint64_t>(ios.size()));
-  j.end_object();
 }
 
 }  // namespace
@@ -212,6 +205,14 @@ std::vector<JobResult> group_results(std::vector<JobResult> results) {
     g.usr_seconds += r.usr_seconds;
     g.sys_seconds += r.sys_seconds;
     g.context_switches += r.context_switches;
+    g.minor_faults += r.minor_faults;
+    g.major_faults += r.major_faults;
+    g.elapsed_ns = std::max(g.elapsed_ns, r.elapsed_ns);
+    for (size_t i = 0; i < g.depth.size(); ++i) {
+      g.depth[i] += r.depth[i];
+      g.submit[i] += r.submit[i];
+      g.complete[i] += r.complete[i];
+    }
     g.all_ios += r.all_ios;
     g.verified_chunks += r.verified_chunks;
     g.unwritten_chunks += r.unwritten_chunks;
@@ -232,9 +233,21 @@ void print_text(std::FILE* out, const std::vector<JobResult>& results) {
                  r.error ? r.error_text.c_str() : "");
     if (r.read.ios) print_direction(out, "read", r.read, r.runtime_ns);
     if (r.write.ios) print_direction(out, "write", r.write, r.runtime_ns);
+    print_latency_ranges(out, r);
     const double secs = std::max(seconds(r.runtime_ns), 1e-9);
-    std::fprintf(out, "  cpu          : usr=%.2f%%, sys=%.2f%%, ctx=%" PRIu64 "\n",
-                 100 * r.usr_seconds / secs, 100 * r.sys_seconds / secs, r.context_switches);
+    std::fprintf(out,
+                 "  cpu          : usr=%.2f%%, sys=%.2f%%, ctx=%" PRIu64 ", majf=%" PRIu64
+                 ", minf=%" PRIu64 "\n",
+                 100 * r.usr_seconds / secs, 100 * r.sys_seconds / secs, r.context_switches,
+                 r.major_faults, r.minor_faults);
+    print_depths(out, "  IO depths    :", r.depth, kDepthLabels);
+    print_depths(out, "     submit    :", r.submit, kBatchLabels);
+    print_depths(out, "     complete  :", r.complete, kBatchLabels);
+    std::fprintf(
+        out, "     issued rwts: total=%" PRIu64 ",%" PRIu64 ",0,0 short=0,0,0,0 dropped=0,0,0,0\n",
+        r.read.ios, r.write.ios);
+    std::fprintf(out, "     latency   : target=0, window=0, percentile=100.00%%, depth=%u\n",
+                 r.spec ? r.spec->iodepth : 1u);
     if (r.spec && r.spec->verify) {
       std::fprintf(out, "  verify       : %" PRIu64 " chunks checked, %" PRIu64 " never written\n",
                    r.verified_chunks, r.unwritten_chunks);
@@ -257,61 +270,193 @@ void print_text(std::FILE* out, const std::vector<JobResult>& results) {
   }
 }
 
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// What fio's JSON writes for a finished job's "eta".
+constexpr uint64_t kFioEtaDone = 2147483647;
+
+Json lat_json(const LatencyHistogram& h, bool percentiles, bool bins) {
+  Json o;
+  o["min"] = h.min();
+  o["max"] = h.max();
+  o["mean"] = h.mean();
+  o["stddev"] = h.stddev();
+  o["N"] = h.count();
+  if (percentiles && h.count() > 0) {
+    Json p = Json::object();
+    for (double pct : kPercentiles) p[printf_string("%f", pct)] = h.percentile(pct);
+    o["percentile"] = std::move(p);
+    if (bins) {
+      Json b = Json::object();
+      for (int i = 0; i < LatencyHistogram::kBuckets; ++i) {
+        if (h.bucket_count(i))
+          b[std::to_string(LatencyHistogram::bin_value(i))] = h.bucket_count(i);
+      }
+      o["bins"] = std::move(b);
+    }
+  }
+  return o;
+}
+
+Json zero_lat_json() {
+  Json o;
+  o["min"] = uint64_t{0};
+  o["max"] = uint64_t{0};
+  o["mean"] = 0.0;
+  o["stddev"] = 0.0;
+  o["N"] = uint64_t{0};
+  return o;
+}
+
+// One of read/write/trim; `agg_bytes_per_s` is the group's bandwidth in this
+// direction, for bw_agg (this job's share of it, in percent, as fio computes it).
+Json direction_json(const DirectionStats& d, uint64_t runtime_ns, double agg_bytes_per_s,
+                    bool bins) {
+  const double secs = seconds(runtime_ns);
+  const auto bw_bytes =
+      static_cast<uint64_t>(secs > 0 ? std::llround(static_cast<double>(d.bytes) / secs) : 0);
+  Json o;
+  o["io_bytes"] = d.bytes;
+  o["io_kbytes"] = d.bytes / 1024;
+  o["bw_bytes"] = bw_bytes;
+  o["bw"] = bw_bytes / 1024;
+  o["iops"] = secs > 0 ? static_cast<double>(d.ios) / secs : 0.0;
+  o["runtime"] = d.ios ? runtime_ns / 1'000'000 : 0;
+  o["total_ios"] = d.ios;
+  o["short_ios"] = uint64_t{0};  // a short transfer fails the job instead
+  o["drop_ios"] = uint64_t{0};
+  o["slat_ns"] = zero_lat_json();  // no separate submission step: fio writes zeros then too
+  o["clat_ns"] = lat_json(d.lat, true, bins);
+  o["lat_ns"] = lat_json(d.lat, false, false);
+  // Per-second samples; a direction the job did not use has none, as in fio.
+  const bool have = d.ios > 0 && !d.bytes_per_second.empty();
+  const auto& bws = d.bytes_per_second;
+  const auto& ios = d.ios_per_second;
+  const double bw_mean = have ? mean_of(bws) / 1024 : 0.0;
+  o["bw_min"] = have ? *std::min_element(bws.begin(), bws.end()) / 1024 : 0;
+  o["bw_max"] = have ? *std::max_element(bws.begin(), bws.end()) / 1024 : 0;
+  o["bw_agg"] =
+      have && agg_bytes_per_s > 0 ? std::min(100.0, bw_mean * 100 / (agg_bytes_per_s / 1024)) : 0.0;
+  o["bw_mean"] = bw_mean;
+  o["bw_dev"] = have ? stddev_of(bws) / 1024 : 0.0;
+  o["bw_samples"] = have ? static_cast<uint64_t>(bws.size()) : 0;
+  o["iops_min"] = have ? *std::min_element(ios.begin(), ios.end()) : 0;
+  o["iops_max"] = have ? *std::max_element(ios.begin(), ios.end()) : 0;
+  o["iops_mean"] = have ? mean_of(ios) : 0.0;
+  o["iops_stddev"] = have ? stddev_of(ios) : 0.0;
+  o["iops_samples"] = have ? static_cast<uint64_t>(ios.size()) : 0;
+  return o;
+}
+
+// Counts as percentages of their sum, under fio's labels.
+Json distribution(const uint64_t* counts, const char* const* labels, int n) {
+  uint64_t total = 0;
+  for (int i = 0; i < n; ++i) total += counts[i];
+  Json o;
+  for (int i = 0; i < n; ++i) {
+    o[labels[i]] =
+        total ? 100.0 * static_cast<double>(counts[i]) / static_cast<double>(total) : 0.0;
+  }
+  return o;
+}
+
+// fio lists only options that have a value (a bare `time_based` is left out).
+Json options_json(const std::vector<Option>& options) {
+  Json o = Json::object();
+  for (const auto& [k, v] : options) {
+    if (!v.empty()) o[k] = v;
+  }
+  return o;
+}
+
+}  // namespace
+
 std::string to_json(const JobFile& file, const std::vector<JobResult>& results,
-                    std::time_t started) {
-  JsonWriter j;
-  j.begin_object();
-  j.key("fio version").value(std::string("sharedisk-bench-") + SHAREDISK_VERSION);
-  j.key("timestamp").value(static_cast<uint64_t>(started));
-  j.key("timestamp_ms").value(static_cast<uint64_t>(started) * 1000);
+                    std::chrono::system_clock::time_point started, bool bins) {
+  Json root;
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(started.time_since_epoch());
+  const std::time_t secs = std::chrono::system_clock::to_time_t(started);
+  root["fio version"] = std::string("sharedisk-bench-") + SHAREDISK_VERSION;
+  root["timestamp"] = static_cast<uint64_t>(secs);
+  root["timestamp_ms"] = static_cast<uint64_t>(ms.count());
   char tbuf[64];
   std::tm tm{};
-  localtime_r(&started, &tm);
+  localtime_r(&secs, &tm);
   std::strftime(tbuf, sizeof tbuf, "%a %b %e %H:%M:%S %Y", &tm);
-  j.key("time").value(std::string(tbuf));
-  if (!file.global_options.empty()) {
-    j.key("global options").begin_object();
-    for (const auto& [k, v] : file.global_options) j.key(k).value(v);
-    j.end_object();
-  }
-  j.key("jobs").begin_array();
+  root["time"] = tbuf;
+  const Json globals = options_json(file.global_options);
+  if (!globals.empty()) root["global options"] = globals;
+
+  // The group's bandwidth per direction, for bw_agg: all bytes over the longest runtime.
+  uint64_t read_bytes = 0, write_bytes = 0, max_runtime_ns = 0;
   for (const auto& r : results) {
-    j.begin_object();
-    j.key("jobname").value(r.name);
-    j.key("groupid").value(uint64_t{0});
-    j.key("error").value(static_cast<uint64_t>(r.error));
-    if (r.error) j.key("error_text").value(r.error_text);
-    j.key("eta").value(uint64_t{0});
-    j.key("elapsed").value(r.runtime_ns / 1'000'000'000);
-    j.key("job options").begin_object();
-    if (r.spec) {
-      for (const auto& [k, v] : r.spec->options) {
-        if (k != "name") j.key(k).value(v);
-      }
-    }
-    j.end_object();
-    direction_json(j, "read", r.read, r.runtime_ns);
-    direction_json(j, "write", r.write, r.runtime_ns);
-    j.key("job_runtime").value(r.runtime_ns / 1'000'000);
-    const double secs = std::max(seconds(r.runtime_ns), 1e-9);
-    j.key("usr_cpu").value(100 * r.usr_seconds / secs);
-    j.key("sys_cpu").value(100 * r.sys_seconds / secs);
-    j.key("ctx").value(r.context_switches);
-    j.key("majf").value(uint64_t{0});
-    j.key("minf").value(uint64_t{0});
-    // Not in fio: what bench/compare needs to divide target CPU time by.
-    j.key("sharedisk").begin_object();
-    j.key("all_ios").value(r.all_ios);
-    j.key("block_size").value(static_cast<uint64_t>(r.block_size));
-    j.key("capacity_bytes").value(r.capacity_bytes);
-    j.key("verified_chunks").value(r.verified_chunks);
-    j.key("unwritten_chunks").value(r.unwritten_chunks);
-    j.end_object();
-    j.end_object();
+    read_bytes += r.read.bytes;
+    write_bytes += r.write.bytes;
+    max_runtime_ns = std::max(max_runtime_ns, r.runtime_ns);
   }
-  j.end_array();
-  j.end_object();
-  return j.str() + "\n";
+  const double group_secs = seconds(max_runtime_ns);
+  const double read_agg = group_secs > 0 ? static_cast<double>(read_bytes) / group_secs : 0;
+  const double write_agg = group_secs > 0 ? static_cast<double>(write_bytes) / group_secs : 0;
+
+  Json jobs = Json::array();
+  for (const auto& r : results) {
+    Json j;
+    j["jobname"] = r.name;
+    j["groupid"] = 0;
+    j["error"] = r.error;
+    j["eta"] = kFioEtaDone;
+    j["elapsed"] = (r.elapsed_ns + 999'999'999) / 1'000'000'000;
+    j["job options"] = options_json(r.spec ? r.spec->options : std::vector<Option>{});
+    j["read"] = direction_json(r.read, r.runtime_ns, read_agg, bins);
+    j["write"] = direction_json(r.write, r.runtime_ns, write_agg, bins);
+    j["trim"] = direction_json(DirectionStats{}, 0, 0, bins);               // no UNMAP issued
+    j["sync"] = {{"total_ios", uint64_t{0}}, {"lat_ns", zero_lat_json()}};  // no SYNC CACHE
+    j["job_runtime"] = r.runtime_ns / 1'000'000;
+    const double run_secs = std::max(seconds(r.runtime_ns), 1e-9);
+    j["usr_cpu"] = 100 * r.usr_seconds / run_secs;
+    j["sys_cpu"] = 100 * r.sys_seconds / run_secs;
+    j["ctx"] = r.context_switches;
+    j["majf"] = r.major_faults;
+    j["minf"] = r.minor_faults;
+    j["iodepth_level"] = distribution(r.depth.data(), kDepthLabels, 7);
+    j["iodepth_submit"] = distribution(r.submit.data(), kBatchLabels, 7);
+    j["iodepth_complete"] = distribution(r.complete.data(), kBatchLabels, 7);
+    // Completion latency of every measured I/O, both directions, in fio's ranges.
+    uint64_t ranges[LatencyHistogram::kRanges];
+    const uint64_t all = r.read.lat.count() + r.write.lat.count();
+    for (int i = 0; i < LatencyHistogram::kRanges; ++i) {
+      ranges[i] = r.read.lat.range_count(i) + r.write.lat.range_count(i);
+    }
+    for (const auto& [key, first, n] :
+         {std::tuple{"latency_ns", 0, 10}, {"latency_us", 10, 10}, {"latency_ms", 20, 12}}) {
+      Json o;
+      for (int i = 0; i < n; ++i) {
+        o[kRangeLabels[i]] =
+            all ? 100.0 * static_cast<double>(ranges[first + i]) / static_cast<double>(all) : 0.0;
+      }
+      j[key] = std::move(o);
+    }
+    // No latency_target: what fio writes without one.
+    j["latency_depth"] = r.spec ? r.spec->iodepth : 1u;
+    j["latency_target"] = 0;
+    j["latency_percentile"] = 100.0;
+    j["latency_window"] = 0;
+    // Not in fio: what bench/compare needs to divide target CPU time by, and why a job failed.
+    Json ext;
+    ext["all_ios"] = r.all_ios;
+    ext["block_size"] = r.block_size;
+    ext["capacity_bytes"] = r.capacity_bytes;
+    ext["verified_chunks"] = r.verified_chunks;
+    ext["unwritten_chunks"] = r.unwritten_chunks;
+    if (r.error) ext["error_text"] = r.error_text;
+    j["sharedisk"] = std::move(ext);
+    jobs.push_back(std::move(j));
+  }
+  root["jobs"] = std::move(jobs);
+  // Names and job options may hold any bytes: invalid UTF-8 becomes U+FFFD, never bad JSON.
+  return root.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace sharedisk::bench
