@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -98,6 +99,12 @@ class BlockDevice {
   // served: requests up to it are accepted from then on. Stores of a fixed
   // size return it unchanged.
   virtual uint64_t refresh_size() { return info().size_bytes; }
+  // Stores whose size can change under the target without a reload (an RBD
+  // image resized with `rbd resize`) call `changed` from a thread of their own
+  // after each change; the owner then calls refresh_size() on a thread that
+  // may block briefly (never an I/O loop). Other stores never call it. Call
+  // once, before serving; `changed` is not called after the store is destroyed.
+  virtual void watch_size(std::function<void()> changed) { (void)changed; }
 };
 
 // Opening or creating a backing store failed; what() names the path and the reason.

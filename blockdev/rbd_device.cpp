@@ -276,12 +276,29 @@ RbdDevice::RbdDevice(std::shared_ptr<RadosCluster> cluster, rados_ioctx_t ioctx,
       ioctx_(ioctx),
       image_(image),
       info_(std::move(info)),
+      size_(info_.size_bytes),
       mode_(mode) {}
 
 RbdDevice::~RbdDevice() {
+  // Returns once no callback runs, and none will.
+  if (watching_) rbd_update_unwatch(image_, watch_handle_);
   // rbd_close waits for in-flight requests and flushes.
   rbd_close(image_);
   rados_ioctx_destroy(ioctx_);
+}
+
+uint64_t RbdDevice::refresh_size() {
+  uint64_t size = 0;
+  if (rbd_get_size(image_, &size) == 0)
+    size_.store(size & ~uint64_t(511), std::memory_order_relaxed);
+  return size_.load(std::memory_order_relaxed);
+}
+
+void RbdDevice::watch_size(std::function<void()> changed) {
+  if (watching_ || !changed) return;
+  size_changed_ = std::move(changed);
+  auto on_update = [](void* arg) { static_cast<RbdDevice*>(arg)->size_changed_(); };
+  watching_ = rbd_update_watch(image_, &watch_handle_, on_update, this) == 0;
 }
 
 std::unique_ptr<IoChannel> RbdDevice::make_channel(boost::asio::io_context& loop) {
@@ -300,7 +317,8 @@ int RbdDevice::check(const IoRequest& req) const {
       if (info_.read_only) return -EROFS;
       break;
   }
-  if (req.offset > info_.size_bytes || req.length > info_.size_bytes - req.offset) return -EINVAL;
+  const uint64_t size = size_.load(std::memory_order_relaxed);
+  if (req.offset > size || req.length > size - req.offset) return -EINVAL;
   return 0;
 }
 

@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -54,6 +55,11 @@ class RbdDevice final : public BlockDevice {
   std::unique_ptr<IoChannel> make_channel(boost::asio::io_context& loop) override;
   void set_cache_mode(CacheMode mode) override { mode_.store(mode, std::memory_order_relaxed); }
   CacheMode cache_mode() const override { return mode_.load(std::memory_order_relaxed); }
+  // The image's size now (rbd_get_size, which re-reads a header that changed).
+  uint64_t refresh_size() override;
+  // rbd_update_watch: librbd calls `changed` when the image header changes
+  // (a resize, a snapshot, a feature toggled).
+  void watch_size(std::function<void()> changed) override;
 
   rbd_image_t image() const { return image_; }
   // 0 when req may be sent to librbd, else the negative errno it completes with.
@@ -66,7 +72,11 @@ class RbdDevice final : public BlockDevice {
   rados_ioctx_t ioctx_;
   rbd_image_t image_;
   DeviceInfo info_;
+  std::atomic<uint64_t> size_;  // what check() allows
   std::atomic<CacheMode> mode_;
+  std::function<void()> size_changed_;
+  uint64_t watch_handle_ = 0;
+  bool watching_ = false;
   std::shared_ptr<RbdStats> stats_ = std::make_shared<RbdStats>();
 };
 

@@ -11,9 +11,11 @@
 #include "daemon/admin_socket.h"
 #include "daemon/metrics.h"
 #include "daemon/reload.h"
+#include "daemon/resize_events.h"
 #include "daemon/sd_notify.h"
 #include "daemon/state.h"
 #include "daemon/status.h"
+#include "daemon/target_builder.h"
 #include "iscsi/portal.h"
 
 namespace sharedisk::daemon {
@@ -84,6 +86,10 @@ int run(const config::Config& config, const Overrides& overrides) {
   }
 
   // 3. Backing stores and SCSI devices.
+  ResizeEvents resize_events(context);
+  set_size_watcher([&resize_events](const std::string& iqn, uint64_t lun) {
+    return resize_events.watcher(iqn, lun);
+  });
   try {
     std::error_code ec;
     std::filesystem::create_directories(config.state_dir, ec);
@@ -150,7 +156,10 @@ int run(const config::Config& config, const Overrides& overrides) {
   spdlog::info("sharedisk-target ready: {} target(s), {} event loop(s)", config.targets.size(),
                threads);
   sd_notify("READY=1\n" + ready_status(state) + "\nMAINPID=" + std::to_string(::getpid()));
+  resize_events.start(control);
   control.run();
+  resize_events.stop();
+  set_size_watcher(nullptr);
 
   sd_notify("STOPPING=1");
   admin.reset();

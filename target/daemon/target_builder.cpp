@@ -26,6 +26,7 @@ std::string backing_name(const config::Lun& lun) {
 }
 
 FaultWrap fault_wrap = nullptr;
+SizeWatcher size_watcher;
 
 std::string describe_lun(const config::Lun& lun, const std::string& target) {
   return target + " LUN " + std::to_string(lun.number) + " (" + backing_name(lun) + ")";
@@ -131,6 +132,10 @@ void set_fault_wrap(FaultWrap wrap) {
   fault_wrap = wrap;
 }
 
+void set_size_watcher(SizeWatcher watcher) {
+  size_watcher = std::move(watcher);
+}
+
 std::string precheck_backing(const config::Lun& lun, const std::string& target) {
   // RBD images are checked by opening them (check_rbd_backings).
   if (lun.type == config::BackingType::kMemory || lun.type == config::BackingType::kRbd) return {};
@@ -190,6 +195,7 @@ PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
   } catch (const std::exception& e) {
     throw std::runtime_error(describe_lun(lun, t.iqn) + ": " + e.what());
   }
+  if (size_watcher) out.backing->watch_size(size_watcher(t.iqn, lun.number));
   const blockdev::DeviceInfo& info = out.backing->info();
   spdlog::info("{} LUN {}: {} ({} bytes, {} byte blocks, {}{}{})", t.iqn, lun.number, info.path,
                info.size_bytes, lun.block_size,

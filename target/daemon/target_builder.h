@@ -3,6 +3,7 @@
 // TargetNode that logins and `status` see. Used at start-up and by reload.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -54,6 +55,11 @@ PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
 using FaultWrap = std::unique_ptr<blockdev::BlockDevice> (*)(std::unique_ptr<blockdev::BlockDevice>,
                                                              const config::Lun&);
 void set_fault_wrap(FaultWrap wrap);
+
+// What each backing opened from now on reports size changes to
+// (BlockDevice::watch_size): the daemon sets ResizeEvents::watcher.
+using SizeWatcher = std::function<std::function<void()>(const std::string& iqn, uint64_t lun)>;
+void set_size_watcher(SizeWatcher watcher);
 
 // Throws std::runtime_error naming the target and LUN. `keep_stats` carries the
 // counters of LUNs that survive a reload (by LUN number) into the new node.

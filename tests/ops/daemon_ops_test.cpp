@@ -127,23 +127,6 @@ TEST_F(DaemonOps, ReloadAddsAndRemovesWithoutDroppingOthers) {
   EXPECT_NE(json.find(R"("reloads_ok":3)"), std::string::npos) << json;
 }
 
-// The sense of a CHECK CONDITION as "key/asc/ascq", or "good".
-std::string outcome(scsi_task* t) {
-  if (t == nullptr) return "no answer";
-  if (t->status == SCSI_STATUS_GOOD) return "good";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%x/%02x/%02x", t->sense.key, t->sense.ascq >> 8,
-                t->sense.ascq & 0xFF);
-  return buf;
-}
-
-std::string tur(iscsi_context* c, int lun) {
-  scsi_task* t = iscsi_testunitready_sync(c, lun);
-  std::string out = outcome(t);
-  if (t != nullptr) scsi_free_scsi_task(t);
-  return out;
-}
-
 std::vector<uint32_t> report_luns(iscsi_context* c) {
   std::vector<uint32_t> out;
   scsi_task* t = iscsi_reportluns_sync(c, 0, 4096);

@@ -177,6 +177,23 @@ inline bool scsi_ok(scsi_task* t) {
   return t != nullptr && t->status == SCSI_STATUS_GOOD;
 }
 
+// The sense of a CHECK CONDITION as "key/asc/ascq", or "good".
+inline std::string outcome(scsi_task* t) {
+  if (t == nullptr) return "no answer";
+  if (t->status == SCSI_STATUS_GOOD) return "good";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%x/%02x/%02x", t->sense.key, t->sense.ascq >> 8,
+                t->sense.ascq & 0xFF);
+  return buf;
+}
+
+inline std::string tur(iscsi_context* c, int lun) {
+  scsi_task* t = iscsi_testunitready_sync(c, lun);
+  std::string out = outcome(t);
+  if (t != nullptr) scsi_free_scsi_task(t);
+  return out;
+}
+
 // Runs `c` until `done()` or the deadline; false on a connection error or timeout.
 template <typename Done>
 bool service_until(iscsi_context* c, Done done, std::chrono::milliseconds limit) {

@@ -189,6 +189,52 @@ TEST_F(RbdDaemon, ReloadAddsAndRemovesAnRbdLun) {
   c().rbd({"rm", "rbd/second"});
 }
 
+// `rbd resize` under a logged-in session, no reload: librbd's header watch
+// tells the daemon, every nexus gets CAPACITY DATA HAS CHANGED (2A/09), READ
+// CAPACITY gives the new size, and the grown blocks take writes that read back.
+TEST_F(RbdDaemon, ResizedImageReportsCapacityChangedAndServesTheNewBlocks) {
+  ASSERT_EQ(c().rbd({"create", "--size", "32", "rbd/grow"}), 0);
+  TempDir dir;
+  Daemon d(dir);
+  uint16_t port = uint16_t(free_port());
+  d.start(rbd_yaml(port, dir.path(), "grow", c().conf()));
+  IscsiPtr s = iscsi_login(port);
+  ASSERT_TRUE(s);
+  // The power-on unit attention first.
+  for (int i = 0; i < 3 && tur(s.get(), 1) != "good"; ++i) {
+  }
+  ASSERT_EQ(tur(s.get(), 1), "good");
+
+  ASSERT_EQ(c().rbd({"resize", "--size", "48", "rbd/grow"}), 0);
+  std::string seen;
+  auto deadline = Clock::now() + std::chrono::seconds(15);
+  while (Clock::now() < deadline && (seen = tur(s.get(), 1)) == "good")
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(seen, "6/2a/09") << "CAPACITY DATA HAS CHANGED after rbd resize";
+
+  scsi_task* t = iscsi_readcapacity16_sync(s.get(), 1);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  auto* cap = static_cast<scsi_readcapacity16*>(scsi_datain_unmarshall(t));
+  ASSERT_NE(cap, nullptr);
+  EXPECT_EQ((cap->returned_lba + 1) * cap->block_length, 48ull << 20);
+  scsi_free_scsi_task(t);
+
+  // The last block of the grown image: written through the target, read back.
+  const uint32_t last = (48u << 20) / 512 - 8;
+  std::vector<uint8_t> data = pattern(4096, 11);
+  t = iscsi_write16_sync(s.get(), 1, last, data.data(), 4096, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  scsi_free_scsi_task(t);
+  t = iscsi_read16_sync(s.get(), 1, last, 4096, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  ASSERT_EQ(t->datain.size, 4096);
+  EXPECT_EQ(std::memcmp(t->datain.data, data.data(), 4096), 0);
+  scsi_free_scsi_task(t);
+  s.reset();
+  EXPECT_EQ(d.stop(), 0);
+  c().rbd({"rm", "rbd/grow"});
+}
+
 // The OSD stops under I/O: a write the cluster cannot answer fails after
 // rbd_timeout with ABORTED COMMAND / TIMEOUT ON LOGICAL UNIT (retryable), the
 // session stays up (NOP-Ins), and once the OSD is back the retried write
