@@ -459,15 +459,13 @@ bool Connection::handle_login() {
 
 // Queues a Login Response; the final one starts the full feature phase.
 void Connection::send_login_reply(Login::Reply reply) {
-  OutPdu& pdu = queue_pdu(op::kLoginResponse);
-  pdu.bhs = reply.bhs;
+  OutPdu& pdu = queue_pdu(reply.bhs);
   pdu.owned = std::move(reply.data);
   pdu.length = uint32_t(pdu.owned.size());
   if (reply.close) {
     spdlog::warn("login from {} ({}) refused: status 0x{:04x}{}{}", peer_,
                  login_->initiator_name().empty() ? "-" : login_->initiator_name(),
-                 uint16_t(reply.bhs.b[36] << 8 | reply.bhs.b[37]), reply.reason.empty() ? "" : ": ",
-                 reply.reason);
+                 reply.bhs.login_status_code(), reply.reason.empty() ? "" : ": ", reply.reason);
     server_.login_failures.fetch_add(1, std::memory_order_relaxed);
     close_after_write_ = true;
   } else if (reply.complete) {
@@ -861,15 +859,13 @@ void Connection::command_ready(Command* cmd) {
 void Connection::send_r2ts(Command* cmd) {
   while (cmd->r2t_outstanding < params_.max_outstanding_r2t && cmd->solicited_end < cmd->edtl) {
     uint32_t length = std::min(params_.max_burst_length, cmd->edtl - cmd->solicited_end);
-    OutPdu& pdu = queue_pdu(op::kR2T);
-    pdu.bhs.set_flags(flag::kFinal);
-    pdu.bhs.set_lun(cmd->task.lun);
-    pdu.bhs.set_itt(cmd->itt);
-    pdu.bhs.set32(20, cmd->ttt);
-    fill_sn(pdu.bhs, false);
-    pdu.bhs.set32(36, cmd->r2tsn++);
-    pdu.bhs.set32(40, cmd->solicited_end);
-    pdu.bhs.set32(44, length);
+    queue_pdu(out::build(out::R2T{.lun = cmd->task.lun,
+                                  .itt = cmd->itt,
+                                  .ttt = cmd->ttt,
+                                  .sn = next_sn(false),
+                                  .r2tsn = cmd->r2tsn++,
+                                  .buffer_offset = cmd->solicited_end,
+                                  .desired_length = length}));
     cmd->solicited_end += length;
     cmd->r2t_outstanding++;
   }
@@ -936,52 +932,50 @@ void Connection::respond(Command* cmd) {
       task.direction == scsi::Direction::kRead ? std::min(task.data_in_length, edtl) : 0;
   bool collapse = task.status == scsi::status::kGood && task.sense_length == 0;
   uint32_t offset = 0, datasn = 0, burst = 0;
-  OutPdu* last = nullptr;
   while (offset < length) {
     uint32_t n =
         std::min({params_.initiator_mrdsl, length - offset, params_.max_burst_length - burst});
-    OutPdu& pdu = queue_pdu(op::kDataIn);
     burst += n;
     bool end = offset + n == length;
-    uint8_t f = (end || burst == params_.max_burst_length) ? flag::kFinal : 0;
+    bool final = end || burst == params_.max_burst_length;
     if (burst == params_.max_burst_length) burst = 0;
-    pdu.bhs.set_itt(cmd->itt);
-    pdu.bhs.set32(20, kReservedTag);
-    pdu.bhs.set32(36, datasn++);
-    pdu.bhs.set32(40, offset);
-    pdu.bhs.set_data_length(n);
+    // The last Data-In carries the status when there is no sense to send.
+    bool with_status = end && collapse;
+    OutPdu& pdu = queue_pdu(out::build(out::DataIn{.final = final,
+                                                   .status_present = with_status,
+                                                   .residual_flags = residual_flags,
+                                                   .status = task.status,
+                                                   .data_length = n,
+                                                   .itt = cmd->itt,
+                                                   .sn = next_sn(with_status),
+                                                   .datasn = datasn++,
+                                                   .buffer_offset = offset,
+                                                   .residual = residual}));
     pdu.data = task.buffer.data() + offset;
     pdu.length = n;
-    if (end && collapse) {
-      pdu.bhs.set_flags(uint8_t(flag::kFinal | flag::kStatus | residual_flags));
-      pdu.bhs.b[3] = task.status;
-      fill_sn(pdu.bhs, true);
-      pdu.bhs.set32(44, residual);
+    if (with_status) {
       pdu.release = cmd;
       schedule_flush();
       return;
     }
-    pdu.bhs.set_flags(f);
-    fill_sn(pdu.bhs, false);
-    pdu.bhs.set32(24, 0);  // StatSN is reserved without the S bit
     offset += n;
-    last = &pdu;
   }
-  (void)last;
-  OutPdu& rsp = queue_pdu(op::kScsiResponse);
-  rsp.bhs.set_flags(uint8_t(flag::kFinal | residual_flags));
-  rsp.bhs.b[2] = 0;  // command completed at target
-  rsp.bhs.b[3] = task.status;
-  rsp.bhs.set_itt(cmd->itt);
-  fill_sn(rsp.bhs, true);
-  rsp.bhs.set32(36, datasn);  // ExpDataSN
-  rsp.bhs.set32(44, residual);
+  uint32_t sense_length = 0;
   if (task.sense_length > 0) {
     put_be16(cmd->sense_pdu, task.sense_length);
     std::memcpy(cmd->sense_pdu + 2, task.sense, task.sense_length);
+    sense_length = 2u + task.sense_length;
+  }
+  OutPdu& rsp = queue_pdu(out::build(out::ScsiResponse{.residual_flags = residual_flags,
+                                                       .status = task.status,
+                                                       .data_length = sense_length,
+                                                       .itt = cmd->itt,
+                                                       .sn = next_sn(true),
+                                                       .exp_datasn = datasn,
+                                                       .residual = residual}));
+  if (sense_length > 0) {
     rsp.data = cmd->sense_pdu;
-    rsp.length = 2u + task.sense_length;
-    rsp.bhs.set_data_length(rsp.length);
+    rsp.length = sense_length;
   }
   rsp.release = cmd;
   schedule_flush();
@@ -1013,15 +1007,12 @@ bool Connection::handle_nop_out() {
     if (ping_outstanding_ && hdr_.ttt() == ping_ttt_) ping_outstanding_ = false;
     return true;
   }
-  OutPdu& pdu = queue_pdu(op::kNopIn);
-  pdu.bhs.set_flags(flag::kFinal);
-  pdu.bhs.set_lun(hdr_.lun());
-  pdu.bhs.set_itt(itt);
-  pdu.bhs.set32(20, kReservedTag);
-  fill_sn(pdu.bhs, true);
+  OutPdu& pdu = queue_pdu(out::build(out::NopIn{.data_length = uint32_t(control_data_.size()),
+                                                .lun = hdr_.lun(),
+                                                .itt = itt,
+                                                .sn = next_sn(true)}));
   pdu.owned = control_data_;  // ping data is echoed back
   pdu.length = uint32_t(pdu.owned.size());
-  pdu.bhs.set_data_length(pdu.length);
   schedule_flush();
   return true;
 }
@@ -1054,26 +1045,25 @@ bool Connection::handle_text() {
       }
     }
   }
-  OutPdu& pdu = queue_pdu(op::kTextResponse);
-  pdu.bhs.set_itt(hdr_.itt());
-  pdu.bhs.set_lun(hdr_.lun());
-  if (answer.size() > params_.initiator_mrdsl) {
+  bool more = answer.size() > params_.initiator_mrdsl;
+  if (more) {
     text_rest_ = answer.substr(params_.initiator_mrdsl);
     answer.resize(params_.initiator_mrdsl);
     text_ttt_ = (++ttt_generation_ & 0x7fffffffu) | 0x80000000u;
     if (text_ttt_ == kReservedTag) text_ttt_ = 0x80000000u;
-    pdu.bhs.set_flags(flag::kContinue);
-    pdu.bhs.set32(20, text_ttt_);
   } else {
     text_rest_.clear();
     text_ttt_ = kReservedTag;
-    pdu.bhs.set_flags(flag::kFinal);
-    pdu.bhs.set32(20, kReservedTag);
   }
-  fill_sn(pdu.bhs, true);
+  OutPdu& pdu = queue_pdu(out::build(out::TextResponse{.final = !more,
+                                                       .cont = more,
+                                                       .data_length = uint32_t(answer.size()),
+                                                       .lun = hdr_.lun(),
+                                                       .itt = hdr_.itt(),
+                                                       .ttt = text_ttt_,
+                                                       .sn = next_sn(true)}));
   pdu.owned = std::move(answer);
   pdu.length = uint32_t(pdu.owned.size());
-  pdu.bhs.set_data_length(pdu.length);
   schedule_flush();
   return true;
 }
@@ -1093,14 +1083,10 @@ bool Connection::handle_logout() {
   Bhs request = *pending_logout_;
   pending_logout_.reset();
   uint8_t reason = request.flags() & 0x7f;
-  OutPdu& pdu = queue_pdu(op::kLogoutResponse);
-  pdu.bhs.set_flags(flag::kFinal);
-  // Reason 2 (remove the connection for recovery) needs ErrorRecoveryLevel 2.
-  pdu.bhs.b[2] = reason == 2 ? 2 : 0;
-  pdu.bhs.set_itt(request.itt());
-  fill_sn(pdu.bhs, true);
-  put_be16(&pdu.bhs.b[40], 0);  // Time2Wait
-  put_be16(&pdu.bhs.b[42], 0);  // Time2Retain
+  // Reason 2 (remove the connection for recovery) needs ErrorRecoveryLevel 2:
+  // "connection recovery is not supported".
+  queue_pdu(out::build(out::LogoutResponse{
+      .response = uint8_t(reason == 2 ? 2 : 0), .itt = request.itt(), .sn = next_sn(true)}));
   spdlog::info("logout from {} ({}), reason {}", peer_, initiator_, reason);
   close_after_write_ = true;
   schedule_flush();
@@ -1249,11 +1235,8 @@ void Connection::finish_pending_tmfs() {
       t.effect = nullptr;
       effect();
     }
-    OutPdu& pdu = queue_pdu(op::kTaskMgmtResponse);
-    pdu.bhs.set_flags(flag::kFinal);
-    pdu.bhs.b[2] = t.response;
-    pdu.bhs.set_itt(t.request.itt());
-    fill_sn(pdu.bhs, true);
+    queue_pdu(out::build(out::TaskMgmtResponse{
+        .response = t.response, .itt = t.request.itt(), .sn = next_sn(true)}));
     if (t.close_after) close_after_write_ = true;
     tmfs_.pop_front();
     sent = true;
@@ -1293,27 +1276,21 @@ void Connection::notify_drained() {
 
 // ---------------------------------------------------------------- transmit
 
-Connection::OutPdu& Connection::queue_pdu(uint8_t opcode) {
+Connection::OutPdu& Connection::queue_pdu(const Bhs& bhs) {
   OutPdu& pdu = txq_.emplace_back();
-  pdu.bhs.set_opcode(opcode);
+  pdu.bhs = bhs;
   return pdu;
 }
 
-void Connection::fill_sn(Bhs& bhs, bool advance_statsn) {
-  bhs.set32(24, advance_statsn ? statsn_++ : statsn_);
-  bhs.set32(28, exp_cmdsn_);
-  bhs.set32(32, max_cmdsn());
+out::SeqNumbers Connection::next_sn(bool advance_statsn) {
+  return {advance_statsn ? statsn_++ : statsn_, exp_cmdsn_, max_cmdsn()};
 }
 
 void Connection::send_reject(uint8_t reason, const Bhs& rejected) {
-  OutPdu& pdu = queue_pdu(op::kReject);
-  pdu.bhs.set_flags(flag::kFinal);
-  pdu.bhs.b[2] = reason;
-  pdu.bhs.set_itt(kReservedTag);
-  fill_sn(pdu.bhs, true);
+  OutPdu& pdu = queue_pdu(
+      out::build(out::Reject{.reason = reason, .data_length = kBhsSize, .sn = next_sn(true)}));
   pdu.owned.assign(reinterpret_cast<const char*>(rejected.b.data()), kBhsSize);
   pdu.length = kBhsSize;
-  pdu.bhs.set_data_length(kBhsSize);
   schedule_flush();
 }
 
@@ -1400,11 +1377,7 @@ void Connection::on_timer() {
       ping_outstanding_ = true;
       ping_sent_ = now;
       ping_ttt_ = (++ttt_generation_ | 0x40000000u) & 0x7fffffffu;
-      OutPdu& pdu = queue_pdu(op::kNopIn);
-      pdu.bhs.set_flags(flag::kFinal);
-      pdu.bhs.set_itt(kReservedTag);
-      pdu.bhs.set32(20, ping_ttt_);
-      fill_sn(pdu.bhs, false);
+      queue_pdu(out::build(out::NopIn{.ttt = ping_ttt_, .sn = next_sn(false)}));
       schedule_flush();
     }
   }

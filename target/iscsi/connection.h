@@ -25,6 +25,7 @@
 #include "iscsi/event_loop.h"
 #include "iscsi/login.h"
 #include "iscsi/pdu.h"
+#include "iscsi/pdu_builder.h"
 #include "iscsi/security_policy.h"
 #include "iscsi/session_table.h"
 #include "iscsi/target_node.h"
@@ -152,8 +153,9 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void resume_login();
 
   // ---- transmit path
-  OutPdu& queue_pdu(uint8_t opcode);
-  void fill_sn(Bhs& bhs, bool advance_statsn);
+  OutPdu& queue_pdu(const Bhs& bhs);
+  // StatSN (advanced when the PDU carries a status), ExpCmdSN, MaxCmdSN.
+  out::SeqNumbers next_sn(bool advance_statsn);
   void send_reject(uint8_t reason, const Bhs& rejected);
   void schedule_flush();
   void run_deferred() override;  // the flush schedule_flush() deferred

@@ -165,6 +165,10 @@ struct Bhs {
   uint64_t isid() const { return get_be64(&b[8]) >> 16; }
   uint16_t tsih() const { return get_be16(&b[14]); }
   uint16_t cid() const { return get_be16(&b[20]); }
+  uint8_t version_max() const { return b[2]; }
+  uint8_t version_min() const { return b[3]; }
+  // Login Response (as sent): Status-Class << 8 | Status-Detail.
+  uint16_t login_status_code() const { return get_be16(&b[36]); }
 
   void set_opcode(uint8_t opcode) { b[0] = opcode; }
   void set_flags(uint8_t f) { b[1] = f; }
