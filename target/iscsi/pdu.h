@@ -133,6 +133,15 @@ inline uint32_t pad4(uint32_t n) {
   return (4 - (n & 3)) & 3;
 }
 
+// Header and data digests (CRC32C) travel least significant byte first, as
+// Linux and libiscsi send them.
+inline void store_digest(uint8_t* p, uint32_t crc) {
+  for (int i = 0; i < 4; ++i) p[i] = uint8_t(crc >> (8 * i));
+}
+inline uint32_t load_digest(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+
 // A Basic Header Segment with named accessors for the fields common to every
 // PDU and the ones of each opcode (offsets from RFC 7143 §11).
 struct Bhs {
