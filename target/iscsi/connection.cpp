@@ -24,16 +24,6 @@ constexpr uint32_t kDirectReadThreshold = 16 * 1024;
 constexpr uint32_t kSlotBits = 12;  // TTT = generation << 12 | slot
 constexpr uint32_t kMaxSlots = 1u << kSlotBits;
 const uint8_t kZeroPad[4] = {};
-// RFC 7143 §13.12: until login completes, MaxRecvDataSegmentLength is 8192.
-constexpr uint32_t kLoginPduLimit = 8192;
-
-// Digests travel least significant byte first (as Linux and libiscsi send them).
-void store_digest(uint8_t* p, uint32_t crc) {
-  for (int i = 0; i < 4; ++i) p[i] = uint8_t(crc >> (8 * i));
-}
-uint32_t load_digest(const uint8_t* p) {
-  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
-}
 
 // Numeric text of an address, IPv4-mapped IPv6 shown as IPv4.
 std::string plain_address(const asio::ip::address& a) {
@@ -134,7 +124,7 @@ void Connection::close(const char* why) {
   // receive into their buffers can follow); the others finish there (writes
   // already handed to the disk complete) and are dropped in task_done.
   rx_cmd_ = nullptr;
-  data_dest_ = nullptr;
+  reader_.reset();
   // A login that was replacing a session and is gone before its answer: the
   // old session was already taken out of the table, so it ends too.
   if (reinstating_) reinstating_->post_close("session reinstated by a new login");
@@ -177,11 +167,11 @@ void Connection::read_more() {
   if (closed_ || reading_ || rx_paused_) return;
   reading_ = true;
   auto self = shared_from_this();
-  if (rx_state_ == RxState::kData && data_dest_ != nullptr && rpos_ == rend_ &&
-      data_need_ >= kDirectReadThreshold) {
+  std::span<uint8_t> payload = reader_.payload_window();
+  if (rpos_ == rend_ && payload.size() >= kDirectReadThreshold) {
     // Large data segment: straight from the socket into the command's buffer.
     socket_.async_read_some(
-        asio::buffer(data_dest_, data_need_),
+        asio::buffer(payload.data(), payload.size()),
         [self](const boost::system::error_code& ec, size_t n) { self->on_read(ec, n, true); });
     return;
   }
@@ -206,8 +196,7 @@ void Connection::on_read(const boost::system::error_code& ec, size_t n, bool dir
   }
   last_rx_ = Clock::now();
   if (direct) {
-    data_dest_ += n;
-    data_need_ -= uint32_t(n);
+    reader_.payload_received(n);
   } else {
     rend_ += n;
   }
@@ -225,113 +214,30 @@ void Connection::on_read(const boost::system::error_code& ec, size_t n, bool dir
   }
 }
 
-void Connection::expect_data(uint8_t* dest, uint32_t length) {
-  rx_data_start_ = dest;
-  rx_data_length_ = length;
-  data_dest_ = dest;
-  data_need_ = length;
-  rx_state_ = RxState::kData;
-}
-
+// Feeds the buffered bytes to the framer and acts on each header and PDU.
 bool Connection::process_rx() {
   while (!closed_ && !close_after_write_ && !rx_paused_) {
-    size_t avail = rend_ - rpos_;
-    switch (rx_state_) {
-      case RxState::kHeader:
-        if (avail < kBhsSize) return true;
-        std::memcpy(hdr_.b.data(), rbuf_.data() + rpos_, kBhsSize);
-        rpos_ += kBhsSize;
-        // Before login only Login Requests make sense: drop anything else at
-        // once instead of waiting for an AHS it may announce.
-        if (!full_feature_ && hdr_.opcode() != op::kLoginRequest) return false;
-        discard_need_ = hdr_.ahs_length();
-        rx_state_ = RxState::kAhs;
-        if (discard_need_ == 0 && !header_received()) return false;
+    PduReader::Step step = reader_.feed({rbuf_.data() + rpos_, rend_ - rpos_});
+    rpos_ += step.consumed;
+    switch (step.event) {
+      case PduReader::Event::kNeedMore:
+        return true;
+      case PduReader::Event::kHeader:
+        hdr_ = reader_.header();
+        if (!on_header()) return false;
         break;
-      case RxState::kAhs: {
-        size_t n = std::min<size_t>(avail, discard_need_);
-        uint32_t have = hdr_.ahs_length() - discard_need_;
-        std::memcpy(ahs_ + have, rbuf_.data() + rpos_, n);
-        rpos_ += n;
-        discard_need_ -= uint32_t(n);
-        if (discard_need_ != 0) return true;
-        if (!header_received()) return false;
+      case PduReader::Event::kPdu:
+        rx_digest_error_ = !reader_.data_digest_ok();
+        if (!on_pdu()) return false;
         break;
-      }
-      case RxState::kData: {
-        if (data_need_ != 0) {
-          if (avail == 0) return true;
-          size_t n = std::min<size_t>(avail, data_need_);
-          if (data_dest_ != nullptr) {
-            std::memcpy(data_dest_, rbuf_.data() + rpos_, n);
-            data_dest_ += n;
-          }
-          rpos_ += n;
-          data_need_ -= uint32_t(n);
-          if (data_need_ != 0) return true;
-        }
-        discard_need_ = data_pad_;
-        rx_state_ = RxState::kDiscard;
-        break;
-      }
-      case RxState::kDiscard: {
-        size_t n = std::min<size_t>(avail, discard_need_);
-        std::memcpy(rx_pad_ + (data_pad_ - discard_need_), rbuf_.data() + rpos_, n);
-        rpos_ += n;
-        discard_need_ -= uint32_t(n);
-        if (discard_need_ != 0) return true;
-        if (!data_received()) return false;
-        break;
-      }
-      case RxState::kHeaderDigest:
-      case RxState::kDataDigest: {
-        size_t n = std::min<size_t>(avail, 4 - rx_digest_have_);
-        std::memcpy(rx_digest_ + rx_digest_have_, rbuf_.data() + rpos_, n);
-        rpos_ += n;
-        rx_digest_have_ += uint32_t(n);
-        if (rx_digest_have_ < 4) return true;
-        if (rx_state_ == RxState::kHeaderDigest) {
-          uint32_t crc = util::crc32c(hdr_.b.data(), kBhsSize);
-          crc = util::crc32c(ahs_, hdr_.ahs_length(), crc);
-          if (crc != load_digest(rx_digest_)) {
-            // ERL 0: nothing in the header can be trusted, not even its length.
-            spdlog::warn("{}: header digest error (got 0x{:08x}, computed 0x{:08x})", peer_,
-                         load_digest(rx_digest_), crc);
-            close("header digest error");
-            return false;
-          }
-          if (!on_header()) return false;
-        } else {
-          rx_state_ = RxState::kHeader;
-          if (rx_data_start_ != nullptr) {
-            uint32_t crc = util::crc32c(rx_data_start_, rx_data_length_);
-            crc = util::crc32c(rx_pad_, data_pad_, crc);
-            rx_digest_error_ = crc != load_digest(rx_digest_);
-          }
-          if (!on_pdu()) return false;
-        }
-        break;
-      }
+      case PduReader::Event::kError:
+        spdlog::warn("{}: {} on {}: closing", peer_, PduReader::describe(reader_.error()),
+                     describe(reader_.header()));
+        if (reader_.error() == PduReader::Error::kHeaderDigest) close("header digest error");
+        return false;
     }
   }
   return true;
-}
-
-bool Connection::header_received() {
-  if (!full_feature_ || !params_.header_digest) return on_header();
-  rx_digest_have_ = 0;
-  rx_state_ = RxState::kHeaderDigest;
-  return true;
-}
-
-bool Connection::data_received() {
-  if (full_feature_ && params_.data_digest && rx_wire_length_ > 0) {
-    rx_digest_have_ = 0;
-    rx_state_ = RxState::kDataDigest;
-    return true;
-  }
-  rx_state_ = RxState::kHeader;
-  return on_pdu();
 }
 
 // The header (and AHS) is in; decide where the data segment goes.
@@ -339,17 +245,14 @@ bool Connection::on_header() {
   // describe() formats: only pay for it when tracing is on.
   if (spdlog::should_log(spdlog::level::trace)) spdlog::trace("{}: rx {}", peer_, describe(hdr_));
   uint32_t dsl = hdr_.data_length();
-  data_pad_ = pad4(dsl);
   rx_cmd_ = nullptr;
-  rx_wire_length_ = dsl;
-  rx_digest_error_ = false;
-  uint32_t limit = full_feature_ ? params_.target_mrdsl : kLoginPduLimit;
+  uint32_t limit = reader_.settings().max_data_segment;
   uint8_t reason = check_received(hdr_, full_feature_, limit);
   if (reason != 0) {
     spdlog::warn("{}: bad PDU {}: reject reason 0x{:02x}", peer_, describe(hdr_), reason);
     if (!full_feature_ || dsl > limit) return false;  // cannot resynchronise safely
     send_reject(reason, hdr_);
-    expect_data(nullptr, dsl);
+    reader_.set_destination(nullptr);
     return true;
   }
   switch (hdr_.opcode()) {
@@ -359,7 +262,7 @@ bool Connection::on_header() {
       return start_data_out();
     default:
       control_data_.resize(dsl);
-      expect_data(reinterpret_cast<uint8_t*>(control_data_.data()), dsl);
+      reader_.set_destination(reinterpret_cast<uint8_t*>(control_data_.data()));
       return true;
   }
 }
@@ -459,20 +362,23 @@ bool Connection::handle_login() {
 
 // Queues a Login Response; the final one starts the full feature phase.
 void Connection::send_login_reply(Login::Reply reply) {
-  OutPdu& pdu = queue_pdu(op::kLoginResponse);
-  pdu.bhs = reply.bhs;
+  OutPdu& pdu = queue_pdu(reply.bhs);
   pdu.owned = std::move(reply.data);
   pdu.length = uint32_t(pdu.owned.size());
   if (reply.close) {
     spdlog::warn("login from {} ({}) refused: status 0x{:04x}{}{}", peer_,
                  login_->initiator_name().empty() ? "-" : login_->initiator_name(),
-                 uint16_t(reply.bhs.b[36] << 8 | reply.bhs.b[37]), reply.reason.empty() ? "" : ": ",
-                 reply.reason);
+                 reply.bhs.login_status_code(), reply.reason.empty() ? "" : ": ", reply.reason);
     server_.login_failures.fetch_add(1, std::memory_order_relaxed);
     close_after_write_ = true;
   } else if (reply.complete) {
     full_feature_ = true;
     params_ = login_->params();
+    // From the next PDU on: the negotiated digests and segment limit.
+    reader_.configure({.login_phase = false,
+                       .header_digest = params_.header_digest,
+                       .data_digest = params_.data_digest,
+                       .max_data_segment = params_.target_mrdsl});
     statsn_ = login_->next_statsn();
     exp_cmdsn_ = login_->exp_cmdsn();
     spdlog::info(
@@ -609,7 +515,7 @@ bool Connection::handle_scsi_command() {
   bool drop = false;
   check_cmdsn(hdr_, &drop);
   if (drop) {
-    expect_data(nullptr, dsl);
+    reader_.set_destination(nullptr);
     return true;
   }
   uint8_t flags = hdr_.flags();
@@ -629,7 +535,7 @@ bool Connection::handle_scsi_command() {
   if (reason != 0) {
     send_reject(reason, hdr_);
     if (!hdr_.immediate()) consume_cmdsn(hdr_.cmdsn());
-    expect_data(nullptr, dsl);
+    reader_.set_destination(nullptr);
     return true;
   }
   if (hdr_.immediate()) {
@@ -638,7 +544,7 @@ bool Connection::handle_scsi_command() {
     for (Command* c : active_) immediate += c->immediate ? 1 : 0;
     if (immediate >= server_.bounds.max_immediate_commands) {
       send_reject(reject::kImmediateCommandReject, hdr_);
-      expect_data(nullptr, dsl);
+      reader_.set_destination(nullptr);
       return true;
     }
   }
@@ -683,7 +589,7 @@ bool Connection::handle_scsi_command() {
       task.direction = scsi::Direction::kNone;
       cmd->unsolicited_end = cmd->solicited_end = 0;
       cmd->state = Command::State::kResponding;
-      expect_data(nullptr, dsl);
+      reader_.set_destination(nullptr);
       rx_cmd_ = cmd;
       hdr_.set_data_length(0);  // nothing counted as received
       return true;
@@ -697,7 +603,7 @@ bool Connection::handle_scsi_command() {
     cmd->unsolicited_end = cmd->solicited_end = 0;
   }
   rx_cmd_ = cmd;
-  expect_data(dsl > 0 ? task.buffer.data() : nullptr, dsl);
+  reader_.set_destination(dsl > 0 ? task.buffer.data() : nullptr);
   return true;
 }
 
@@ -715,7 +621,7 @@ bool Connection::start_data_out() {
     // Data for a task we do not have (aborted, or never sent): drop it.
     spdlog::debug("{}: Data-Out for unknown task itt 0x{:08x} ttt 0x{:08x}", peer_, hdr_.itt(),
                   ttt);
-    expect_data(nullptr, dsl);
+    reader_.set_destination(nullptr);
     return true;
   }
   uint32_t offset = hdr_.buffer_offset();
@@ -732,11 +638,11 @@ bool Connection::start_data_out() {
           peer_, cmd->itt, hdr_.datasn(), cmd->datasn, offset, cmd->received, dsl);
     cmd->data_error = true;
     rx_cmd_ = cmd;
-    expect_data(nullptr, dsl);
+    reader_.set_destination(nullptr);
     return true;
   }
   rx_cmd_ = cmd;
-  expect_data(cmd->task.buffer.data() + offset, dsl);
+  reader_.set_destination(cmd->task.buffer.data() + offset);
   return true;
 }
 
@@ -861,15 +767,13 @@ void Connection::command_ready(Command* cmd) {
 void Connection::send_r2ts(Command* cmd) {
   while (cmd->r2t_outstanding < params_.max_outstanding_r2t && cmd->solicited_end < cmd->edtl) {
     uint32_t length = std::min(params_.max_burst_length, cmd->edtl - cmd->solicited_end);
-    OutPdu& pdu = queue_pdu(op::kR2T);
-    pdu.bhs.set_flags(flag::kFinal);
-    pdu.bhs.set_lun(cmd->task.lun);
-    pdu.bhs.set_itt(cmd->itt);
-    pdu.bhs.set32(20, cmd->ttt);
-    fill_sn(pdu.bhs, false);
-    pdu.bhs.set32(36, cmd->r2tsn++);
-    pdu.bhs.set32(40, cmd->solicited_end);
-    pdu.bhs.set32(44, length);
+    queue_pdu(out::build(out::R2T{.lun = cmd->task.lun,
+                                  .itt = cmd->itt,
+                                  .ttt = cmd->ttt,
+                                  .sn = next_sn(false),
+                                  .r2tsn = cmd->r2tsn++,
+                                  .buffer_offset = cmd->solicited_end,
+                                  .desired_length = length}));
     cmd->solicited_end += length;
     cmd->r2t_outstanding++;
   }
@@ -936,52 +840,50 @@ void Connection::respond(Command* cmd) {
       task.direction == scsi::Direction::kRead ? std::min(task.data_in_length, edtl) : 0;
   bool collapse = task.status == scsi::status::kGood && task.sense_length == 0;
   uint32_t offset = 0, datasn = 0, burst = 0;
-  OutPdu* last = nullptr;
   while (offset < length) {
     uint32_t n =
         std::min({params_.initiator_mrdsl, length - offset, params_.max_burst_length - burst});
-    OutPdu& pdu = queue_pdu(op::kDataIn);
     burst += n;
     bool end = offset + n == length;
-    uint8_t f = (end || burst == params_.max_burst_length) ? flag::kFinal : 0;
+    bool final = end || burst == params_.max_burst_length;
     if (burst == params_.max_burst_length) burst = 0;
-    pdu.bhs.set_itt(cmd->itt);
-    pdu.bhs.set32(20, kReservedTag);
-    pdu.bhs.set32(36, datasn++);
-    pdu.bhs.set32(40, offset);
-    pdu.bhs.set_data_length(n);
+    // The last Data-In carries the status when there is no sense to send.
+    bool with_status = end && collapse;
+    OutPdu& pdu = queue_pdu(out::build(out::DataIn{.final = final,
+                                                   .status_present = with_status,
+                                                   .residual_flags = residual_flags,
+                                                   .status = task.status,
+                                                   .data_length = n,
+                                                   .itt = cmd->itt,
+                                                   .sn = next_sn(with_status),
+                                                   .datasn = datasn++,
+                                                   .buffer_offset = offset,
+                                                   .residual = residual}));
     pdu.data = task.buffer.data() + offset;
     pdu.length = n;
-    if (end && collapse) {
-      pdu.bhs.set_flags(uint8_t(flag::kFinal | flag::kStatus | residual_flags));
-      pdu.bhs.b[3] = task.status;
-      fill_sn(pdu.bhs, true);
-      pdu.bhs.set32(44, residual);
+    if (with_status) {
       pdu.release = cmd;
       schedule_flush();
       return;
     }
-    pdu.bhs.set_flags(f);
-    fill_sn(pdu.bhs, false);
-    pdu.bhs.set32(24, 0);  // StatSN is reserved without the S bit
     offset += n;
-    last = &pdu;
   }
-  (void)last;
-  OutPdu& rsp = queue_pdu(op::kScsiResponse);
-  rsp.bhs.set_flags(uint8_t(flag::kFinal | residual_flags));
-  rsp.bhs.b[2] = 0;  // command completed at target
-  rsp.bhs.b[3] = task.status;
-  rsp.bhs.set_itt(cmd->itt);
-  fill_sn(rsp.bhs, true);
-  rsp.bhs.set32(36, datasn);  // ExpDataSN
-  rsp.bhs.set32(44, residual);
+  uint32_t sense_length = 0;
   if (task.sense_length > 0) {
     put_be16(cmd->sense_pdu, task.sense_length);
     std::memcpy(cmd->sense_pdu + 2, task.sense, task.sense_length);
+    sense_length = 2u + task.sense_length;
+  }
+  OutPdu& rsp = queue_pdu(out::build(out::ScsiResponse{.residual_flags = residual_flags,
+                                                       .status = task.status,
+                                                       .data_length = sense_length,
+                                                       .itt = cmd->itt,
+                                                       .sn = next_sn(true),
+                                                       .exp_datasn = datasn,
+                                                       .residual = residual}));
+  if (sense_length > 0) {
     rsp.data = cmd->sense_pdu;
-    rsp.length = 2u + task.sense_length;
-    rsp.bhs.set_data_length(rsp.length);
+    rsp.length = sense_length;
   }
   rsp.release = cmd;
   schedule_flush();
@@ -1013,15 +915,12 @@ bool Connection::handle_nop_out() {
     if (ping_outstanding_ && hdr_.ttt() == ping_ttt_) ping_outstanding_ = false;
     return true;
   }
-  OutPdu& pdu = queue_pdu(op::kNopIn);
-  pdu.bhs.set_flags(flag::kFinal);
-  pdu.bhs.set_lun(hdr_.lun());
-  pdu.bhs.set_itt(itt);
-  pdu.bhs.set32(20, kReservedTag);
-  fill_sn(pdu.bhs, true);
+  OutPdu& pdu = queue_pdu(out::build(out::NopIn{.data_length = uint32_t(control_data_.size()),
+                                                .lun = hdr_.lun(),
+                                                .itt = itt,
+                                                .sn = next_sn(true)}));
   pdu.owned = control_data_;  // ping data is echoed back
   pdu.length = uint32_t(pdu.owned.size());
-  pdu.bhs.set_data_length(pdu.length);
   schedule_flush();
   return true;
 }
@@ -1054,26 +953,25 @@ bool Connection::handle_text() {
       }
     }
   }
-  OutPdu& pdu = queue_pdu(op::kTextResponse);
-  pdu.bhs.set_itt(hdr_.itt());
-  pdu.bhs.set_lun(hdr_.lun());
-  if (answer.size() > params_.initiator_mrdsl) {
+  bool more = answer.size() > params_.initiator_mrdsl;
+  if (more) {
     text_rest_ = answer.substr(params_.initiator_mrdsl);
     answer.resize(params_.initiator_mrdsl);
     text_ttt_ = (++ttt_generation_ & 0x7fffffffu) | 0x80000000u;
     if (text_ttt_ == kReservedTag) text_ttt_ = 0x80000000u;
-    pdu.bhs.set_flags(flag::kContinue);
-    pdu.bhs.set32(20, text_ttt_);
   } else {
     text_rest_.clear();
     text_ttt_ = kReservedTag;
-    pdu.bhs.set_flags(flag::kFinal);
-    pdu.bhs.set32(20, kReservedTag);
   }
-  fill_sn(pdu.bhs, true);
+  OutPdu& pdu = queue_pdu(out::build(out::TextResponse{.final = !more,
+                                                       .cont = more,
+                                                       .data_length = uint32_t(answer.size()),
+                                                       .lun = hdr_.lun(),
+                                                       .itt = hdr_.itt(),
+                                                       .ttt = text_ttt_,
+                                                       .sn = next_sn(true)}));
   pdu.owned = std::move(answer);
   pdu.length = uint32_t(pdu.owned.size());
-  pdu.bhs.set_data_length(pdu.length);
   schedule_flush();
   return true;
 }
@@ -1093,14 +991,10 @@ bool Connection::handle_logout() {
   Bhs request = *pending_logout_;
   pending_logout_.reset();
   uint8_t reason = request.flags() & 0x7f;
-  OutPdu& pdu = queue_pdu(op::kLogoutResponse);
-  pdu.bhs.set_flags(flag::kFinal);
-  // Reason 2 (remove the connection for recovery) needs ErrorRecoveryLevel 2.
-  pdu.bhs.b[2] = reason == 2 ? 2 : 0;
-  pdu.bhs.set_itt(request.itt());
-  fill_sn(pdu.bhs, true);
-  put_be16(&pdu.bhs.b[40], 0);  // Time2Wait
-  put_be16(&pdu.bhs.b[42], 0);  // Time2Retain
+  // Reason 2 (remove the connection for recovery) needs ErrorRecoveryLevel 2:
+  // "connection recovery is not supported".
+  queue_pdu(out::build(out::LogoutResponse{
+      .response = uint8_t(reason == 2 ? 2 : 0), .itt = request.itt(), .sn = next_sn(true)}));
   spdlog::info("logout from {} ({}), reason {}", peer_, initiator_, reason);
   close_after_write_ = true;
   schedule_flush();
@@ -1249,11 +1143,8 @@ void Connection::finish_pending_tmfs() {
       t.effect = nullptr;
       effect();
     }
-    OutPdu& pdu = queue_pdu(op::kTaskMgmtResponse);
-    pdu.bhs.set_flags(flag::kFinal);
-    pdu.bhs.b[2] = t.response;
-    pdu.bhs.set_itt(t.request.itt());
-    fill_sn(pdu.bhs, true);
+    queue_pdu(out::build(out::TaskMgmtResponse{
+        .response = t.response, .itt = t.request.itt(), .sn = next_sn(true)}));
     if (t.close_after) close_after_write_ = true;
     tmfs_.pop_front();
     sent = true;
@@ -1293,27 +1184,21 @@ void Connection::notify_drained() {
 
 // ---------------------------------------------------------------- transmit
 
-Connection::OutPdu& Connection::queue_pdu(uint8_t opcode) {
+Connection::OutPdu& Connection::queue_pdu(const Bhs& bhs) {
   OutPdu& pdu = txq_.emplace_back();
-  pdu.bhs.set_opcode(opcode);
+  pdu.bhs = bhs;
   return pdu;
 }
 
-void Connection::fill_sn(Bhs& bhs, bool advance_statsn) {
-  bhs.set32(24, advance_statsn ? statsn_++ : statsn_);
-  bhs.set32(28, exp_cmdsn_);
-  bhs.set32(32, max_cmdsn());
+out::SeqNumbers Connection::next_sn(bool advance_statsn) {
+  return {advance_statsn ? statsn_++ : statsn_, exp_cmdsn_, max_cmdsn()};
 }
 
 void Connection::send_reject(uint8_t reason, const Bhs& rejected) {
-  OutPdu& pdu = queue_pdu(op::kReject);
-  pdu.bhs.set_flags(flag::kFinal);
-  pdu.bhs.b[2] = reason;
-  pdu.bhs.set_itt(kReservedTag);
-  fill_sn(pdu.bhs, true);
+  OutPdu& pdu = queue_pdu(
+      out::build(out::Reject{.reason = reason, .data_length = kBhsSize, .sn = next_sn(true)}));
   pdu.owned.assign(reinterpret_cast<const char*>(rejected.b.data()), kBhsSize);
   pdu.length = kBhsSize;
-  pdu.bhs.set_data_length(kBhsSize);
   schedule_flush();
 }
 
@@ -1400,11 +1285,7 @@ void Connection::on_timer() {
       ping_outstanding_ = true;
       ping_sent_ = now;
       ping_ttt_ = (++ttt_generation_ | 0x40000000u) & 0x7fffffffu;
-      OutPdu& pdu = queue_pdu(op::kNopIn);
-      pdu.bhs.set_flags(flag::kFinal);
-      pdu.bhs.set_itt(kReservedTag);
-      pdu.bhs.set32(20, ping_ttt_);
-      fill_sn(pdu.bhs, false);
+      queue_pdu(out::build(out::NopIn{.ttt = ping_ttt_, .sn = next_sn(false)}));
       schedule_flush();
     }
   }

@@ -25,6 +25,8 @@
 #include "iscsi/event_loop.h"
 #include "iscsi/login.h"
 #include "iscsi/pdu.h"
+#include "iscsi/pdu_builder.h"
+#include "iscsi/pdu_reader.h"
 #include "iscsi/security_policy.h"
 #include "iscsi/session_table.h"
 #include "iscsi/target_node.h"
@@ -93,17 +95,13 @@ class Connection final : public std::enable_shared_from_this<Connection>,
     uint8_t header_digest[4] = {};  // CRC32C, when negotiated
     uint8_t data_digest[4] = {};
   };
-  enum class RxState : uint8_t { kHeader, kAhs, kData, kDiscard, kHeaderDigest, kDataDigest };
 
   // ---- receive path
   void read_more();
   void on_read(const boost::system::error_code& ec, size_t n, bool direct);
   bool process_rx();
-  bool on_header();
-  bool header_received();  // BHS and AHS in: the header digest next, if any
-  bool data_received();    // data and padding in: the data digest next, if any
+  bool on_header();  // decides where the data segment goes (reader_.set_destination)
   bool on_pdu();
-  void expect_data(uint8_t* dest, uint32_t length);
 
   // ---- PDU handlers (return false when the connection must close)
   bool handle_login();
@@ -152,8 +150,9 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void resume_login();
 
   // ---- transmit path
-  OutPdu& queue_pdu(uint8_t opcode);
-  void fill_sn(Bhs& bhs, bool advance_statsn);
+  OutPdu& queue_pdu(const Bhs& bhs);
+  // StatSN (advanced when the PDU carries a status), ExpCmdSN, MaxCmdSN.
+  out::SeqNumbers next_sn(bool advance_statsn);
   void send_reject(uint8_t reason, const Bhs& rejected);
   void schedule_flush();
   void run_deferred() override;  // the flush schedule_flush() deferred
@@ -175,28 +174,16 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   std::string local_address_;
   std::shared_ptr<Connection> keep_alive_;  // held while commands are in the SCSI layer
 
-  // Receive state.
+  // Receive state: the socket's bytes, and the framer they go through (login
+  // phase until the final Login Response, then the negotiated digests).
   std::vector<uint8_t> rbuf_;
   size_t rpos_ = 0, rend_ = 0;
-  RxState rx_state_ = RxState::kHeader;
-  Bhs hdr_;
-  uint8_t ahs_[1024];
-  uint8_t* data_dest_ = nullptr;
-  uint32_t data_need_ = 0;     // bytes still to copy to data_dest_
-  uint32_t discard_need_ = 0;  // bytes to skip (padding, dropped data)
-  uint32_t data_pad_ = 0;
+  PduReader reader_;
+  Bhs hdr_;                    // the PDU being handled
   std::string control_data_;   // data segment of non-SCSI PDUs
   Command* rx_cmd_ = nullptr;  // command whose data is being received
   bool reading_ = false;
-  // Digests (CRC32C, negotiated at login): the received digest, where this
-  // PDU's data went (to check it), its padding, and a data digest mismatch.
-  uint8_t rx_digest_[4] = {};
-  uint32_t rx_digest_have_ = 0;
-  uint8_t* rx_data_start_ = nullptr;
-  uint32_t rx_data_length_ = 0;
-  uint32_t rx_wire_length_ = 0;  // DataSegmentLength as received
-  uint8_t rx_pad_[4] = {};
-  bool rx_digest_error_ = false;
+  bool rx_digest_error_ = false;  // this PDU's data digest did not match
   std::chrono::steady_clock::time_point last_rx_;
 
   // Login / session.

@@ -117,32 +117,37 @@ Login::Login(const TargetRegistry& registry, const TargetLimits& limits, std::st
       negotiator_(limits, false) {}
 
 Login::Reply Login::fail(const Bhs& request, uint16_t status, std::string reason) {
-  Reply reply = respond(request, false, 0, {});
+  // A refusal carries no stage (T, CSG and NSG are zero).
+  Reply reply = reply_with(request, {.sn = next_sn(), .status = status}, {});
   // Reasons quote initiator input: keep them one printable line.
   for (char& c : reason)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
   reply.reason = std::move(reason);
-  reply.bhs.b[36] = uint8_t(status >> 8);
-  reply.bhs.b[37] = uint8_t(status);
-  reply.bhs.b[1] = 0;
   reply.close = true;
   return reply;
 }
 
 Login::Reply Login::respond(const Bhs& request, bool transit, uint8_t nsg, std::string data) {
+  return reply_with(
+      request,
+      {.transit = transit, .csg = stage_, .nsg = uint8_t(transit ? nsg : 0), .sn = next_sn()},
+      std::move(data));
+}
+
+out::SeqNumbers Login::next_sn() {
+  uint32_t depth = target_ != nullptr ? target_->queue_depth : kDiscoveryQueueDepth;
+  return {.statsn = statsn_++, .exp_cmdsn = exp_cmdsn_, .max_cmdsn = exp_cmdsn_ + depth - 1};
+}
+
+// `fields` brings the flags, sequence numbers and status; the rest comes from
+// the request and the login's state. Version-max and Version-active stay 0.
+Login::Reply Login::reply_with(const Bhs& request, out::LoginResponse fields, std::string data) {
+  fields.data_length = uint32_t(data.size());
+  fields.isid = request.isid();
+  fields.tsih = tsih_;
+  fields.itt = request.itt();
   Reply reply;
-  Bhs& r = reply.bhs;
-  r.set_opcode(op::kLoginResponse);
-  r.set_flags(uint8_t((transit ? flag::kTransit : 0) | (stage_ << 2) | (transit ? nsg : 0)));
-  r.b[2] = 0;                                                                 // Version-max
-  r.b[3] = 0;                                                                 // Version-active
-  std::copy(request.b.begin() + 8, request.b.begin() + 14, r.b.begin() + 8);  // ISID
-  put_be16(&r.b[14], tsih_);
-  r.set_itt(request.itt());
-  r.set32(24, statsn_++);
-  r.set32(28, exp_cmdsn_);
-  r.set32(32, exp_cmdsn_ + (target_ != nullptr ? target_->queue_depth : kDiscoveryQueueDepth) - 1);
-  r.set_data_length(uint32_t(data.size()));
+  reply.bhs = out::build(fields);
   reply.data = std::move(data);
   return reply;
 }
@@ -183,7 +188,7 @@ uint16_t Login::first_pdu(const std::vector<KeyValue>& keys, std::string& respon
 Login::Reply Login::handle(const Bhs& request, const uint8_t* data, size_t length) {
   if (!started_) {
     // Version-max (byte 2) must reach our 0 and Version-min (byte 3) must not exceed it.
-    if (request.b[3] > 0) return fail(request, login_status::kUnsupportedVersion);
+    if (request.version_min() > 0) return fail(request, login_status::kUnsupportedVersion);
     isid_ = request.isid();
     requested_tsih_ = request.tsih();
     tsih_ = requested_tsih_;

@@ -13,6 +13,7 @@
 #include "iscsi/chap.h"
 #include "iscsi/negotiation.h"
 #include "iscsi/pdu.h"
+#include "iscsi/pdu_builder.h"
 #include "iscsi/security_policy.h"
 #include "iscsi/target_node.h"
 
@@ -75,6 +76,8 @@ class Login {
   const AuthPolicy* auth_policy() const;
   bool authenticate(const std::vector<KeyValue>& keys, std::string& response, std::string* why);
   Reply respond(const Bhs& request, bool transit, uint8_t nsg, std::string data);
+  Reply reply_with(const Bhs& request, out::LoginResponse fields, std::string data);
+  out::SeqNumbers next_sn();  // StatSN (advanced), ExpCmdSN, MaxCmdSN
   uint16_t first_pdu(const std::vector<KeyValue>& keys, std::string& response);
 
   const TargetRegistry& registry_;

@@ -133,6 +133,15 @@ inline uint32_t pad4(uint32_t n) {
   return (4 - (n & 3)) & 3;
 }
 
+// Header and data digests (CRC32C) travel least significant byte first, as
+// Linux and libiscsi send them.
+inline void store_digest(uint8_t* p, uint32_t crc) {
+  for (int i = 0; i < 4; ++i) p[i] = uint8_t(crc >> (8 * i));
+}
+inline uint32_t load_digest(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+
 // A Basic Header Segment with named accessors for the fields common to every
 // PDU and the ones of each opcode (offsets from RFC 7143 §11).
 struct Bhs {
@@ -165,6 +174,10 @@ struct Bhs {
   uint64_t isid() const { return get_be64(&b[8]) >> 16; }
   uint16_t tsih() const { return get_be16(&b[14]); }
   uint16_t cid() const { return get_be16(&b[20]); }
+  uint8_t version_max() const { return b[2]; }
+  uint8_t version_min() const { return b[3]; }
+  // Login Response (as sent): Status-Class << 8 | Status-Detail.
+  uint16_t login_status_code() const { return get_be16(&b[36]); }
 
   void set_opcode(uint8_t opcode) { b[0] = opcode; }
   void set_flags(uint8_t f) { b[1] = f; }

@@ -104,3 +104,29 @@ write("cdb", "report_luns", cdb_input(cdb(0xA0, 0, 0, 0, 0, 0, 0, 0, 1, 0), 2, 0
 write("cdb", "pr_in", cdb_input(cdb(0x5E, 0, 0, 0, 0, 0, 0, 1, 0), 0, 0, 256))
 write("cdb", "write_same16", cdb_input(cdb(0x93, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16), 0, 1,
                                        512, bytes(512)))
+
+
+# Streams (fuzz_stream): byte 0 = mode (bit 0/1 header/data digest after
+# login, bit 2 start in full feature, bits 3-4 segment limit), bytes 1-4 =
+# split seed, then whole PDUs back to back: BHS, data, padding.
+def pdu(header, data=b""):
+    return header + data + bytes((4 - len(data) % 4) % 4)
+
+
+read10 = bytes([0x28, 0, 0, 0, 0, 8, 0, 0, 8, 0])
+write10 = bytes([0x2A, 0, 0, 0, 0, 8, 0, 0, 8, 0])
+session = (
+    pdu(bhs(0x43, 0x87, len(first + ops), itt=0x10), first + ops) +     # login, to full feature
+    pdu(bhs(0x01, 0xC1, 0, 0x20, 1 << 48, 4096, 0, 1, read10)) +         # READ(10)
+    pdu(bhs(0x01, 0xA1, 512, 0x21, 1 << 48, 4096, 1, 1, write10), b"w" * 512) +  # immediate
+    pdu(bhs(0x05, 0x80, 3584, 0x21, 1 << 48, 0xFFFFFFFF, 0, 1,
+            bytes(4) + (0).to_bytes(4, "big") + (512).to_bytes(4, "big")),  # DataSN, offset
+        b"d" * 3584) +                                                     # Data-Out
+    pdu(bhs(0x00, 0x80, 5, 0x22, 0, 0xFFFFFFFF, 2, 1), b"ping!") +        # NOP-Out, padded
+    pdu(bhs(0x04, 0x80, 16, 0x23, 0, 0xFFFFFFFF, 3, 1), kv(("SendTargets", "All"))[:16]) +
+    pdu(bhs(0x42, 0x85, 0, 0x24, 1 << 48, 0xFFFFFFFF, 4, 1)) +            # LUN RESET
+    pdu(bhs(0x46, 0x80, 0, 0x25, 0, 0, 5, 1)))                            # Logout
+write("stream", "session", bytes([0x00]) + (1).to_bytes(4, "little") + session)
+write("stream", "session_digests", bytes([0x03 | 0x10]) + (7).to_bytes(4, "little") + session)
+write("stream", "full_feature", bytes([0x04 | 0x18]) + (99).to_bytes(4, "little") +
+      session[48 + len(first + ops) + (4 - len(first + ops) % 4) % 4:])
