@@ -14,7 +14,8 @@ bool same_lun(const config::Lun& a, const config::Lun& b) {
   return a.number == b.number && a.type == b.type && a.path == b.path && a.size == b.size &&
          a.block_size == b.block_size && a.read_only == b.read_only &&
          a.write_cache == b.write_cache && a.direct == b.direct && a.thin == b.thin &&
-         a.serial == b.serial && a.naa == b.naa && a.product == b.product && a.rbd == b.rbd &&
+         a.serial == b.serial && a.naa == b.naa && a.serial_pinned == b.serial_pinned &&
+         a.naa_pinned == b.naa_pinned && a.product == b.product && a.rbd == b.rbd &&
          a.fault_control == b.fault_control;
 }
 
