@@ -166,6 +166,31 @@ struct AuthSettings {
   int line = 0;
 };
 
+// ALUA (SPC-4 5.15) across gateways: `gateway:` names this gateway's target
+// port group and relative target port identifiers and those of its peers (other
+// sharedisk-target daemons exporting the same logical units). Every gateway
+// lists every group in REPORT TARGET PORT GROUPS. Groups and relative target
+// port identifiers are unique across all gateways of the section.
+struct GatewayPeer {
+  std::string name;
+  uint16_t group = 0;                    // target port group, 1..65535
+  std::vector<uint16_t> relative_ports;  // 1..65535; default: {group}
+  std::optional<Endpoint> portal;        // where it listens (documentation, status)
+  int line = 0;
+};
+
+struct Gateway {
+  std::string name;
+  uint16_t group = 1;
+  // This gateway's target ports in order: the iSCSI portal group the daemon
+  // serves (tag 1) is the first. Default: {group}.
+  std::vector<uint16_t> relative_ports{1};
+  std::vector<GatewayPeer> peers;
+  int line = 0;
+
+  bool operator==(const Gateway& o) const;
+};
+
 struct Config {
   std::string source;  // file name, or "<embedded default>"
   std::vector<Endpoint> portals;
@@ -181,6 +206,8 @@ struct Config {
   } metrics;
   AuthSettings auth;
   Limits limits;
+  // Absent: one target port group (1) with relative target port 1, no peers.
+  std::optional<Gateway> gateway;
 };
 
 // Throws ConfigError. Only stat()s a backing path (to tell a block device from a file when

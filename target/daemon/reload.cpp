@@ -66,6 +66,8 @@ std::vector<std::string> restart_only_changes(const config::Config& a, const con
   if (ma != mb || (ma && a.metrics.listen->to_string() != b.metrics.listen->to_string()))
     out.push_back("metrics.listen");
   if (a.state_dir != b.state_dir) out.push_back("state_dir");
+  // Target port groups are part of every nexus and LUN (ALUA state).
+  if (a.gateway != b.gateway) out.push_back("gateway");
   return out;
 }
 
@@ -229,6 +231,7 @@ ReloadResult apply(DaemonState& state, config::Config next) {
   config::Config with_running_globals = next;
   with_running_globals.iscsi = cur.iscsi;
   with_running_globals.state_dir = cur.state_dir;
+  with_running_globals.gateway = cur.gateway;
   const ReloadPlan plan = plan_reload(cur, next);
   auto kept_stats = [&](const std::string& iqn) {
     std::map<uint64_t, std::shared_ptr<iscsi::LunIoStats>> keep;
@@ -344,6 +347,7 @@ ReloadResult apply(DaemonState& state, config::Config next) {
   next.admin_socket = cur.admin_socket;
   next.metrics = cur.metrics;
   next.state_dir = cur.state_dir;
+  next.gateway = cur.gateway;
   state.config = std::move(next);
   state.reloads_ok++;
 

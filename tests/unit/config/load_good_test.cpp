@@ -33,6 +33,21 @@ TEST(LoadGood, ExampleLunYaml) {
   EXPECT_TRUE(t.luns[1].path.empty());
 }
 
+TEST(LoadGood, GatewayExplicitPortsAndNoSection) {
+  Config c = load_string(
+      "portals: [127.0.0.1:3260]\ngateway:\n  name: a\n  group: 10\n  relative_ports: [3, 4]\n"
+      "  peers:\n    - name: b\n      group: 20\n      relative_ports: [5]\n"
+      "    - name: c\n      group: 30\n",
+      "t.yaml");
+  ASSERT_TRUE(c.gateway);
+  EXPECT_EQ(c.gateway->relative_ports, (std::vector<uint16_t>{3, 4}));
+  ASSERT_EQ(c.gateway->peers.size(), 2u);
+  EXPECT_EQ(c.gateway->peers[0].relative_ports, std::vector<uint16_t>{5});
+  EXPECT_EQ(c.gateway->peers[1].relative_ports, std::vector<uint16_t>{30});
+  EXPECT_FALSE(c.gateway->peers[1].portal);
+  EXPECT_FALSE(load_string("portals: [127.0.0.1:3260]\n", "t.yaml").gateway);
+}
+
 TEST(LoadGood, ExampleLb2Yaml) {
   Config c = load_file(example("lb2.yaml"));
   ASSERT_EQ(c.portals.size(), 1u);
