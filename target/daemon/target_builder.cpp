@@ -134,6 +134,16 @@ const char* io_mode(const config::Lun& lun, const blockdev::DeviceInfo& info) {
   return info.direct_io ? "O_DIRECT" : "buffered";
 }
 
+// lun.yaml `gateway:` as the SCSI layer's target port groups.
+scsi::AluaTopology alua_topology(const config::Config& config) {
+  scsi::AluaTopology t;
+  if (!config.gateway) return t;
+  t.local = {config.gateway->group, config.gateway->relative_ports};
+  for (const config::GatewayPeer& p : config.gateway->peers)
+    t.peers.push_back({p.group, p.relative_ports});
+  return t;
+}
+
 }  // namespace
 
 void set_fault_wrap(FaultWrap wrap) {
@@ -249,7 +259,7 @@ std::shared_ptr<iscsi::TargetNode> build_target(
   node->alias = t.alias;
   node->set_access(t.allowed_initiators, t.allowed_networks);
   node->queue_depth = t.queue_depth != 0 ? t.queue_depth : config.iscsi.queue_depth;
-  node->device = scsi::make_device(t.iqn);
+  node->device = scsi::make_device(t.iqn, alua_topology(config));
   std::vector<iscsi::LunInfo> infos;
   for (const config::Lun& lun : t.luns) {
     PreparedLun p = prepare_lun(config, t, lun, unsigned(loops.size()), keep_stats);
