@@ -384,6 +384,17 @@ std::unique_ptr<BlockDevice> open_rbd(const RbdOptions& o) {
   return std::make_unique<RbdDevice>(std::move(cluster), io, image, std::move(info), o.cache_mode);
 }
 
+std::string RbdDevice::cluster_fsid() const {
+  char buf[64] = {};
+  int rc = rados_cluster_fsid(cluster_->handle(), buf, sizeof buf - 1);
+  return rc < 0 ? std::string() : std::string(buf);
+}
+
+std::string rbd_cluster_fsid(BlockDevice& device) {
+  auto* rbd = dynamic_cast<RbdDevice*>(&device);
+  return rbd ? rbd->cluster_fsid() : std::string();
+}
+
 std::shared_ptr<RbdStats> rbd_stats(BlockDevice& device) {
   auto* rbd = dynamic_cast<RbdDevice*>(&device);
   return rbd ? rbd->shared_stats() : nullptr;

@@ -66,6 +66,10 @@ class RbdDevice final : public BlockDevice {
   int check(const IoRequest& req) const;
   RbdStats& stats() { return *stats_; }
   const std::shared_ptr<RbdStats>& shared_stats() const { return stats_; }
+  // The Ceph cluster's fsid (rados_cluster_fsid), e.g.
+  // "b3a1c2d4-...": with pool, namespace and image it names the image
+  // uniquely, so every gateway derives the same SCSI identity from it.
+  std::string cluster_fsid() const;
 
  private:
   std::shared_ptr<RadosCluster> cluster_;
@@ -87,5 +91,7 @@ std::unique_ptr<BlockDevice> open_rbd(const RbdOptions& options);
 
 // The stats of a device made by open_rbd(), or null for any other backend.
 std::shared_ptr<RbdStats> rbd_stats(BlockDevice& device);
+// The cluster fsid of a device made by open_rbd(); empty for any other backend.
+std::string rbd_cluster_fsid(BlockDevice& device);
 
 }  // namespace sharedisk::blockdev

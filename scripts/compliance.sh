@@ -31,6 +31,9 @@
 #   COMPLIANCE_LOG_DIR  where the logs go (default BUILD_DIR/compliance-logs)
 #   COMPLIANCE_SIZE     LUN size (default 256M)
 #   COMPLIANCE_BLOCK    logical block size, 512 or 4096 (default 512)
+#   COMPLIANCE_GATEWAY  1: the daemon's lun.yaml has a `gateway` section (this
+#                       gateway group 1, one peer, group 2), as a gateway of a
+#                       pair runs (ALUA: two target port groups)
 set -u -o pipefail
 
 usage() {
@@ -106,7 +109,16 @@ write_config() {  # kind port
         pool: $RBD_POOL
         image: $RBD_IMAGE
         ceph_conf: $RBD_CONF"
+  local gateway=
+  [[ ${COMPLIANCE_GATEWAY:-} == 1 ]] && gateway="gateway:
+  name: gw-a
+  group: 1
+  peers:
+    - name: gw-b
+      group: 2
+      portal: 127.0.0.1:3261"
   cat >"$WORK/$kind.yaml" <<EOF
+$gateway
 log_level: info
 threads: 2
 admin_socket: $WORK/$kind-admin.sock

@@ -98,9 +98,13 @@ struct Lun {
   bool write_cache = true;  // write-back (true) or write-through (false)
   bool direct = true;       // O_DIRECT; false = buffered, on I/O threads
   Thin thin = Thin::kAuto;
-  std::string serial;   // filled from a stable hash of target IQN + LUN number when absent
-  std::string naa;      // 16 or 32 hex digits; filled the same way when absent
-  std::string product;  // INQUIRY product id override (<= 16 chars); empty = default
+  // Filled from a stable hash of target IQN + LUN number when absent; an rbd
+  // LUN without them is given rbd_serial()/rbd_naa() once its cluster is known.
+  std::string serial;
+  std::string naa;             // 16 or 32 hex digits
+  bool serial_pinned = false;  // `serial:` was given
+  bool naa_pinned = false;     // `naa:` was given
+  std::string product;         // INQUIRY product id override (<= 16 chars); empty = default
   // Test builds only (`fault: {control: PATH}`): the fault-injecting store's
   // control file (blockdev/fault_device.h); empty = a normal LUN.
   std::string fault_control;
@@ -162,6 +166,31 @@ struct AuthSettings {
   int line = 0;
 };
 
+// ALUA (SPC-4 5.15) across gateways: `gateway:` names this gateway's target
+// port group and relative target port identifiers and those of its peers (other
+// sharedisk-target daemons exporting the same logical units). Every gateway
+// lists every group in REPORT TARGET PORT GROUPS. Groups and relative target
+// port identifiers are unique across all gateways of the section.
+struct GatewayPeer {
+  std::string name;
+  uint16_t group = 0;                    // target port group, 1..65535
+  std::vector<uint16_t> relative_ports;  // 1..65535; default: {group}
+  std::optional<Endpoint> portal;        // where it listens (documentation, status)
+  int line = 0;
+};
+
+struct Gateway {
+  std::string name;
+  uint16_t group = 1;
+  // This gateway's target ports in order: the iSCSI portal group the daemon
+  // serves (tag 1) is the first. Default: {group}.
+  std::vector<uint16_t> relative_ports{1};
+  std::vector<GatewayPeer> peers;
+  int line = 0;
+
+  bool operator==(const Gateway& o) const;
+};
+
 struct Config {
   std::string source;  // file name, or "<embedded default>"
   std::vector<Endpoint> portals;
@@ -177,6 +206,8 @@ struct Config {
   } metrics;
   AuthSettings auth;
   Limits limits;
+  // Absent: one target port group (1) with relative target port 1, no peers.
+  std::optional<Gateway> gateway;
 };
 
 // Throws ConfigError. Only stat()s a backing path (to tell a block device from a file when
@@ -191,6 +222,17 @@ Config embedded_default(const std::string& demo_backing_path);
 // RFC 3720/7143 iSCSI name rules (iqn., eui., naa.); returns an empty string
 // when valid, else the reason.
 std::string check_iscsi_name(const std::string& name);
+
+// The default identity of an RBD LUN (type: rbd without serial/naa), the same
+// on every gateway exporting the image: FNV-1a 64 of
+// "rbd\0<fsid>\0<pool>\0<namespace>\0<image>" (fsid: rados_cluster_fsid),
+// as 16 hex digits (serial) and as an NAA type 6 like the default ones.
+uint64_t rbd_image_hash(const std::string& fsid, const std::string& pool, const std::string& ns,
+                        const std::string& image);
+std::string rbd_serial(const std::string& fsid, const std::string& pool, const std::string& ns,
+                       const std::string& image);
+std::string rbd_naa(const std::string& fsid, const std::string& pool, const std::string& ns,
+                    const std::string& image);
 
 // The decoded NAA bytes of a Lun::naa string (8 or 16 bytes).
 std::vector<uint8_t> naa_bytes(const std::string& naa_hex);

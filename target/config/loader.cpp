@@ -31,7 +31,7 @@ class Loader {
     c.source = r_.file();
     MapView m(r_, Field{"", root, std::max(1, detail::line_of(root))},
               {"threads", "log_level", "admin_socket", "state_dir", "metrics", "portals", "iscsi",
-               "targets", "auth", "limits"});
+               "targets", "auth", "limits", "gateway"});
     if (auto f = m.get("threads")) c.threads = threads(*f);
     if (auto f = m.get("log_level")) c.log_level = log_level(*f);
     if (auto f = m.get("admin_socket")) c.admin_socket = admin_socket(*f);
@@ -45,6 +45,7 @@ class Loader {
     if (auto f = m.get("iscsi")) c.iscsi = detail::read_iscsi(r_, *f);
     if (auto f = m.get("auth")) c.auth = detail::read_auth(r_, *f);
     if (auto f = m.get("limits")) c.limits = detail::read_limits(r_, *f);
+    if (auto f = m.get("gateway")) c.gateway = detail::read_gateway(r_, *f);
     if (auto f = m.get("targets")) {
       detail::FileWideUniques unique;
       bool secrets = !c.auth.secrets_file.empty();

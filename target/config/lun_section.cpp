@@ -97,10 +97,10 @@ std::atomic<bool> fault_injection{false};
 
 Lun read_lun(const Reader& r, const Field& f, const std::string& iqn, Uniques& numbers,
              FileWideUniques& unique) {
-  MapView m(r, f,
-            {"number", "type", "path", "size", "block_size", "read_only", "write_cache", "direct",
-             "thin", "serial", "naa", "product", "pool", "image", "namespace", "ceph_conf",
-             "client", "keyring", "rbd_timeout", "fault"});
+  MapView m(r, f, {"number",    "type",        "path",    "size",        "block_size",
+                   "read_only", "write_cache", "direct",  "thin",        "serial",
+                   "naa",       "product",     "pool",    "image",       "namespace",
+                   "ceph_conf", "client",      "keyring", "rbd_timeout", "fault"});
   Lun l;
   l.line = f.line;
   Field number = m.require("number");
@@ -189,6 +189,7 @@ Lun read_lun(const Reader& r, const Field& f, const std::string& iqn, Uniques& n
 
   if (auto s = m.get("serial")) {
     l.serial = r.text(*s);
+    l.serial_pinned = true;
     if (l.serial.empty() || l.serial.size() > kMaxSerial || !printable_ascii(l.serial, 0x21))
       r.fail(*s,
              "must be 1 to 32 printable ASCII characters without spaces (got '" + l.serial + "')");
@@ -199,6 +200,7 @@ Lun read_lun(const Reader& r, const Field& f, const std::string& iqn, Uniques& n
   }
   if (auto n = m.get("naa")) {
     if (auto err = check_naa(r.text(*n), l.naa); !err.empty()) r.fail(*n, err);
+    l.naa_pinned = true;
     unique.naas.add(r, *n, l.naa, "naa");
   } else {
     l.naa = default_naa(iqn, l.number);

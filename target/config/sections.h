@@ -43,6 +43,7 @@ AuthMode read_auth_mode(const Reader& r, const Field& f);
 // `has_secrets_file`: auth.secrets_file is set, so a target may require CHAP.
 Target read_target(const Reader& r, const Field& f, FileWideUniques& unique,
                    bool has_secrets_file = false);
+Gateway read_gateway(const Reader& r, const Field& f);
 Lun read_lun(const Reader& r, const Field& f, const std::string& target_iqn, Uniques& numbers,
              FileWideUniques& unique);
 

@@ -5,6 +5,11 @@
 // reordered: they derive only from the target IQN and the LUN number, through
 // FNV-1a 64 (fixed by its spec, unlike std::hash).
 //
+// An RBD LUN's defaults instead derive from where its data lives — the Ceph
+// cluster's fsid, the pool, the namespace and the image — so that every
+// gateway exporting the image reports the same logical unit (multipath
+// groups paths by these identifiers), whatever its target IQN or LUN number.
+//
 // The default NAA is type 6 (IEEE Registered Extended, 16 bytes) with the
 // company ID 0x001405, the one Linux kernel targets (LIO) use, followed by a
 // 36-bit vendor-specific id and a 64-bit extension from the hash.
@@ -53,15 +58,15 @@ uint64_t lun_hash(const std::string& target_iqn, uint64_t lun_number) {
   return fnv1a(h, std::to_string(lun_number));
 }
 
-std::string default_serial(const std::string& target_iqn, uint64_t lun_number) {
+namespace {
+
+std::string serial_of(uint64_t h) {
   char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx",
-                static_cast<unsigned long long>(lun_hash(target_iqn, lun_number)));
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
   return buf;
 }
 
-std::string default_naa(const std::string& target_iqn, uint64_t lun_number) {
-  uint64_t ext = lun_hash(target_iqn, lun_number);
+std::string naa_of(uint64_t ext) {
   uint64_t vendor_id = fnv1a(ext, "naa") >> 28;  // 36 bits
   uint8_t b[16];
   b[0] = static_cast<uint8_t>(0x60 | ((kNaaCompanyId >> 20) & 0x0f));
@@ -71,6 +76,16 @@ std::string default_naa(const std::string& target_iqn, uint64_t lun_number) {
   for (int i = 0; i < 4; ++i) b[4 + i] = static_cast<uint8_t>(vendor_id >> (24 - 8 * i));
   for (int i = 0; i < 8; ++i) b[8 + i] = static_cast<uint8_t>(ext >> (56 - 8 * i));
   return hex(b, sizeof b);
+}
+
+}  // namespace
+
+std::string default_serial(const std::string& target_iqn, uint64_t lun_number) {
+  return serial_of(lun_hash(target_iqn, lun_number));
+}
+
+std::string default_naa(const std::string& target_iqn, uint64_t lun_number) {
+  return naa_of(lun_hash(target_iqn, lun_number));
 }
 
 std::string check_naa(const std::string& text, std::string& normalized) {
@@ -103,6 +118,28 @@ std::string check_naa(const std::string& text, std::string& normalized) {
 }
 
 }  // namespace detail
+
+uint64_t rbd_image_hash(const std::string& fsid, const std::string& pool, const std::string& ns,
+                        const std::string& image) {
+  // "rbd\0<fsid>\0<pool>\0<namespace>\0<image>": the separators keep
+  // ("a", "bc") and ("ab", "c") apart; the prefix keeps it apart from lun_hash.
+  uint64_t h = detail::fnv1a(detail::kFnvOffset, "rbd");
+  for (const std::string* part : {&fsid, &pool, &ns, &image}) {
+    h = detail::fnv1a(h, std::string_view("\0", 1));
+    h = detail::fnv1a(h, *part);
+  }
+  return h;
+}
+
+std::string rbd_serial(const std::string& fsid, const std::string& pool, const std::string& ns,
+                       const std::string& image) {
+  return detail::serial_of(rbd_image_hash(fsid, pool, ns, image));
+}
+
+std::string rbd_naa(const std::string& fsid, const std::string& pool, const std::string& ns,
+                    const std::string& image) {
+  return detail::naa_of(rbd_image_hash(fsid, pool, ns, image));
+}
 
 std::vector<uint8_t> naa_bytes(const std::string& naa_hex) {
   std::vector<uint8_t> out;

@@ -153,6 +153,14 @@ int run(const config::Config& config, const Overrides& overrides) {
   wait_hup();
 
   server.start();
+  if (config.gateway) {
+    std::string peers;
+    for (const config::GatewayPeer& p : config.gateway->peers)
+      peers += (peers.empty() ? "" : ", ") + p.name + " (group " + std::to_string(p.group) +
+               (p.portal ? ", " + p.portal->to_string() : "") + ")";
+    spdlog::info("gateway {}: ALUA target port group {}; peers: {}", config.gateway->name,
+                 config.gateway->group, peers.empty() ? "none" : peers);
+  }
   spdlog::info("sharedisk-target ready: {} target(s), {} event loop(s)", config.targets.size(),
                threads);
   sd_notify("READY=1\n" + ready_status(state) + "\nMAINPID=" + std::to_string(::getpid()));

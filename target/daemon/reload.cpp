@@ -14,7 +14,8 @@ bool same_lun(const config::Lun& a, const config::Lun& b) {
   return a.number == b.number && a.type == b.type && a.path == b.path && a.size == b.size &&
          a.block_size == b.block_size && a.read_only == b.read_only &&
          a.write_cache == b.write_cache && a.direct == b.direct && a.thin == b.thin &&
-         a.serial == b.serial && a.naa == b.naa && a.product == b.product && a.rbd == b.rbd &&
+         a.serial == b.serial && a.naa == b.naa && a.serial_pinned == b.serial_pinned &&
+         a.naa_pinned == b.naa_pinned && a.product == b.product && a.rbd == b.rbd &&
          a.fault_control == b.fault_control;
 }
 
@@ -65,6 +66,8 @@ std::vector<std::string> restart_only_changes(const config::Config& a, const con
   if (ma != mb || (ma && a.metrics.listen->to_string() != b.metrics.listen->to_string()))
     out.push_back("metrics.listen");
   if (a.state_dir != b.state_dir) out.push_back("state_dir");
+  // Target port groups are part of every nexus and LUN (ALUA state).
+  if (a.gateway != b.gateway) out.push_back("gateway");
   return out;
 }
 
@@ -228,6 +231,7 @@ ReloadResult apply(DaemonState& state, config::Config next) {
   config::Config with_running_globals = next;
   with_running_globals.iscsi = cur.iscsi;
   with_running_globals.state_dir = cur.state_dir;
+  with_running_globals.gateway = cur.gateway;
   const ReloadPlan plan = plan_reload(cur, next);
   auto kept_stats = [&](const std::string& iqn) {
     std::map<uint64_t, std::shared_ptr<iscsi::LunIoStats>> keep;
@@ -343,6 +347,7 @@ ReloadResult apply(DaemonState& state, config::Config next) {
   next.admin_socket = cur.admin_socket;
   next.metrics = cur.metrics;
   next.state_dir = cur.state_dir;
+  next.gateway = cur.gateway;
   state.config = std::move(next);
   state.reloads_ok++;
 

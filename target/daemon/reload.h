@@ -11,7 +11,7 @@
 // every new backing opened before anything changes: a bad file (reported as
 // file:line: key: message) or a backing that cannot be opened refuses the
 // whole reload and the running configuration stays. Settings that need a
-// restart (portals, threads, iscsi, admin_socket, metrics, state_dir) are
+// restart (portals, threads, iscsi, admin_socket, metrics, state_dir, gateway) are
 // reported and kept as running; log_level is applied.
 #pragma once
 

@@ -80,13 +80,21 @@ std::string pr_state_path(const std::string& state_dir, const std::string& iqn, 
   return state_dir + "/" + iqn + "-lun" + std::to_string(lun) + ".pr";
 }
 
-scsi::LunOptions lun_options(const config::Lun& lun, const blockdev::DeviceInfo& info) {
+// `fsid`: the cluster of an rbd LUN (empty otherwise). Unless lun.yaml pins
+// them, an rbd LUN's serial and NAA come from fsid, pool, namespace and image,
+// so every gateway exporting the image reports the same logical unit.
+scsi::LunOptions lun_options(const config::Lun& lun, const blockdev::DeviceInfo& info,
+                             const std::string& fsid) {
   scsi::LunOptions o;
   o.number = lun.number;
   o.block_size = lun.block_size;
   o.read_only = lun.read_only;
-  o.serial = lun.serial;
-  std::vector<uint8_t> naa = config::naa_bytes(lun.naa);
+  bool from_image = lun.type == config::BackingType::kRbd && !fsid.empty();
+  const config::RbdBacking& b = lun.rbd;
+  o.serial = from_image && !lun.serial_pinned ? config::rbd_serial(fsid, b.pool, b.ns, b.image)
+                                              : lun.serial;
+  std::vector<uint8_t> naa = config::naa_bytes(
+      from_image && !lun.naa_pinned ? config::rbd_naa(fsid, b.pool, b.ns, b.image) : lun.naa);
   std::copy(naa.begin(), naa.end(), o.naa.begin());
   o.naa_length = uint8_t(naa.size());
   if (!lun.product.empty()) o.product = lun.product;
@@ -112,8 +120,9 @@ std::unique_ptr<blockdev::BlockDevice> open_store(const config::Config& config,
 
 std::unique_ptr<blockdev::BlockDevice> open_backing(const config::Config& config,
                                                     const config::Lun& lun,
-                                                    const std::string& target) {
+                                                    const std::string& target, std::string& fsid) {
   auto store = open_store(config, lun, target);
+  fsid = blockdev::rbd_cluster_fsid(*store);
   if (lun.fault_control.empty()) return store;
   // The loader refuses `fault:` unless a test build enabled it.
   if (fault_wrap == nullptr) throw std::runtime_error("fault injection is not built in");
@@ -124,6 +133,16 @@ const char* io_mode(const config::Lun& lun, const blockdev::DeviceInfo& info) {
   if (lun.type == config::BackingType::kMemory) return "memory";
   if (lun.type == config::BackingType::kRbd) return "rbd";
   return info.direct_io ? "O_DIRECT" : "buffered";
+}
+
+// lun.yaml `gateway:` as the SCSI layer's target port groups.
+scsi::AluaTopology alua_topology(const config::Config& config) {
+  scsi::AluaTopology t;
+  if (!config.gateway) return t;
+  t.local = {config.gateway->group, config.gateway->relative_ports};
+  for (const config::GatewayPeer& p : config.gateway->peers)
+    t.peers.push_back({p.group, p.relative_ports});
+  return t;
 }
 
 }  // namespace
@@ -188,8 +207,9 @@ PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
   std::string problem = precheck_backing(lun, t.iqn);
   if (!problem.empty()) throw std::runtime_error(problem);
   PreparedLun out;
+  std::string fsid;
   try {
-    out.backing = open_backing(config, lun, t.iqn);
+    out.backing = open_backing(config, lun, t.iqn, fsid);
   } catch (const config::ConfigError&) {
     throw;
   } catch (const std::exception& e) {
@@ -220,7 +240,12 @@ PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
   li.fault_control = lun.fault_control;
   auto kept = keep_stats.find(lun.number);
   li.stats = kept != keep_stats.end() ? kept->second : std::make_shared<iscsi::LunIoStats>(loops);
-  out.options = lun_options(lun, info);
+  out.options = lun_options(lun, info, fsid);
+  if (lun.type == config::BackingType::kRbd)
+    spdlog::info(
+        "{} LUN {}: cluster {}, serial {}{}", t.iqn, lun.number,
+        fsid.empty() ? "(fsid unknown)" : fsid, out.options.serial,
+        lun.serial_pinned || lun.naa_pinned ? " (pinned in lun.yaml)" : " (from the image)");
   out.options.pr_state_path = pr_state_path(config.state_dir, t.iqn, lun.number);
   return out;
 }
@@ -240,7 +265,7 @@ std::shared_ptr<iscsi::TargetNode> build_target(
   node->alias = t.alias;
   node->set_access(t.allowed_initiators, t.allowed_networks);
   node->queue_depth = t.queue_depth != 0 ? t.queue_depth : config.iscsi.queue_depth;
-  node->device = scsi::make_device(t.iqn);
+  node->device = scsi::make_device(t.iqn, alua_topology(config));
   std::vector<iscsi::LunInfo> infos;
   for (const config::Lun& lun : t.luns) {
     PreparedLun p = prepare_lun(config, t, lun, unsigned(loops.size()), keep_stats);

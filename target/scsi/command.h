@@ -117,6 +117,7 @@ void cmd_persistent_reserve_out(DeviceImpl&, Lun*, Task&);
 void cmd_extended_copy(DeviceImpl&, Lun*, Task&);
 void cmd_receive_copy_results(DeviceImpl&, Lun*, Task&);
 void cmd_report_target_port_groups(DeviceImpl&, Lun*, Task&);
+void cmd_set_target_port_groups(DeviceImpl&, Lun*, Task&);
 
 }  // namespace sharedisk::scsi
 

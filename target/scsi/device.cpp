@@ -35,8 +35,8 @@ uint64_t encode_lun(uint64_t number) {
   return (0x4000ull | (number & 0x3FFF)) << 48;
 }
 
-std::unique_ptr<Device> make_device(const std::string& target_name) {
-  return std::make_unique<DeviceImpl>(target_name);
+std::unique_ptr<Device> make_device(const std::string& target_name, AluaTopology alua) {
+  return std::make_unique<DeviceImpl>(target_name, std::move(alua));
 }
 
 // ---- helpers shared by the handlers
@@ -153,7 +153,9 @@ void DeviceImpl::install(const LunOptions& options, std::unique_ptr<blockdev::Bl
                    old->options().pr_state_path == options.pr_state_path;
   std::shared_ptr<ReservationStore> rs =
       same_unit ? old->reservation_store() : make_local_reservation_store(options.pr_state_path);
-  auto lun = std::make_unique<Lun>(options, std::move(backing), loops, std::move(rs));
+  std::shared_ptr<Alua> alua = same_unit ? old->alua_state() : std::make_shared<Alua>(alua_);
+  auto lun =
+      std::make_unique<Lun>(options, std::move(backing), loops, std::move(rs), std::move(alua));
   Lun* raw = lun.get();
   if (same_unit) {
     raw->set_d_sense(old->d_sense());
@@ -207,16 +209,6 @@ void DeviceImpl::report_luns_seen(const Nexus* nexus) {
     if (l->ua_maybe_pending()) l->ua_clear(nexus, asc::kReportedLunsDataHasChanged);
 }
 
-std::vector<uint16_t> DeviceImpl::target_ports(uint16_t tpg) const {
-  std::vector<uint16_t> out;
-  std::lock_guard lock(mutex_);
-  for (auto& n : nexuses_)
-    if (n->target_port_group() == tpg) out.push_back(n->relative_target_port());
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
-  return out;
-}
-
 std::vector<uint64_t> DeviceImpl::luns() const {
   std::vector<uint64_t> out;
   for (Lun* l : all_luns()) out.push_back(l->number());
@@ -225,8 +217,12 @@ std::vector<uint64_t> DeviceImpl::luns() const {
 
 Nexus* DeviceImpl::attach(const std::string& initiator_port, const std::string& target_port,
                           uint16_t relative_target_port, uint16_t target_port_group) {
-  auto n = std::make_unique<NexusImpl>(initiator_port, target_port, relative_target_port,
-                                       target_port_group);
+  // The transport's port index within this gateway -> the configured
+  // relative target port identifier; its portal group -> this gateway's group.
+  uint16_t rtpi = alua_.local_port(relative_target_port);
+  if (rtpi == 0) rtpi = relative_target_port;
+  (void)target_port_group;
+  auto n = std::make_unique<NexusImpl>(initiator_port, target_port, rtpi, alua_.local.id);
   NexusImpl* raw = n.get();
   std::lock_guard lock(mutex_);
   nexuses_.push_back(std::move(n));
@@ -323,6 +319,11 @@ void DeviceImpl::execute(Task& task) {
       fail_cdb(task, lun, 1, 4);  // service action
     else
       fail(task, lun, sense_key::kIllegalRequest, asc::kInvalidOpcode);
+    return;
+  }
+  // ALUA standby (SPC-4 5.15.2.4.5): only the commands that manage the path.
+  if (lun->alua().local_state() == AluaState::kStandby && !(op->flags & opflag::kStandbyOk)) {
+    fail(task, lun, sense_key::kNotReady, asc::kTargetPortInStandbyState);
     return;
   }
   if (op->access != Access::kExempt && !lun->reservations().unreserved() &&

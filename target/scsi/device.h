@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "blockdev/block_device.h"
+#include "scsi/alua.h"
 #include "scsi/task.h"
 
 namespace boost::asio {
@@ -123,6 +124,11 @@ class Device {
 
   // A new I_T nexus; it sees a POWER ON, RESET OR BUS DEVICE RESET unit
   // attention on each LUN first. The returned object lives until detach().
+  // The transport numbers its target ports within this gateway from 1
+  // (`relative_target_port`) and names its portal group
+  // (`target_port_group`); the device maps them to the identifiers of the
+  // AluaTopology it was made with (lun.yaml `gateway:`), which the nexus
+  // then reports. Without a gateway section both are used as given.
   virtual Nexus* attach(const std::string& initiator_port, const std::string& target_port,
                         uint16_t relative_target_port, uint16_t target_port_group) = 0;
   virtual void detach(Nexus* nexus) = 0;
@@ -159,7 +165,9 @@ class Device {
   virtual bool capacity_changed(uint64_t lun) = 0;
 };
 
-std::unique_ptr<Device> make_device(const std::string& target_name);
+// `alua`: the target port groups of this gateway and its peers; the default
+// is one group (1) with one port (1).
+std::unique_ptr<Device> make_device(const std::string& target_name, AluaTopology alua = {});
 
 // Decodes the 8-byte SAM LUN field (peripheral and flat addressing) to a LUN
 // number, and encodes one back (REPORT LUNS). Returns false for a format we do not serve.

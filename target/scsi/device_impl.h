@@ -32,7 +32,8 @@ inline NexusImpl* nexus_impl(Nexus* n) {
 
 class DeviceImpl final : public Device {
  public:
-  explicit DeviceImpl(std::string target_name) : target_name_(std::move(target_name)) {}
+  DeviceImpl(std::string target_name, AluaTopology alua)
+      : target_name_(std::move(target_name)), alua_(std::move(alua)) {}
   ~DeviceImpl() override;
 
   void add_lun(const LunOptions& options, std::unique_ptr<blockdev::BlockDevice> backing,
@@ -69,9 +70,7 @@ class DeviceImpl final : public Device {
   }
   // The LUNs in service, ascending by number.
   const std::vector<Lun*>& all_luns() const { return table_.get().sorted; }
-  // Relative target port identifiers of target port group `tpg` that have an
-  // attached nexus, ascending (REPORT TARGET PORT GROUPS).
-  std::vector<uint16_t> target_ports(uint16_t tpg) const;
+  const AluaTopology& alua_topology() const { return alua_; }
   // REPORT LUNS from `nexus`: its REPORTED LUNS DATA HAS CHANGED is cleared on every LUN.
   void report_luns_seen(const Nexus* nexus);
 
@@ -88,6 +87,7 @@ class DeviceImpl final : public Device {
   void reset_lun(Lun& lun, Nexus* from, uint16_t asc_ascq);
 
   std::string target_name_;
+  const AluaTopology alua_;
   util::Published<LunTable> table_;
   TaskAborter* aborter_ = nullptr;
   // Serialises LUN table changes with attach/detach, so that every LUN knows

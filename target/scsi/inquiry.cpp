@@ -30,8 +30,9 @@ uint32_t standard(const Lun* lun, uint8_t* d) {
   d[1] = 0x00;               // not removable
   d[2] = 0x06;               // SPC-4
   d[3] = 0x12;               // HISUP, response data format 2
-  // TPGS 01b: implicit ALUA (REPORT TARGET PORT GROUPS); 3PC: EXTENDED COPY.
-  d[5] = lun ? (0x10 | 0x08) : 0x00;
+  // TPGS 11b: implicit and explicit ALUA (REPORT / SET TARGET PORT GROUPS);
+  // 3PC: EXTENDED COPY.
+  d[5] = lun ? (0x30 | 0x08) : 0x00;
   d[6] = 0x00;
   d[7] = 0x02;  // CMDQUE
   put_ascii(d + 8, o.vendor, 8);

@@ -4,6 +4,7 @@
 #include <bit>
 #include <stdexcept>
 
+#include "scsi/alua.h"
 #include "scsi/reservations.h"
 #include "scsi/sense.h"
 #include "scsi/write_gate.h"
@@ -16,8 +17,13 @@ struct Lun::UaQueue {
 };
 
 Lun::Lun(const LunOptions& options, std::unique_ptr<blockdev::BlockDevice> backing,
-         const std::vector<boost::asio::io_context*>& loops, std::shared_ptr<ReservationStore> rs)
-    : options_(options), backing_(std::move(backing)), loops_(loops), reservations_(std::move(rs)) {
+         const std::vector<boost::asio::io_context*>& loops, std::shared_ptr<ReservationStore> rs,
+         std::shared_ptr<Alua> alua)
+    : options_(options),
+      backing_(std::move(backing)),
+      loops_(loops),
+      reservations_(std::move(rs)),
+      alua_(std::move(alua)) {
   if (!backing_) throw std::runtime_error("LUN " + std::to_string(options.number) + ": no backing");
   if (options.block_size != 512 && options.block_size != 4096)
     throw std::runtime_error("LUN " + std::to_string(options.number) +

@@ -20,6 +20,7 @@
 
 namespace sharedisk::scsi {
 
+class Alua;
 class ReservationStore;
 class Task;
 class WriteGate;
@@ -27,7 +28,8 @@ class WriteGate;
 class Lun {
  public:
   Lun(const LunOptions& options, std::unique_ptr<blockdev::BlockDevice> backing,
-      const std::vector<boost::asio::io_context*>& loops, std::shared_ptr<ReservationStore> rs);
+      const std::vector<boost::asio::io_context*>& loops, std::shared_ptr<ReservationStore> rs,
+      std::shared_ptr<Alua> alua);
   ~Lun();
 
   const LunOptions& options() const { return options_; }
@@ -76,6 +78,10 @@ class Lun {
   // unit (a reload changing its options): registrations and reservations stay.
   const std::shared_ptr<ReservationStore>& reservation_store() const { return reservations_; }
   WriteGate& gate() { return *gate_; }
+  // The target port groups and their access states (shared, like the
+  // reservations, with the LUN that replaces this one as the same unit).
+  Alua& alua() { return *alua_; }
+  const std::shared_ptr<Alua>& alua_state() const { return alua_; }
 
   // Tasks inside the backing store (Device::idle()).
   std::atomic<uint32_t> in_io{0};
@@ -103,6 +109,7 @@ class Lun {
 
   std::shared_ptr<ReservationStore> reservations_;
   std::unique_ptr<WriteGate> gate_;
+  std::shared_ptr<Alua> alua_;
 };
 
 }  // namespace sharedisk::scsi

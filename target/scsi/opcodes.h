@@ -22,6 +22,9 @@ enum class Access : uint8_t {
 namespace opflag {
 constexpr uint8_t kAnyLun = 0x01;  // served for a LUN that does not exist
 constexpr uint8_t kNoUa = 0x02;    // neither reports nor clears a unit attention (SPC-4 5.14)
+// Served while this gateway's target port group is in standby (SPC-4
+// 5.15.2.4.5); every other command fails NOT READY, TARGET PORT IN STANDBY STATE.
+constexpr uint8_t kStandbyOk = 0x04;
 }  // namespace opflag
 
 struct OpcodeInfo {

@@ -30,6 +30,7 @@ namespace asc {
 constexpr uint16_t kNoAdditionalSense = 0x0000;
 constexpr uint16_t kNotReadyCauseNotReportable = 0x0400;
 constexpr uint16_t kNotReadyManualInterventionRequired = 0x0403;
+constexpr uint16_t kTargetPortInStandbyState = 0x040B;
 constexpr uint16_t kWriteError = 0x0C00;
 constexpr uint16_t kUnrecoveredReadError = 0x1100;
 constexpr uint16_t kParameterListLengthError = 0x1A00;
@@ -51,6 +52,7 @@ constexpr uint16_t kModeParametersChanged = 0x2A01;
 constexpr uint16_t kReservationsPreempted = 0x2A03;
 constexpr uint16_t kReservationsReleased = 0x2A04;
 constexpr uint16_t kRegistrationsPreempted = 0x2A05;
+constexpr uint16_t kAsymmetricAccessStateChanged = 0x2A06;
 constexpr uint16_t kCapacityDataHasChanged = 0x2A09;
 constexpr uint16_t kReportedLunsDataHasChanged = 0x3F0E;
 constexpr uint16_t kCommandsClearedByAnotherInitiator = 0x2F00;

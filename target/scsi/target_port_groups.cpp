@@ -1,44 +1,87 @@
-// REPORT TARGET PORT GROUPS (SPC-4 6.37): implicit ALUA (TPGS=01b in the
-// standard INQUIRY data) with one target port group per portal group, always
-// active/optimized. A second gateway (roadmap) will report its own group and
-// the states will come from the cluster; SET TARGET PORT GROUPS (explicit
-// ALUA) is not offered.
+// REPORT TARGET PORT GROUPS (SPC-4 6.37) and SET TARGET PORT GROUPS (6.39):
+// implicit and explicit ALUA (TPGS=11b in the standard INQUIRY data).
+//
+// Every gateway's group is listed with its relative target ports, from the
+// LUN's Alua object (scsi/alua.h), so every path of this gateway sees the
+// same list. SET TARGET PORT GROUPS changes this gateway's group only (to
+// active/optimized, active/non-optimized or standby): another gateway's state
+// is that gateway's to change.
+#include <algorithm>
+
 #include "scsi/cdb.h"
 #include "scsi/command.h"
 
 namespace sharedisk::scsi {
 
 namespace {
-constexpr uint8_t kActiveOptimized = 0x0;
-constexpr uint8_t kAoSupported = 0x01;          // AO_SUP
-constexpr uint8_t kImplicitTransitionSecs = 0;  // no transitions happen
+// T_SUP=0, O_SUP=0, LBD_SUP=0, U_SUP=0, S_SUP, AN_SUP, AO_SUP.
+constexpr uint8_t kSupportedStates = 0x07;
+constexpr uint8_t kImplicitTransitionSecs = 0;  // a transition is immediate
+constexpr size_t kMaxPortsPerGroup = 255;
 }  // namespace
 
-void cmd_report_target_port_groups(DeviceImpl& dev, Lun* lun, Task& task) {
+void cmd_report_target_port_groups(DeviceImpl&, Lun* lun, Task& task) {
   const uint8_t* cdb = task.cdb;
   uint8_t format = cdb[1] >> 5;
   if (format > 1) return fail_cdb(task, lun, 1, 7);
   uint32_t alloc = get_be32(cdb + 6);
-  uint16_t tpg = task.nexus != nullptr ? task.nexus->target_port_group() : 1;
-  std::vector<uint16_t> ports = dev.target_ports(tpg);
-  if (ports.empty() && task.nexus != nullptr) ports.push_back(task.nexus->relative_target_port());
-  if (ports.size() > 255) ports.resize(255);
-  std::vector<uint8_t> d(8 + 8 + 4 * ports.size(), 0);
+  const Alua& alua = lun->alua();
+  std::vector<Alua::Group> groups = alua.groups();
   uint32_t hdr = format == 1 ? 8 : 4;
+  size_t size = hdr;
+  for (const Alua::Group& g : groups) size += 8 + 4 * std::min(g.ports->size(), kMaxPortsPerGroup);
+  std::vector<uint8_t> d(size, 0);
   if (format == 1) {
     d[4] = 0x10;  // FORMAT TYPE 001b: extended header
     d[5] = kImplicitTransitionSecs;
   }
-  uint8_t* g = d.data() + hdr;
-  g[0] = 0x80 | kActiveOptimized;  // PREF: the preferred group
-  g[1] = kAoSupported;
-  put_be16(g + 2, tpg);
-  g[5] = 0x00;  // STATUS CODE: no status
-  g[7] = static_cast<uint8_t>(ports.size());
-  for (size_t i = 0; i < ports.size(); ++i) put_be16(g + 8 + 4 * i + 2, ports[i]);
-  uint32_t len = hdr + 8 + 4 * static_cast<uint32_t>(ports.size());
-  put_be32(d.data(), len - 4);
-  send_data_in(task, d.data(), len, alloc);
+  uint8_t* p = d.data() + hdr;
+  for (const Alua::Group& g : groups) {
+    size_t ports = std::min(g.ports->size(), kMaxPortsPerGroup);
+    // PREF only when this gateway is alone (as before there were peers):
+    // with peers, no group is preferred over another.
+    p[0] = static_cast<uint8_t>((alua.topology().has_peers() ? 0 : 0x80) |
+                                static_cast<uint8_t>(g.state));
+    p[1] = kSupportedStates;
+    put_be16(p + 2, g.id);
+    p[5] = static_cast<uint8_t>(g.status);
+    p[7] = static_cast<uint8_t>(ports);
+    for (size_t i = 0; i < ports; ++i) put_be16(p + 8 + 4 * i + 2, (*g.ports)[i]);
+    p += 8 + 4 * ports;
+  }
+  put_be32(d.data(), static_cast<uint32_t>(size - 4));
+  send_data_in(task, d.data(), static_cast<uint32_t>(size), alloc);
+}
+
+void cmd_set_target_port_groups(DeviceImpl&, Lun* lun, Task& task) {
+  uint32_t param_len = get_be32(task.cdb + 6);
+  task.transfer_length = param_len;
+  if (param_len == 0) {  // nothing to change (SPC-4 6.39.1)
+    task.status = status::kGood;
+    return complete(task);
+  }
+  // A 4-byte header, then 4-byte descriptors.
+  if (param_len < 4 || param_len % 4 != 0 || data_out_bytes(task) < param_len)
+    return fail(task, lun, sense_key::kIllegalRequest, asc::kParameterListLengthError);
+  const uint8_t* p = task.buffer.data();
+  Alua& alua = lun->alua();
+  // Check every descriptor before changing anything.
+  bool have = false;
+  AluaState want = AluaState::kActiveOptimized;
+  for (uint32_t off = 4; off < param_len; off += 4) {
+    auto state = static_cast<AluaState>(p[off] & 0x0F);
+    uint16_t group = get_be16(p + off + 2);
+    if (!Alua::supported(state)) return fail_param(task, lun, uint16_t(off), 3);
+    if (!alua.is_local(group)) return fail_param(task, lun, uint16_t(off + 2));
+    // The same group twice with different states is an invalid combination.
+    if (have && state != want) return fail_param(task, lun, uint16_t(off), 3);
+    have = true;
+    want = state;
+  }
+  if (have && alua.set_local_state(want))
+    lun->ua_add_others(task.nexus, asc::kAsymmetricAccessStateChanged);
+  task.status = status::kGood;
+  complete(task);
 }
 
 }  // namespace sharedisk::scsi

@@ -205,6 +205,39 @@ const Broken kBroken[] = {
      HEAD "    luns:\n      - number: 1\n        path: /dev/sdb\n  - iqn: iqn.2019-02.lb2:other\n"
           "    luns:\n      - number: 1\n        path: /dev/sdb\n",
      10, "targets[1].luns[0].path", "already used by targets[0].luns[0].path"},
+    // gateway: two gateways may not claim one group or relative target port.
+    {"gateway group clash",
+     "portals: [127.0.0.1:3260]\ngateway:\n  name: a\n  group: 1\n  peers:\n    - name: b\n"
+     "      group: 1\n",
+     7, "gateway.peers[0].group",
+     "target port group 1 is already claimed by gateway 'a' (gateway.group)"},
+    {"gateway peers clash",
+     "portals: [127.0.0.1:3260]\ngateway:\n  name: a\n  group: 1\n  peers:\n    - name: b\n"
+     "      group: 2\n    - name: c\n      group: 2\n",
+     9, "gateway.peers[1].group",
+     "target port group 2 is already claimed by gateway 'b' (gateway.peers[0].group)"},
+    {"gateway port clash",
+     "portals: [127.0.0.1:3260]\ngateway:\n  name: a\n  group: 1\n  relative_ports: [1, 5]\n"
+     "  peers:\n    - name: b\n      group: 2\n      relative_ports: [5]\n",
+     9, "gateway.peers[0].relative_ports[0]",
+     "relative target port 5 is already claimed by gateway 'a' (gateway.relative_ports[1])"},
+    {"gateway derived port clash",
+     "portals: [127.0.0.1:3260]\ngateway:\n  name: a\n  group: 1\n  relative_ports: [2]\n"
+     "  peers:\n    - name: b\n      group: 2\n",
+     8, "gateway.peers[0].group",
+     "relative target port 2 is already claimed by gateway 'a' (gateway.relative_ports[0])"},
+    {"gateway name clash",
+     "portals: [127.0.0.1:3260]\ngateway:\n  name: a\n  group: 1\n  peers:\n    - name: a\n"
+     "      group: 2\n",
+     6, "gateway.peers[0].name", "gateway name 'a' is already used by gateway.name"},
+    {"gateway group zero", "portals: [127.0.0.1:3260]\ngateway:\n  name: a\n  group: 0\n", 4,
+     "gateway.group", "65535"},
+    {"gateway without group", "portals: [127.0.0.1:3260]\ngateway:\n  name: a\n", 3,
+     "gateway.group", "required"},
+    {"gateway peer portal",
+     "portals: [127.0.0.1:3260]\ngateway:\n  name: a\n  group: 1\n  peers:\n    - name: b\n"
+     "      group: 2\n      portal: somewhere\n",
+     8, "gateway.peers[0].portal", ""},
     {"lun is a scalar", HEAD "    luns:\n      - 1\n", 5, "targets[0].luns[0]",
      "must be a mapping"},
     {"value is a list", HEAD "    luns:\n      - number: [1]\n        path: a.img\n", 5,

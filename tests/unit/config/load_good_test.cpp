@@ -33,6 +33,51 @@ TEST(LoadGood, ExampleLunYaml) {
   EXPECT_TRUE(t.luns[1].path.empty());
 }
 
+// The two-gateway pair: each names itself and the other, with disjoint groups
+// and relative target ports (derived from the groups).
+TEST(LoadGood, ExampleGatewayPair) {
+  Config a = load_file(example("gateway-a.yaml"));
+  Config b = load_file(example("gateway-b.yaml"));
+  ASSERT_TRUE(a.gateway && b.gateway);
+  EXPECT_EQ(a.gateway->name, "gw-a");
+  EXPECT_EQ(a.gateway->group, 1);
+  EXPECT_EQ(a.gateway->relative_ports, std::vector<uint16_t>{1});
+  ASSERT_EQ(a.gateway->peers.size(), 1u);
+  EXPECT_EQ(a.gateway->peers[0].name, "gw-b");
+  EXPECT_EQ(a.gateway->peers[0].group, 2);
+  EXPECT_EQ(a.gateway->peers[0].relative_ports, std::vector<uint16_t>{2});
+  ASSERT_TRUE(a.gateway->peers[0].portal);
+  EXPECT_EQ(a.gateway->peers[0].portal->to_string(), b.portals[0].to_string());
+  EXPECT_EQ(b.gateway->name, "gw-b");
+  EXPECT_EQ(b.gateway->group, 2);
+  ASSERT_EQ(b.gateway->peers.size(), 1u);
+  EXPECT_EQ(b.gateway->peers[0].group, 1);
+  EXPECT_EQ(b.gateway->peers[0].portal->to_string(), a.portals[0].to_string());
+  // The same image, identity not pinned: both derive it from the cluster.
+  ASSERT_EQ(a.targets.size(), 1u);
+  ASSERT_EQ(b.targets.size(), 1u);
+  const Lun& la = a.targets[0].luns[0];
+  const Lun& lb = b.targets[0].luns[0];
+  EXPECT_EQ(la.type, BackingType::kRbd);
+  EXPECT_TRUE(la.rbd == lb.rbd);
+  EXPECT_FALSE(la.serial_pinned || la.naa_pinned || lb.serial_pinned || lb.naa_pinned);
+}
+
+TEST(LoadGood, GatewayExplicitPortsAndNoSection) {
+  Config c = load_string(
+      "portals: [127.0.0.1:3260]\ngateway:\n  name: a\n  group: 10\n  relative_ports: [3, 4]\n"
+      "  peers:\n    - name: b\n      group: 20\n      relative_ports: [5]\n"
+      "    - name: c\n      group: 30\n",
+      "t.yaml");
+  ASSERT_TRUE(c.gateway);
+  EXPECT_EQ(c.gateway->relative_ports, (std::vector<uint16_t>{3, 4}));
+  ASSERT_EQ(c.gateway->peers.size(), 2u);
+  EXPECT_EQ(c.gateway->peers[0].relative_ports, std::vector<uint16_t>{5});
+  EXPECT_EQ(c.gateway->peers[1].relative_ports, std::vector<uint16_t>{30});
+  EXPECT_FALSE(c.gateway->peers[1].portal);
+  EXPECT_FALSE(load_string("portals: [127.0.0.1:3260]\n", "t.yaml").gateway);
+}
+
 TEST(LoadGood, ExampleLb2Yaml) {
   Config c = load_file(example("lb2.yaml"));
   ASSERT_EQ(c.portals.size(), 1u);

@@ -1,7 +1,9 @@
 // Default serials and NAA identifiers: stable, distinct, well-formed.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <set>
+#include <vector>
 
 #include "config/config.h"
 #include "config/config_internal.h"
@@ -68,6 +70,52 @@ TEST(StableIds, SerialIsPrintableAndShort) {
   std::string s = default_serial("iqn.2019-02.lb2:odcfs2", 16383);
   EXPECT_EQ(s.size(), 16u);
   for (char c : s) EXPECT_TRUE(std::isxdigit(static_cast<unsigned char>(c))) << s;
+}
+
+// Two gateways exporting one RBD image must report the same logical unit,
+// whatever their target IQN or LUN number: the identity depends only on the
+// cluster fsid, pool, namespace and image.
+TEST(RbdIds, SameImageSameIdentity) {
+  const std::string fsid = "c1a8e9f2-3b4d-4e5f-8a9b-0c1d2e3f4a5b";
+  EXPECT_EQ(rbd_serial(fsid, "rbd", "", "odoo"), rbd_serial(fsid, "rbd", "", "odoo"));
+  EXPECT_EQ(rbd_naa(fsid, "rbd", "", "odoo"), rbd_naa(fsid, "rbd", "", "odoo"));
+  // Pinned to the algorithm: FNV-1a 64 of "rbd\0<fsid>\0<pool>\0<ns>\0<image>".
+  std::string bytes =
+      "rbd" + std::string(1, '\0') + fsid + '\0' + "rbd" + '\0' + "" + '\0' + "odoo";
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : bytes) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  }
+  EXPECT_EQ(rbd_image_hash(fsid, "rbd", "", "odoo"), h);
+  char want[17];
+  std::snprintf(want, sizeof want, "%016llx", static_cast<unsigned long long>(h));
+  EXPECT_EQ(rbd_serial(fsid, "rbd", "", "odoo"), want);
+  std::string naa = rbd_naa(fsid, "rbd", "", "odoo");
+  ASSERT_EQ(naa.size(), 32u);
+  EXPECT_EQ(naa.substr(0, 7), "6001405");  // NAA 6, company id 0x001405
+  EXPECT_EQ(naa.substr(16), want);
+  std::string normalized;
+  EXPECT_EQ(detail::check_naa(naa, normalized), "");
+}
+
+TEST(RbdIds, AnyDifferenceGivesAnotherIdentity) {
+  const std::string a = "c1a8e9f2-3b4d-4e5f-8a9b-0c1d2e3f4a5b";
+  const std::string b = "d2b9f0a3-3b4d-4e5f-8a9b-0c1d2e3f4a5b";
+  std::set<std::string> serials, naas;
+  const std::vector<std::array<std::string, 4>> inputs = {
+      {a, "rbd", "", "odoo"},  {a, "rbd", "", "odoo2"},  {b, "rbd", "", "odoo"},
+      {a, "rbd2", "", "odoo"}, {a, "rbd", "ns", "odoo"}, {a, "rb", "", "dodoo"},
+      {a, "rbd", "o", "doo"},
+  };
+  for (const auto& in : inputs) {
+    serials.insert(rbd_serial(in[0], in[1], in[2], in[3]));
+    naas.insert(rbd_naa(in[0], in[1], in[2], in[3]));
+  }
+  EXPECT_EQ(serials.size(), inputs.size());
+  EXPECT_EQ(naas.size(), inputs.size());
+  // Never the identity a file LUN of some target would get by default.
+  EXPECT_NE(rbd_serial(a, "rbd", "", "odoo"), default_serial("rbd", 0));
 }
 
 TEST(Naa, ChecksTypeAndLength) {
