@@ -76,6 +76,39 @@ Json session_json(const iscsi::SessionInfo& s) {
   };
 }
 
+// The gateway that has target port group `group` in lun.yaml's `gateway:`
+// ("" without one).
+std::string gateway_name(const DaemonState& state, uint16_t group) {
+  if (!state.config.gateway) return "";
+  const config::Gateway& g = *state.config.gateway;
+  if (g.group == group) return g.name;
+  for (const config::GatewayPeer& p : g.peers)
+    if (p.group == group) return p.name;
+  return "";
+}
+
+Json alua_json(const DaemonState& state, const scsi::Device& device, uint64_t lun) {
+  Json out = Json::array();
+  for (const auto& g : device.alua_states(lun))
+    out.push_back({{"group", g.group},
+                   {"gateway", gateway_name(state, g.group)},
+                   {"local", g.local},
+                   {"state", scsi::to_string(g.state)}});
+  return out;
+}
+
+// "group 1 gw-a (this gateway) active/optimized; group 2 gw-b active/non-optimized"
+std::string alua_text(const DaemonState& state, const scsi::Device& device, uint64_t lun) {
+  std::string out;
+  for (const auto& g : device.alua_states(lun)) {
+    std::string name = gateway_name(state, g.group);
+    out += fmt::format("{}group {}{}{} {}", out.empty() ? "" : "; ", g.group,
+                       name.empty() ? "" : " " + name, g.local ? " (this gateway)" : "",
+                       scsi::to_string(g.state));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string status_json(const DaemonState& state) {
@@ -89,6 +122,19 @@ std::string status_json(const DaemonState& state) {
   };
   Json& portals = j["portals"] = Json::array();
   for (const auto& p : state.context.registry.portals()) portals.push_back(p.to_string());
+  if (state.config.gateway) {
+    const config::Gateway& g = *state.config.gateway;
+    Json peers = Json::array();
+    for (const config::GatewayPeer& p : g.peers)
+      peers.push_back({{"name", p.name},
+                       {"group", p.group},
+                       {"relative_ports", p.relative_ports},
+                       {"portal", p.portal ? p.portal->to_string() : ""}});
+    j["gateway"] = {{"name", g.name},
+                    {"group", g.group},
+                    {"relative_ports", g.relative_ports},
+                    {"peers", peers}};
+  }
   Json& targets = j["targets"] = Json::array();
   for (const auto& t : state.context.registry.targets()) {
     auto [initiators, networks] = t->access();
@@ -117,6 +163,7 @@ std::string status_json(const DaemonState& state) {
             {"errors", io.errors}}},
       };
       if (!l.fault_control.empty()) lun["fault_control"] = l.fault_control;
+      lun["alua"] = alua_json(state, *t->device, l.number);
       if (l.rbd) {
         lun["rbd"] = {{"ops", l.rbd->ops.load(std::memory_order_relaxed)},
                       {"errors", l.rbd->errors.load(std::memory_order_relaxed)},
@@ -149,6 +196,15 @@ std::string status_text(const DaemonState& state) {
   out += fmt::format("portals: {}   login failures: {}   reloads: {} ok, {} refused\n", portals,
                      state.context.login_failures.load(std::memory_order_relaxed),
                      state.reloads_ok.load(), state.reloads_refused.load());
+  if (state.config.gateway) {
+    const config::Gateway& g = *state.config.gateway;
+    std::string peers;
+    for (const config::GatewayPeer& p : g.peers)
+      peers += fmt::format("{}{} (group {}{})", peers.empty() ? "" : ", ", p.name, p.group,
+                           p.portal ? ", " + p.portal->to_string() : "");
+    out += fmt::format("gateway {}: target port group {}; peers: {}\n", g.name, g.group,
+                       peers.empty() ? "none" : peers);
+  }
   for (const auto& t : state.context.registry.targets()) {
     auto [initiators, networks] = t->access();
     out += fmt::format("\ntarget {}{}\n", t->iqn, t->alias.empty() ? "" : "  (" + t->alias + ")");
@@ -166,6 +222,8 @@ std::string status_text(const DaemonState& state) {
                          l.read_only ? ", read-only" : "");
       if (!l.fault_control.empty())
         out += fmt::format("          FAULT INJECTION (test build), control {}\n", l.fault_control);
+      if (state.config.gateway)
+        out += fmt::format("          alua: {}\n", alua_text(state, *t->device, l.number));
       out += fmt::format("          reads {} ({})  writes {} ({})  other {}  errors {}\n",
                          io.ops[0], human_bytes(io.bytes[0]), io.ops[1], human_bytes(io.bytes[1]),
                          io.ops[2], io.errors);

@@ -291,6 +291,13 @@ bool DeviceImpl::capacity_changed(uint64_t number) {
   return true;
 }
 
+std::vector<Device::AluaGroupState> DeviceImpl::alua_states(uint64_t number) const {
+  std::vector<AluaGroupState> out;
+  if (Lun* lun = find_lun(number))
+    for (const Alua::Group& g : lun->alua().groups()) out.push_back({g.id, g.state, g.local});
+  return out;
+}
+
 void DeviceImpl::execute(Task& task) {
   task.work.aux.reset();
   task.work.gate = 0;

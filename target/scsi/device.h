@@ -163,6 +163,16 @@ class Device {
   // size and every nexus gets CAPACITY DATA HAS CHANGED (2A/09). Returns false
   // for an unknown LUN or an unchanged size.
   virtual bool capacity_changed(uint64_t lun) = 0;
+
+  // The target port groups of `lun` (this gateway's first, then its peers)
+  // and the ALUA state of each as this gateway sees it; empty for an unknown
+  // LUN. For `status`.
+  struct AluaGroupState {
+    uint16_t group;
+    AluaState state;
+    bool local;
+  };
+  virtual std::vector<AluaGroupState> alua_states(uint64_t lun) const = 0;
 };
 
 // `alua`: the target port groups of this gateway and its peers; the default

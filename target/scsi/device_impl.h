@@ -56,6 +56,7 @@ class DeviceImpl final : public Device {
     return {l->tas(), l->d_sense()};
   }
   bool capacity_changed(uint64_t lun) override;
+  std::vector<AluaGroupState> alua_states(uint64_t lun) const override;
   void set_task_aborter(TaskAborter* aborter) override { aborter_ = aborter; }
   TaskAborter* task_aborter() const { return aborter_; }
 

@@ -8,6 +8,8 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include <nlohmann/json.hpp>
+
 #include "ops_support.h"
 
 namespace ops {
@@ -37,6 +39,38 @@ class DaemonOps : public ::testing::Test {
   uint16_t port = free_port();
   std::string lun1 = dir.file("lun1.img");
 };
+
+// With a `gateway:` section, status names this gateway and its peers, and
+// each LUN's target port groups with the ALUA state this gateway reports.
+TEST_F(DaemonOps, StatusShowsTheGatewayAndEachLunsAluaStates) {
+  daemon.start(config_yaml(port, {{1, lun1, "32M"}}) +
+               "gateway:\n  name: gw-a\n  group: 1\n  peers:\n    - name: gw-b\n"
+               "      group: 2\n      portal: 127.0.0.1:3261\n");
+  auto text = daemon.admin("status");
+  ASSERT_TRUE(text.ok);
+  EXPECT_NE(text.body.find("gateway gw-a: target port group 1; peers: gw-b (group 2, "
+                           "127.0.0.1:3261)"),
+            std::string::npos)
+      << text.body;
+  EXPECT_NE(text.body.find("alua: group 1 gw-a (this gateway) active/optimized; group 2 gw-b "
+                           "active/non-optimized"),
+            std::string::npos)
+      << text.body;
+
+  auto json = daemon.admin("status --json");
+  ASSERT_TRUE(json.ok);
+  auto j = nlohmann::json::parse(json.body);
+  EXPECT_EQ(j["gateway"]["name"], "gw-a");
+  EXPECT_EQ(j["gateway"]["peers"][0]["portal"], "127.0.0.1:3261");
+  const auto& alua = j["targets"][0]["luns"][0]["alua"];
+  ASSERT_EQ(alua.size(), 2u) << json.body;
+  EXPECT_EQ(alua[0]["group"], 1);
+  EXPECT_EQ(alua[0]["local"], true);
+  EXPECT_EQ(alua[0]["state"], "active/optimized");
+  EXPECT_EQ(alua[1]["gateway"], "gw-b");
+  EXPECT_EQ(alua[1]["state"], "active/non-optimized");
+  EXPECT_EQ(daemon.stop(), 0);
+}
 
 TEST_F(DaemonOps, StatusShowsTargetsLunsSessionsAndCounters) {
   daemon.start(config_yaml(port, {{1, lun1, "32M"}}));
