@@ -87,9 +87,11 @@ std::string gateway_name(const DaemonState& state, uint16_t group) {
   return "";
 }
 
-Json alua_json(const DaemonState& state, const scsi::Device& device, uint64_t lun) {
+// `device` may be null: a node whose device is not built (tests render bare nodes).
+Json alua_json(const DaemonState& state, const scsi::Device* device, uint64_t lun) {
   Json out = Json::array();
-  for (const auto& g : device.alua_states(lun))
+  if (device == nullptr) return out;
+  for (const auto& g : device->alua_states(lun))
     out.push_back({{"group", g.group},
                    {"gateway", gateway_name(state, g.group)},
                    {"local", g.local},
@@ -98,9 +100,10 @@ Json alua_json(const DaemonState& state, const scsi::Device& device, uint64_t lu
 }
 
 // "group 1 gw-a (this gateway) active/optimized; group 2 gw-b active/non-optimized"
-std::string alua_text(const DaemonState& state, const scsi::Device& device, uint64_t lun) {
+std::string alua_text(const DaemonState& state, const scsi::Device* device, uint64_t lun) {
   std::string out;
-  for (const auto& g : device.alua_states(lun)) {
+  if (device == nullptr) return out;
+  for (const auto& g : device->alua_states(lun)) {
     std::string name = gateway_name(state, g.group);
     out += fmt::format("{}group {}{}{} {}", out.empty() ? "" : "; ", g.group,
                        name.empty() ? "" : " " + name, g.local ? " (this gateway)" : "",
@@ -163,7 +166,7 @@ std::string status_json(const DaemonState& state) {
             {"errors", io.errors}}},
       };
       if (!l.fault_control.empty()) lun["fault_control"] = l.fault_control;
-      lun["alua"] = alua_json(state, *t->device, l.number);
+      lun["alua"] = alua_json(state, t->device.get(), l.number);
       if (l.rbd) {
         lun["rbd"] = {{"ops", l.rbd->ops.load(std::memory_order_relaxed)},
                       {"errors", l.rbd->errors.load(std::memory_order_relaxed)},
@@ -223,7 +226,7 @@ std::string status_text(const DaemonState& state) {
       if (!l.fault_control.empty())
         out += fmt::format("          FAULT INJECTION (test build), control {}\n", l.fault_control);
       if (state.config.gateway)
-        out += fmt::format("          alua: {}\n", alua_text(state, *t->device, l.number));
+        out += fmt::format("          alua: {}\n", alua_text(state, t->device.get(), l.number));
       out += fmt::format("          reads {} ({})  writes {} ({})  other {}  errors {}\n",
                          io.ops[0], human_bytes(io.bytes[0]), io.ops[1], human_bytes(io.bytes[1]),
                          io.ops[2], io.errors);
