@@ -6,17 +6,10 @@
 #include <sstream>
 #include <string>
 
+#include "text.h"
+
 namespace sharedisk::ocfs2 {
-namespace {
-
-std::string trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(" \t\r");
-  return std::string(s.substr(b, e - b + 1));
-}
-
-}  // namespace
+namespace {}  // namespace
 
 IscsidConfResult parse_iscsid_conf(std::string_view text) {
   IscsidConfResult r;
@@ -25,7 +18,7 @@ IscsidConfResult parse_iscsid_conf(std::string_view text) {
   int line_no = 0;
   while (std::getline(in, raw)) {
     ++line_no;
-    const std::string line = trim(raw);
+    const std::string line = trim(raw, " \t\r");
     if (line.empty() || line[0] == '#') continue;
     // As idbm_recinfo_config(): the name runs to a blank or '=', then blanks and '=' are
     // skipped and the rest is the value (so "name value" is read too).

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "text.h"
+
 namespace sharedisk::ocfs2 {
 namespace {
 
@@ -13,13 +15,6 @@ constexpr std::uint32_t kMinDeadThreshold = 7;
 constexpr std::uint32_t kMinIdleTimeoutMs = 5000;
 constexpr std::uint32_t kMinKeepaliveDelayMs = 1000;
 constexpr std::uint32_t kMinReconnectDelayMs = 2000;
-
-std::string trim(std::string_view s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string_view::npos) return {};
-  const auto e = s.find_last_not_of(" \t");
-  return std::string(s.substr(b, e - b + 1));
-}
 
 std::string unquote(std::string v) {
   if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front())

@@ -23,6 +23,8 @@
 
 #include "sharedisk/ocfs2/validate.h"
 
+#include "text.h"
+
 namespace sharedisk::ocfs2 {
 namespace {
 
@@ -33,13 +35,6 @@ bool ends_with_blank(const std::string& s) {
 std::string blank_hint(const std::string& s) {
   return ends_with_blank(s) ? " (it ends with blanks, which ocfs2-tools keeps as part of the value)"
                             : "";
-}
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return {};
-  const auto e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
 }
 
 std::string lower(std::string s) {
