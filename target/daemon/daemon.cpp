@@ -87,9 +87,14 @@ int run(const config::Config& config, const Overrides& overrides) {
 
   // 3. Backing stores and SCSI devices.
   ResizeEvents resize_events(context);
-  set_size_watcher([&resize_events](const std::string& iqn, uint64_t lun) {
-    return resize_events.watcher(iqn, lun);
-  });
+  // Installed for the life of resize_events, whichever way this function returns.
+  struct SizeWatcherScope {
+    explicit SizeWatcherScope(ResizeEvents& events) {
+      set_size_watcher(
+          [&events](const std::string& iqn, uint64_t lun) { return events.watcher(iqn, lun); });
+    }
+    ~SizeWatcherScope() { set_size_watcher(nullptr); }
+  } size_watcher_scope(resize_events);
   try {
     std::error_code ec;
     std::filesystem::create_directories(config.state_dir, ec);
@@ -167,7 +172,6 @@ int run(const config::Config& config, const Overrides& overrides) {
   resize_events.start(control);
   control.run();
   resize_events.stop();
-  set_size_watcher(nullptr);
 
   sd_notify("STOPPING=1");
   admin.reset();
