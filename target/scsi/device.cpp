@@ -127,7 +127,20 @@ DeviceImpl::~DeviceImpl() {
 void DeviceImpl::watch_peers(Lun* lun) {
   if (!lun->reservations().shared()) return;
   lun->reservations().set_peer_effects([this, lun](const PrEffects& e, std::function<void()> done) {
-    apply_pr_effects(*this, *lun, e, nullptr, std::move(done));
+    if (e.reset_asc == 0) return apply_pr_effects(*this, *lun, e, nullptr, std::move(done));
+    // Another gateway's LOGICAL UNIT RESET: this gateway's tasks on the LU
+    // are aborted, then the reset takes effect here as a local one does.
+    // in_io keeps a removed LUN allocated until then.
+    lun->in_io.fetch_add(1, std::memory_order_relaxed);
+    auto finish = [this, lun, asc_ascq = e.reset_asc, done = std::move(done)] {
+      reset_lun(*lun, nullptr, asc_ascq);
+      lun->in_io.fetch_sub(1, std::memory_order_relaxed);
+      done();
+    };
+    std::vector<Nexus*> all;
+    for (const Nexus* n : lun->nexuses()) all.push_back(const_cast<Nexus*>(n));
+    if (all.empty() || aborter_ == nullptr) return finish();
+    aborter_->abort_nexus_tasks_for_peer(all, lun->number(), std::move(finish));
   });
 }
 
@@ -299,6 +312,14 @@ void DeviceImpl::reset_lun(Lun& lun, Nexus* from, uint16_t asc_ascq) {
 
 void DeviceImpl::lun_reset(Nexus* from, uint64_t number) {
   if (Lun* lun = find_lun(number)) reset_lun(*lun, from, asc::kBusDeviceResetFunctionOccurred);
+}
+
+void DeviceImpl::announce_lun_reset(uint64_t number, std::function<void()> done) {
+  Lun* lun = find_lun(number);
+  if (lun == nullptr || !lun->reservations().shared()) return done();
+  PrEffects e;
+  e.reset_asc = asc::kBusDeviceResetFunctionOccurred;
+  lun->reservations().announce_async(std::move(e), std::move(done));
 }
 
 void DeviceImpl::target_reset(Nexus* from) {

@@ -161,6 +161,13 @@ class Device {
   // release of SPC-2 reservations). The transport has already aborted and
   // drained the affected tasks before it calls these.
   virtual void lun_reset(Nexus* from, uint64_t lun) = 0;
+  // A LOGICAL UNIT RESET of `lun` reaches the other gateways sharing its
+  // state (they abort its tasks and queue 29/03); done() runs on some thread
+  // once they have. Without other gateways done() runs right away.
+  virtual void announce_lun_reset(uint64_t lun, std::function<void()> done) {
+    (void)lun;
+    done();
+  }
   virtual void target_reset(Nexus* from) = 0;
 
   // The control mode page of LUN `lun`, as MODE SELECT left it. Unknown

@@ -49,6 +49,7 @@ class DeviceImpl final : public Device {
   std::vector<uint64_t> luns() const override;
   bool has_lun(uint64_t lun) const override { return find_lun(lun) != nullptr; }
   void lun_reset(Nexus* from, uint64_t lun) override;
+  void announce_lun_reset(uint64_t lun, std::function<void()> done) override;
   void target_reset(Nexus* from) override;
   bool idle() const override;
   ControlMode control_mode(uint64_t lun) const override {

@@ -71,7 +71,10 @@ struct PrEffects {
   };
   std::vector<Attention> attentions;
   bool abort_preempted = false;
-  bool empty() const { return attentions.empty() && !abort_preempted; }
+  // Another gateway's LOGICAL UNIT RESET: every task of the LU is aborted and
+  // every nexus gets this unit attention (29/03), as a local reset does.
+  uint16_t reset_asc = 0;
+  bool empty() const { return attentions.empty() && !abort_preempted && reset_asc == 0; }
   bool operator==(const PrEffects&) const = default;
 };
 
@@ -101,6 +104,13 @@ class ReservationStore {
   virtual bool persistence_supported() const = 0;
 
   // ---- shared between gateways
+  // Sends `effects` (no state change) to the other gateways; done() runs
+  // (on a store thread) once they have applied them. The default has no
+  // other gateways and calls done() right away.
+  virtual void announce_async(PrEffects effects, std::function<void()> done) {
+    (void)effects;
+    done();
+  }
   // True for a store other gateways see too. SPC-2 RESERVE is refused on it.
   virtual bool shared() const { return false; }
   // Lock-free; true while this gateway may have missed a change (its watch

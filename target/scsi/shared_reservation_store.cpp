@@ -57,7 +57,8 @@ bool decode_state(const std::string& text, PrState* out) {
 
 std::string encode_pr_notify(uint64_t version, const PrState& s, const PrEffects& e) {
   std::ostringstream o;
-  o << kNotifyMagic << "version " << version << "\nabort " << (e.abort_preempted ? 1 : 0) << "\n";
+  o << kNotifyMagic << "version " << version << "\nabort " << (e.abort_preempted ? 1 : 0)
+    << "\nreset " << e.reset_asc << "\n";
   for (const auto& a : e.attentions)
     o << "attention " << a.asc << " " << a.initiator << " " << a.target << "\n";
   o << "state\n" << serialize_pr_state(s);
@@ -80,6 +81,8 @@ bool decode_pr_notify(const std::string& text, uint64_t* version, PrState* s, Pr
       int v;
       if (!(in >> v)) return false;
       effects.abort_preempted = v != 0;
+    } else if (word == "reset") {
+      if (!(in >> effects.reset_asc)) return false;
     } else if (word == "attention") {
       PrEffects::Attention a;
       if (!(in >> a.asc >> a.initiator >> a.target)) return false;
@@ -177,7 +180,16 @@ class SharedReservationStore final : public ReservationStore,
                     std::function<void(bool)> done) override {
     {
       std::lock_guard lock(thread_mutex_);
-      jobs_.push_back({std::move(fn), effects, std::move(done)});
+      jobs_.push_back({std::move(fn), effects, std::move(done), {}});
+    }
+    thread_cv_.notify_all();
+  }
+
+  void announce_async(PrEffects effects, std::function<void()> done) override {
+    {
+      std::lock_guard lock(thread_mutex_);
+      jobs_.push_back(
+          {nullptr, nullptr, [done = std::move(done)](bool) { done(); }, std::move(effects)});
     }
     thread_cv_.notify_all();
   }
@@ -213,10 +225,28 @@ class SharedReservationStore final : public ReservationStore,
 
  private:
   struct Job {
-    std::function<bool(PrState&)> fn;
+    std::function<bool(PrState&)> fn;  // null: announce `announce` only
     const PrEffects* effects;
     std::function<void(bool)> done;
+    PrEffects announce;
   };
+
+  // Effects without a change, with the current state (installing it again
+  // changes nothing anywhere).
+  void announce(const PrEffects& e) {
+    std::lock_guard one_at_a_time(update_mutex_);
+    PrState s;
+    uint64_t version;
+    {
+      std::lock_guard lock(mutex_);
+      s = state_;
+      version = version_;
+    }
+    int rc = obj_->notify(encode_pr_notify(version, s, e), o_.notify_timeout_ms);
+    if (rc < 0)
+      warn("not every gateway acknowledged an announcement on " + obj_->name() + " within " +
+           std::to_string(o_.notify_timeout_ms) + " ms: " + std::strerror(-rc));
+  }
 
   [[noreturn]] void fail(const char* what, int rc) {
     throw std::runtime_error(std::string("persistent reservations: ") + what + " " + obj_->name() +
@@ -302,7 +332,11 @@ class SharedReservationStore final : public ReservationStore,
       Job job = std::move(jobs_.front());
       jobs_.pop_front();
       lock.unlock();
-      bool ok = update(job.fn, job.effects);
+      bool ok = true;
+      if (job.fn)
+        ok = update(job.fn, job.effects);
+      else
+        announce(job.announce);
       job.done(ok);
       lock.lock();
     }

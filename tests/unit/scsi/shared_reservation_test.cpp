@@ -282,6 +282,22 @@ TEST_F(SharedPr, LostWatchRefusesMediaUntilReadAgain) {
   EXPECT_EQ(b.read().status, status::kReservationConflict);
 }
 
+TEST_F(SharedPr, LunResetThroughAReachesB) {
+  std::atomic<bool> announced{false};
+  a.h.dev->announce_lun_reset(1, [&] { announced = true; });
+  for (int i = 0; i < 200 && !announced; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(announced);
+  // B aborted every task of its nexuses on the LU, then queued 29/03.
+  EXPECT_EQ(b.aborter.peer.size(), 2u);  // b.n and the harness's own nexus
+  EXPECT_EQ(b.aborter.peer_lun, 1u);
+  auto r = b.read();
+  EXPECT_EQ(r.key, 0x6);
+  EXPECT_EQ((r.asc << 8) | r.ascq, 0x2903);
+  EXPECT_EQ(b.read().status, status::kGood);
+  EXPECT_TRUE(a.aborter.peer.empty());  // A's own reset is the transport's
+}
+
 TEST_F(SharedPr, Spc2ReserveIsRefused) {
   auto r = b.h.run({0x16, 0, 0, 0, 0, 0}, 0, {}, b.n);
   EXPECT_EQ(r.key, 0x5);
