@@ -305,6 +305,24 @@ TEST_F(RbdGateways, ReservationMadeThroughAIsEnforcedByB) {
   EXPECT_LT(clear_ms, 5000);
   EXPECT_EQ(write(n1a.get(), w1).status, SCSI_STATUS_GOOD);
   EXPECT_EQ(read(n2b.get()), w1);
+
+  // B dies without closing its watch: a change through A waits for B's ack
+  // until the OSD drops B's watch (10 s), then is answered; B, restarted,
+  // reads the state from the cluster.
+  n2b.reset();
+  b.kill9();
+  t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(prout(n1a.get(), 6, 0, 0, 0xA3).status, SCSI_STATUS_GOOD);  // REGISTER AND IGNORE
+  auto dead_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  std::printf("REGISTER through A with B killed: %lld ms\n", static_cast<long long>(dead_ms));
+  EXPECT_LT(dead_ms, 16000);
+  b.start_existing();
+  n2b = iscsi_login(port_b, 1, kGatewayIqn, node2, 0x22);
+  ASSERT_TRUE(n2b);
+  clear_attentions(n2b.get());
+  EXPECT_EQ(read_keys(n2b.get()), (std::vector<uint64_t>{0xA3}));
   n1a.reset();
   n2b.reset();
   EXPECT_EQ(a.stop(), 0) << read_file(a.log_path());
