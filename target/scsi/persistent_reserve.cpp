@@ -1,5 +1,5 @@
 // PERSISTENT RESERVE IN / OUT (SPC-4 6.15, 6.16, 5.13): all service actions
-// except SPEC_I_PT and ALL_TG_PT, all six reservation types, APTPL through
+// and ALL_TG_PT (not SPEC_I_PT), all six reservation types, APTPL through
 // the ReservationStore. Registrations are per I_T nexus (initiator port name,
 // target port name), so they survive reconnects and restarts. With a shared
 // store (several gateways) the change runs on the store's thread and every
@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -83,7 +84,7 @@ void cmd_persistent_reserve_in(DeviceImpl&, Lun* lun, Task& task) {
         break;
       case 2:  // REPORT CAPABILITIES
         put_be16(d, 8);
-        d[2] = 0x10 | (ptpl ? 0x01 : 0);          // CRH, PTPL_C
+        d[2] = 0x10 | 0x04 | (ptpl ? 0x01 : 0);   // CRH, ATP_C, PTPL_C
         d[3] = 0x80 | (s.aptpl ? 0x01 : 0);       // TMV, PTPL_A
         d[4] = 0x80 | 0x40 | 0x20 | 0x08 | 0x02;  // WR_EX_AR EX_AC_RO WR_EX_RO EX_AC WR_EX
         d[5] = 0x01;                              // EX_AC_AR
@@ -120,10 +121,30 @@ struct PrOut {
   bool aptpl = false;
   std::string me_i, me_t;
   uint16_t rtpi = 0;
+  // ALL_TG_PT: every target port of the device (this gateway's and its
+  // peers'), as (target port name, relative target port identifier).
+  std::vector<std::pair<std::string, uint16_t>> all_ports;
   std::vector<uint8_t> params;  // the parameter list (REGISTER AND MOVE reads its TransportID)
   enum class Out { kGood, kConflict, kInvalidRelease, kBadParam, kBadType } out = Out::kGood;
   PrEffects effects;
 };
+
+// Every target port of the device: this gateway's (`mine`, `rtpi`) and, with
+// peers, each peer's, named like this gateway's with the peer's group as the
+// tag (DeviceImpl::attach) and numbered by its first relative port.
+std::vector<std::pair<std::string, uint16_t>> target_ports(const DeviceImpl& dev,
+                                                           const std::string& mine, uint16_t rtpi) {
+  std::vector<std::pair<std::string, uint16_t>> out{{mine, rtpi}};
+  size_t at = mine.rfind(",t,0x");
+  if (at == std::string::npos) return out;
+  for (const TargetPortGroup& g : dev.alua_topology().peers) {
+    char tag[8];
+    std::snprintf(tag, sizeof tag, "%x", unsigned(g.id));
+    out.emplace_back(mine.substr(0, at + 5) + tag,
+                     g.relative_ports.empty() ? g.id : g.relative_ports.front());
+  }
+  return out;
+}
 
 // The change itself, on `s`; true when it changed. Sets out and effects (from
 // scratch: a shared store may run it again on a newer state).
@@ -165,6 +186,30 @@ bool change_state(PrOut& c, PrState& s) {
   switch (sa) {
     case 0:  // REGISTER
     case 6:  // REGISTER AND IGNORE EXISTING KEY
+      if (!c.all_ports.empty()) {
+        // ALL_TG_PT: the key is checked on the requesting nexus, then set
+        // (or removed) for this initiator port on every target port.
+        if (sa == 0 && (mine == nullptr ? key != 0 : key != mine->key)) {
+          out = Out::kConflict;
+          return false;
+        }
+        if (mine == nullptr && sa_key == 0) return false;
+        for (const auto& [port, port_rtpi] : c.all_ports) {
+          PrRegistration* r = nullptr;
+          for (auto& x : s.registrations)
+            if (x.initiator == me_i && x.target == port) r = &x;
+          if (sa_key == 0) {
+            if (r != nullptr) unregister(me_i, port);
+          } else if (r != nullptr) {
+            r->key = sa_key;
+          } else {
+            s.registrations.push_back({me_i, port, port_rtpi, sa_key});
+          }
+        }
+        s.aptpl = c.aptpl;
+        ++s.generation;
+        return true;
+      }
       if (mine == nullptr) {
         if (sa == 0 && key != 0) {
           out = Out::kConflict;
@@ -383,7 +428,8 @@ void cmd_persistent_reserve_out(DeviceImpl& dev, Lun* lun, Task& task) {
   uint8_t flags = p[20];
   bool aptpl = flags & 0x01;
   if (sa != 7 && (flags & 0x08)) return fail_param(task, lun, 20, 3);  // SPEC_I_PT
-  if (sa != 7 && (flags & 0x04)) return fail_param(task, lun, 20, 2);  // ALL_TG_PT
+  // ALL_TG_PT counts for REGISTER (AND IGNORE EXISTING KEY) only (SPC-4 6.16.3).
+  bool all_tg_pt = (sa == 0 || sa == 6) && (flags & 0x04);
   if (aptpl && !lun->reservations().persistence_supported() && (sa == 0 || sa == 6 || sa == 7))
     return fail_param(task, lun, 20, 0);
   bool by_type = sa == 1 || sa == 2 || sa == 4 || sa == 5 || sa == 7;
@@ -404,6 +450,7 @@ void cmd_persistent_reserve_out(DeviceImpl& dev, Lun* lun, Task& task) {
   c->me_t = tgt(task);
   c->rtpi = task.nexus ? task.nexus->relative_target_port() : uint16_t(0);
   c->params.assign(p, p + param_len);
+  if (all_tg_pt) c->all_ports = target_ports(dev, c->me_t, c->rtpi);
 
   ReservationStore& store = lun->reservations();
   if (!store.shared()) {

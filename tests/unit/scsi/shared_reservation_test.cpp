@@ -142,7 +142,19 @@ struct PeerAborter : TaskAborter {
 
 // One gateway: a device whose LUN 1 keeps its state in the shared object.
 struct Gateway {
-  Gateway(FakeCluster& c, uint64_t id, const char* initiator, const char* port) {
+  // group != 0: a gateway of a pair (ALUA group `group`, its peer `peer`).
+  Gateway(FakeCluster& c, uint64_t id, const char* initiator, const char* port, uint16_t group = 0,
+          uint16_t peer = 0) {
+    if (group != 0) {
+      AluaTopology t;
+      t.local = {group, {group}};
+      t.peers.push_back({peer, {peer}});
+      h.dev = make_device("iqn.2019-02.lb2:odcfs2", t);
+      LunOptions local;  // replaced below by the shared one
+      local.number = 1;
+      h.dev->add_lun(local, blockdev::make_memory(512 * 512), {&h.io});
+      h.nexus = h.dev->attach("iqn.1994-05.com.redhat:a,i,0x23d000000001", port, 1, 1);
+    }
     LunOptions o;
     o.number = 1;
     o.serial = "SER1";
@@ -296,6 +308,33 @@ TEST_F(SharedPr, LunResetThroughAReachesB) {
   EXPECT_EQ((r.asc << 8) | r.ascq, 0x2903);
   EXPECT_EQ(b.read().status, status::kGood);
   EXPECT_TRUE(a.aborter.peer.empty());  // A's own reset is the transport's
+}
+
+// ALL_TG_PT: one REGISTER through A registers node1 on A's and B's target
+// ports; node1's session through B may then reserve with that key.
+TEST(SharedPrPair, AllTargetPortsRegistration) {
+  FakeCluster cluster;
+  Gateway a{cluster, 101, "iqn.x:node1,i,0x1", kPortA, 1, 2};
+  Gateway b{cluster, 202, "iqn.x:node1,i,0x1", kPortA, 2, 1};
+  ASSERT_EQ(b.n->target_port(), kPortB);
+  std::vector<uint8_t> p = prout_data(0, 0xA1);
+  p[20] = 0x04;  // ALL_TG_PT
+  ASSERT_EQ(a.h.run(prout_cdb(0, 0), 24, p, a.n).status, status::kGood);
+  auto keys = b.in(0);
+  ASSERT_EQ(keys.data[7], 16);  // two I_T nexuses: node1 through A and through B
+  auto full = b.in(3);
+  ASSERT_GE(full.data.size(), 8u + 2 * 24);
+  EXPECT_EQ(full.data[8 + 19], 1);  // relative target port of the first: A's
+  ASSERT_EQ(b.out(1, pr_type::kWriteExclusive, 0xA1, 0), status::kGood);
+  EXPECT_EQ(a.write().status, status::kReservationConflict);  // another I_T nexus
+  EXPECT_EQ(b.write().status, status::kGood);
+  EXPECT_EQ(b.in(2).data[2] & 0x04, 0x04);  // ATP_C
+  // Unregistering with ALL_TG_PT removes both (and the reservation B held).
+  p = prout_data(0xA1, 0);
+  p[20] = 0x04;
+  ASSERT_EQ(a.h.run(prout_cdb(0, 0), 24, p, a.n).status, status::kGood);
+  EXPECT_EQ(b.in(0).data[7], 0);
+  EXPECT_EQ(a.write().status, status::kGood);
 }
 
 TEST_F(SharedPr, Spc2ReserveIsRefused) {
