@@ -8,7 +8,8 @@
 # file on a filesystem that can punch holes, and a fully provisioned one,
 # thin: off) the script starts the daemon from BUILD_DIR on a free 127.0.0.1
 # port, runs `iscsi-test-cu --dataloss -v -t FAMILIES URL URL` (the same LUN
-# twice, for the multipath tests) and classifies every test:
+# twice, for the multipath tests; rbd-pair: one URL per gateway) and
+# classifies every test:
 #
 #   PASS  CUnit reported it passed and it printed no [SKIPPED]
 #   SKIP  it passed but printed [SKIPPED] (a feature the suite found missing)
@@ -20,7 +21,11 @@
 # skipped", and exits 1 when any test failed (2 on a usage or set-up error).
 #
 # Environment:
-#   COMPLIANCE_LUNS     LUN kinds to run, default "thin full" (also: readonly, rbd)
+#   COMPLIANCE_LUNS     LUN kinds to run, default "thin full" (also: readonly, rbd,
+#                       rbd-pair: two gateways, gw-a and gw-b with `gateway`
+#                       sections, exporting the same image; the first URL goes to
+#                       gw-a, the second to gw-b, so the multipath and reservation
+#                       tests cross gateways)
 #   COMPLIANCE_CEPH_CONF  rbd: ceph.conf of an existing cluster, with
 #                       COMPLIANCE_RBD_POOL (default rbd) and COMPLIANCE_RBD_IMAGE
 #                       (its data is overwritten). Unset: the script starts a
@@ -72,11 +77,14 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/sharedisk-compliance.XXXXXX") || exit 2
 mkdir -p "$LOG_DIR" || exit 2
 rm -f "$LOG_DIR"/thin-*.log "$LOG_DIR"/full-*.log "$LOG_DIR"/rbd-*.log
 TESTCU_PID=
+PEER_PID=   # rbd-pair: gateway B (DAEMON_PID is gateway A)
+URL2=
 
 # shellcheck disable=SC2317  # called through the EXIT trap
 cleanup() {
   [[ -n $TESTCU_PID ]] && kill -KILL "$TESTCU_PID" 2>/dev/null
   daemon_stop
+  stop_peer
   [[ -n ${CEPH_STARTED:-} ]] && "$(dirname "$0")/ceph-micro.sh" stop "$WORK/ceph" >/dev/null 2>&1
   rm -rf "$WORK"
 }
@@ -97,7 +105,7 @@ punch_hole_works() {
 # shellcheck disable=SC2317  # called through daemon_start
 write_config() {  # kind port
   local kind=$1 port=$2 thin=off read_only=false
-  [[ $kind == thin || $kind == rbd ]] && thin=on
+  [[ $kind == thin || $kind == rbd || $kind == rbd-pair ]] && thin=on
   if [[ $kind == readonly ]]; then
     # A write-protected LUN (libiscsi's ReadOnly family); it is never created by the daemon.
     read_only=true
@@ -105,7 +113,7 @@ write_config() {  # kind port
   fi
   local backing="path: $WORK/$kind.img
         size: $SIZE"
-  [[ $kind == rbd ]] && backing="type: rbd
+  [[ $kind == rbd || $kind == rbd-pair ]] && backing="type: rbd
         pool: $RBD_POOL
         image: $RBD_IMAGE
         ceph_conf: $RBD_CONF"
@@ -117,11 +125,24 @@ write_config() {  # kind port
     - name: gw-b
       group: 2
       portal: 127.0.0.1:3261"
-  cat >"$WORK/$kind.yaml" <<EOF
+  local file=$WORK/$kind.yaml
+  if [[ $kind == rbd-pair ]]; then
+    # Gateway $PAIR_SIDE of the pair: group 1 (a) or 2 (b), the other its peer.
+    local me=1 peer=2
+    [[ $PAIR_SIDE == b ]] && me=2 peer=1
+    file=$WORK/$kind-$PAIR_SIDE.yaml
+    gateway="gateway:
+  name: gw-$PAIR_SIDE
+  group: $me
+  peers:
+    - name: gw-peer
+      group: $peer"
+  fi
+  cat >"$file" <<EOF
 $gateway
 log_level: info
 threads: 2
-admin_socket: $WORK/$kind-admin.sock
+admin_socket: $WORK/$kind${PAIR_SIDE:+-$PAIR_SIDE}-admin.sock
 portals: [127.0.0.1:$port]
 iscsi:
   nop_interval: 0
@@ -158,10 +179,34 @@ setup_rbd() {
   RBD_CONF=$CEPH_CONF RBD_POOL=$CEPH_POOL RBD_IMAGE=$CEPH_IMAGE
 }
 
-# Starts the daemon for `kind` on a free port; sets DAEMON_PID and PORT.
+# Starts the daemon for `kind` on a free port; sets DAEMON_PID and PORT
+# (rbd-pair: gateway A there, gateway B in PEER_PID, its URL in URL2).
 start_daemon() {
   CONFIG_KIND=$1
+  if [[ $1 == rbd-pair ]]; then
+    PAIR_SIDE=b
+    daemon_start "$DAEMON" "$WORK/$1-b.yaml" "$LOG_DIR/$1-b-daemon.log" write_kind_config ||
+      return 1
+    PEER_PID=$DAEMON_PID
+    # shellcheck disable=SC2153  # PORT: set by daemon_start
+    URL2=iscsi://127.0.0.1:$PORT/iqn.2024-01.test.sharedisk:$1/1
+    DAEMON_PID=
+    PAIR_SIDE=a
+    daemon_start "$DAEMON" "$WORK/$1-a.yaml" "$LOG_DIR/$1-a-daemon.log" write_kind_config
+    return
+  fi
   daemon_start "$DAEMON" "$WORK/$1.yaml" "$LOG_DIR/$1-daemon.log" write_kind_config
+}
+# shellcheck disable=SC2317  # also called through the EXIT trap
+stop_peer() {
+  [[ -z $PEER_PID ]] && return 0
+  local a=$DAEMON_PID
+  DAEMON_PID=$PEER_PID
+  daemon_stop
+  DAEMON_PID=$a PEER_PID=
+}
+daemons_alive() {
+  kill -0 "$DAEMON_PID" 2>/dev/null && { [[ -z $PEER_PID ]] || kill -0 "$PEER_PID" 2>/dev/null; }
 }
 # shellcheck disable=SC2317  # called through daemon_start
 write_kind_config() { # port
@@ -216,8 +261,8 @@ parse_log() {
 # Runs iscsi-test-cu on `tests` (comma list) with a timeout and a stall
 # watchdog. Returns its exit status (124/137 when it was stopped).
 run_testcu() {
-  local url=$1 tests=$2 log=$3
-  timeout -k 5 "$RUN_TIMEOUT" iscsi-test-cu --dataloss -v -t "$tests" "$url" "$url" \
+  local url=$1 tests=$2 log=$3 url2=${4:-$1}
+  timeout -k 5 "$RUN_TIMEOUT" iscsi-test-cu --dataloss -v -t "$tests" "$url" "$url2" \
     >"$log" 2>&1 </dev/null &
   TESTCU_PID=$!
   local last_size=-1 still=0
@@ -239,6 +284,8 @@ run_testcu() {
   wait "$TESTCU_PID" 2>/dev/null
   local rc=$?
   TESTCU_PID=
+PEER_PID=   # rbd-pair: gateway B (DAEMON_PID is gateway A)
+URL2=
   return $rc
 }
 
@@ -255,14 +302,14 @@ run_kind() {
   fi
   start_daemon "$kind" || return 1
   local url=iscsi://127.0.0.1:$PORT/iqn.2024-01.test.sharedisk:$kind/1
-  echo "== $kind LUN: $url (families $FAMILIES)"
+  echo "== $kind LUN: $url ${URL2:+and $URL2 }(families $FAMILIES)"
 
   local remaining=$EXPECTED attempt=0
   while [[ -n $remaining ]]; do
     attempt=$((attempt + 1))
     local log=$LOG_DIR/$kind-run$attempt.log tests
     if ((attempt == 1)); then tests=$FAMILIES; else tests=$(printf '%s\n' "$remaining" | paste -sd,); fi
-    run_testcu "$url" "$tests" "$log"
+    run_testcu "$url" "$tests" "$log" "$URL2"
     local rc=$?
     local parsed
     parsed=$(parse_log "$log")
@@ -272,7 +319,7 @@ run_kind() {
     printf '%s\n' "$parsed" | awk '$2 != "RUNNING" && NF == 2' >>"$results"
     if [[ -n $dead ]]; then
       local why="crash or hang (iscsi-test-cu exit $rc)"
-      kill -0 "$DAEMON_PID" 2>/dev/null || why="the daemon died (see $LOG_DIR/$kind-daemon.log)"
+      daemons_alive || why="the daemon died (see $LOG_DIR/$kind-*daemon.log)"
       echo "$dead FAIL $why" >>"$results"
     fi
     # What is still to run: expected tests without a verdict.
@@ -288,10 +335,10 @@ run_kind() {
       if ((attempt > MAX_RESUMES)); then
         break
       fi
-      if ! kill -0 "$DAEMON_PID" 2>/dev/null; then
+      if ! daemons_alive; then
         echo "compliance: the daemon died; restarting it for the remaining tests"
-        wait "$DAEMON_PID" 2>/dev/null
-        DAEMON_PID=
+        daemon_stop
+        stop_peer
         start_daemon "$kind" || break
         url=iscsi://127.0.0.1:$PORT/iqn.2024-01.test.sharedisk:$kind/1
       fi
@@ -303,6 +350,8 @@ run_kind() {
       >>"$results"
   fi
   daemon_stop
+  stop_peer
+  URL2=
 
   # One line per test, in the order of the suite list.
   local p=0 f=0 s=0
@@ -330,9 +379,9 @@ status=0
 for kind in $LUNS; do
   case $kind in
     thin | full | readonly) run_kind "$kind" || status=2 ;;
-    rbd) { setup_rbd && run_kind rbd; } || status=2 ;;
+    rbd | rbd-pair) { setup_rbd && run_kind "$kind"; } || status=2 ;;
     *)
-      echo "compliance: unknown LUN kind '$kind' (thin, full, readonly, rbd)" >&2
+      echo "compliance: unknown LUN kind '$kind' (thin, full, readonly, rbd, rbd-pair)" >&2
       exit 2
       ;;
   esac

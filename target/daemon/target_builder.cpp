@@ -11,8 +11,10 @@
 #include <filesystem>
 
 #include "blockdev/block_device.h"
+#include "blockdev/rados_object.h"
 #include "blockdev/rbd_device.h"
 #include "scsi/device.h"
+#include "scsi/reservations.h"
 
 namespace sharedisk::daemon {
 
@@ -120,9 +122,11 @@ std::unique_ptr<blockdev::BlockDevice> open_store(const config::Config& config,
 
 std::unique_ptr<blockdev::BlockDevice> open_backing(const config::Config& config,
                                                     const config::Lun& lun,
-                                                    const std::string& target, std::string& fsid) {
+                                                    const std::string& target, std::string& fsid,
+                                                    std::string& image_id) {
   auto store = open_store(config, lun, target);
   fsid = blockdev::rbd_cluster_fsid(*store);
+  image_id = blockdev::rbd_image_id(*store);
   if (lun.fault_control.empty()) return store;
   // The loader refuses `fault:` unless a test build enabled it.
   if (fault_wrap == nullptr) throw std::runtime_error("fault injection is not built in");
@@ -133,6 +137,29 @@ const char* io_mode(const config::Lun& lun, const blockdev::DeviceInfo& info) {
   if (lun.type == config::BackingType::kMemory) return "memory";
   if (lun.type == config::BackingType::kRbd) return "rbd";
   return info.direct_io ? "O_DIRECT" : "buffered";
+}
+
+// With a `gateway:` section, an rbd LUN's persistent reservations live in the
+// image's pool, in object sharedisk.pr.<image id>, shared with every gateway
+// exporting the image (scsi::make_shared_reservation_store). Opened when the
+// SCSI layer installs the LUN (not for a reload that keeps the same unit).
+void share_reservations(const config::Lun& lun, const std::string& iqn, const std::string& image_id,
+                        scsi::LunOptions& o) {
+  blockdev::RbdOptions where = rbd_options(lun);
+  const std::string oid = "sharedisk.pr." + image_id;
+  o.shared_reservations = where.pool + "/" + (where.ns.empty() ? "" : where.ns + "/") + oid;
+  const std::string who = iqn + " LUN " + std::to_string(lun.number);
+  o.make_reservations = [where, oid, who] {
+    scsi::SharedStoreOptions so;
+    so.log = [who](const std::string& m) { spdlog::warn("{}: {}", who, m); };
+    // Long enough for a peer to abort its preempted tasks, whose I/O the
+    // cluster ends within the I/O timeout.
+    so.notify_timeout_ms = (where.io_timeout_s + 5) * 1000;
+    auto store = scsi::make_shared_reservation_store(blockdev::open_shared_object(where, oid),
+                                                     std::move(so));
+    spdlog::info("{}: persistent reservations shared through {}/{}", who, where.pool, oid);
+    return store;
+  };
 }
 
 // lun.yaml `gateway:` as the SCSI layer's target port groups.
@@ -207,9 +234,9 @@ PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
   std::string problem = precheck_backing(lun, t.iqn);
   if (!problem.empty()) throw std::runtime_error(problem);
   PreparedLun out;
-  std::string fsid;
+  std::string fsid, image_id;
   try {
-    out.backing = open_backing(config, lun, t.iqn, fsid);
+    out.backing = open_backing(config, lun, t.iqn, fsid, image_id);
   } catch (const config::ConfigError&) {
     throw;
   } catch (const std::exception& e) {
@@ -247,6 +274,8 @@ PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
         fsid.empty() ? "(fsid unknown)" : fsid, out.options.serial,
         lun.serial_pinned || lun.naa_pinned ? " (pinned in lun.yaml)" : " (from the image)");
   out.options.pr_state_path = pr_state_path(config.state_dir, t.iqn, lun.number);
+  if (config.gateway && lun.type == config::BackingType::kRbd && !image_id.empty())
+    share_reservations(lun, t.iqn, image_id, out.options);
   return out;
 }
 

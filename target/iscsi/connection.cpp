@@ -1095,6 +1095,15 @@ bool Connection::handle_task_management() {
           // reset's unit attentions follow once they have all drained.
           abort_commands(1, lun_number, kReservedTag, false);
           abort_elsewhere(lun_number, t);
+          // Other gateways sharing the LU do the same, before the answer.
+          t->remote_drains++;
+          target_->device->announce_lun_reset(lun_number,
+                                              [self = shared_from_this(), t, &io = loop_.io] {
+                                                boost::asio::post(io, [self, t] {
+                                                  t->remote_drains--;
+                                                  self->finish_pending_tmfs();
+                                                });
+                                              });
           t->effect = [this, lun_number] { target_->device->lun_reset(nexus_, lun_number); };
         }
         break;

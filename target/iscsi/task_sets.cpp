@@ -61,4 +61,9 @@ void TaskSets::abort_nexus_tasks(const std::vector<scsi::Nexus*>& victims, uint6
   abort_tasks(victims, lun, by.loop, std::move(done));
 }
 
+void TaskSets::abort_nexus_tasks_for_peer(const std::vector<scsi::Nexus*>& victims, uint64_t lun,
+                                          std::function<void()> done) {
+  abort_tasks(victims, lun, 0, std::move(done));
+}
+
 }  // namespace sharedisk::iscsi

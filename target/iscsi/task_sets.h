@@ -41,6 +41,9 @@ class TaskSets final : public scsi::TaskAborter {
   // scsi::TaskAborter (PREEMPT AND ABORT).
   void abort_nexus_tasks(const std::vector<scsi::Nexus*>& victims, uint64_t lun, scsi::Task& by,
                          std::function<void()> done) override;
+  // A peer gateway's PREEMPT AND ABORT: done() runs on the first loop.
+  void abort_nexus_tasks_for_peer(const std::vector<scsi::Nexus*>& victims, uint64_t lun,
+                                  std::function<void()> done) override;
 
  private:
   struct Entry {

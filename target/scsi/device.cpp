@@ -2,6 +2,7 @@
 // LUN lookup -> unit attention -> opcode table -> reservation check -> handler.
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -116,7 +117,32 @@ bool reservation_conflict(Lun& lun, const Nexus* nexus, Access access);
 
 // ---- DeviceImpl
 
-DeviceImpl::~DeviceImpl() = default;
+DeviceImpl::~DeviceImpl() {
+  // No other gateway's change reaches a LUN of this device from now on.
+  for (auto& l : owned_) l->reservations().set_peer_effects(nullptr);
+}
+
+// Another gateway's reservation change reaches `lun`'s nexuses here, through
+// the same path as a local one.
+void DeviceImpl::watch_peers(Lun* lun) {
+  if (!lun->reservations().shared()) return;
+  lun->reservations().set_peer_effects([this, lun](const PrEffects& e, std::function<void()> done) {
+    if (e.reset_asc == 0) return apply_pr_effects(*this, *lun, e, nullptr, std::move(done));
+    // Another gateway's LOGICAL UNIT RESET: this gateway's tasks on the LU
+    // are aborted, then the reset takes effect here as a local one does.
+    // in_io keeps a removed LUN allocated until then.
+    lun->in_io.fetch_add(1, std::memory_order_relaxed);
+    auto finish = [this, lun, asc_ascq = e.reset_asc, done = std::move(done)] {
+      reset_lun(*lun, nullptr, asc_ascq);
+      lun->in_io.fetch_sub(1, std::memory_order_relaxed);
+      done();
+    };
+    std::vector<Nexus*> all;
+    for (const Nexus* n : lun->nexuses()) all.push_back(const_cast<Nexus*>(n));
+    if (all.empty() || aborter_ == nullptr) return finish();
+    aborter_->abort_nexus_tasks_for_peer(all, lun->number(), std::move(finish));
+  });
+}
 
 namespace {
 // A removed LUN is freed only after it has been idle this long: a command
@@ -150,9 +176,12 @@ void DeviceImpl::install(const LunOptions& options, std::unique_ptr<blockdev::Bl
   // registered keep their registrations, and fencing stays armed.
   bool same_unit = old != nullptr && old->options().serial == options.serial &&
                    old->options().naa == options.naa &&
-                   old->options().pr_state_path == options.pr_state_path;
-  std::shared_ptr<ReservationStore> rs =
-      same_unit ? old->reservation_store() : make_local_reservation_store(options.pr_state_path);
+                   old->options().pr_state_path == options.pr_state_path &&
+                   old->options().shared_reservations == options.shared_reservations;
+  std::shared_ptr<ReservationStore> rs = same_unit ? old->reservation_store()
+                                         : options.make_reservations
+                                             ? options.make_reservations()
+                                             : make_local_reservation_store(options.pr_state_path);
   std::shared_ptr<Alua> alua = same_unit ? old->alua_state() : std::make_shared<Alua>(alua_);
   auto lun =
       std::make_unique<Lun>(options, std::move(backing), loops, std::move(rs), std::move(alua));
@@ -171,7 +200,9 @@ void DeviceImpl::install(const LunOptions& options, std::unique_ptr<blockdev::Bl
     if (options.number < kDirect) t.direct[options.number] = raw;
   });
   owned_.push_back(std::move(lun));
+  watch_peers(raw);
   if (old != nullptr) {
+    if (!same_unit) old->reservations().set_peer_effects(nullptr);
     retire_locked(old);
     return;
   }
@@ -187,6 +218,7 @@ bool DeviceImpl::remove_lun(uint64_t number) {
     std::erase(t.sorted, lun);
     if (number < kDirect) t.direct[number] = nullptr;
   });
+  lun->reservations().set_peer_effects(nullptr);
   retire_locked(lun);
   for (Lun* l : all_luns()) l->ua_add_others(nullptr, asc::kReportedLunsDataHasChanged);
   return true;
@@ -222,7 +254,18 @@ Nexus* DeviceImpl::attach(const std::string& initiator_port, const std::string& 
   uint16_t rtpi = alua_.local_port(relative_target_port);
   if (rtpi == 0) rtpi = relative_target_port;
   (void)target_port_group;
-  auto n = std::make_unique<NexusImpl>(initiator_port, target_port, rtpi, alua_.local.id);
+  // With peers, each gateway is its own SCSI target port, even though every
+  // gateway's transport names its portal group alike: its group becomes the
+  // tag in the target port name ("iqn...,t,0x<group>"), so that the same
+  // initiator port through two gateways is two I_T nexuses (two
+  // registrations) in the reservation state they share.
+  std::string port = target_port;
+  if (size_t at = port.rfind(",t,0x"); alua_.has_peers() && at != std::string::npos) {
+    char tag[8];
+    std::snprintf(tag, sizeof tag, "%x", unsigned(alua_.local.id));
+    port = port.substr(0, at + 5) + tag;
+  }
+  auto n = std::make_unique<NexusImpl>(initiator_port, port, rtpi, alua_.local.id);
   NexusImpl* raw = n.get();
   std::lock_guard lock(mutex_);
   nexuses_.push_back(std::move(n));
@@ -269,6 +312,14 @@ void DeviceImpl::reset_lun(Lun& lun, Nexus* from, uint16_t asc_ascq) {
 
 void DeviceImpl::lun_reset(Nexus* from, uint64_t number) {
   if (Lun* lun = find_lun(number)) reset_lun(*lun, from, asc::kBusDeviceResetFunctionOccurred);
+}
+
+void DeviceImpl::announce_lun_reset(uint64_t number, std::function<void()> done) {
+  Lun* lun = find_lun(number);
+  if (lun == nullptr || !lun->reservations().shared()) return done();
+  PrEffects e;
+  e.reset_asc = asc::kBusDeviceResetFunctionOccurred;
+  lun->reservations().announce_async(std::move(e), std::move(done));
 }
 
 void DeviceImpl::target_reset(Nexus* from) {
@@ -331,6 +382,13 @@ void DeviceImpl::execute(Task& task) {
   // ALUA standby (SPC-4 5.15.2.4.5): only the commands that manage the path.
   if (lun->alua().local_state() == AluaState::kStandby && !(op->flags & opflag::kStandbyOk)) {
     fail(task, lun, sense_key::kNotReady, asc::kTargetPortInStandbyState);
+    return;
+  }
+  if (op->access != Access::kExempt && !lun->reservations().unreserved() &&
+      lun->reservations().stale()) {
+    // Another gateway may have reserved the unit and this one cannot know:
+    // refuse with a sense initiators retry until the state is read again.
+    fail(task, lun, sense_key::kNotReady, asc::kLogicalUnitBecomingReady);
     return;
   }
   if (op->access != Access::kExempt && !lun->reservations().unreserved() &&

@@ -30,6 +30,8 @@ class io_context;
 
 namespace sharedisk::scsi {
 
+class ReservationStore;
+
 struct LunOptions {
   uint64_t number = 0;
   uint32_t block_size = 512;  // logical block size: 512 or 4096
@@ -44,6 +46,11 @@ struct LunOptions {
   // Where persistent reservations with APTPL are kept (written atomically);
   // empty: APTPL is not supported (PTPL_C=0) and the state lives in memory.
   std::string pr_state_path;
+  // Set: the LUN's reservation state is shared with other gateways, in the
+  // object `shared_reservations` names (for messages, and to tell whether a
+  // reload keeps the same state); make_reservations opens it.
+  std::string shared_reservations;
+  std::function<std::shared_ptr<ReservationStore>()> make_reservations;
 };
 
 // An I_T nexus: one initiator port talking to this device through one target port.
@@ -86,6 +93,16 @@ class TaskAborter {
   // completes `by` only from inside done(). Called on by's event loop.
   virtual void abort_nexus_tasks(const std::vector<Nexus*>& victims, uint64_t lun, Task& by,
                                  std::function<void()> done) = 0;
+  // The same for a PREEMPT AND ABORT another gateway received (the
+  // reservation state is shared): every task `victims` have on LUN `lun` now
+  // is aborted, then done() runs once, on some event loop. Called on any
+  // thread. The default aborts nothing.
+  virtual void abort_nexus_tasks_for_peer(const std::vector<Nexus*>& victims, uint64_t lun,
+                                          std::function<void()> done) {
+    (void)victims;
+    (void)lun;
+    done();
+  }
 
  protected:
   ~TaskAborter() = default;
@@ -144,6 +161,13 @@ class Device {
   // release of SPC-2 reservations). The transport has already aborted and
   // drained the affected tasks before it calls these.
   virtual void lun_reset(Nexus* from, uint64_t lun) = 0;
+  // A LOGICAL UNIT RESET of `lun` reaches the other gateways sharing its
+  // state (they abort its tasks and queue 29/03); done() runs on some thread
+  // once they have. Without other gateways done() runs right away.
+  virtual void announce_lun_reset(uint64_t lun, std::function<void()> done) {
+    (void)lun;
+    done();
+  }
   virtual void target_reset(Nexus* from) = 0;
 
   // The control mode page of LUN `lun`, as MODE SELECT left it. Unknown

@@ -12,6 +12,7 @@
 #include "scsi/copy_manager.h"
 #include "scsi/device.h"
 #include "scsi/lun.h"
+#include "scsi/reservations.h"
 #include "util/published.h"
 
 namespace sharedisk::scsi {
@@ -48,6 +49,7 @@ class DeviceImpl final : public Device {
   std::vector<uint64_t> luns() const override;
   bool has_lun(uint64_t lun) const override { return find_lun(lun) != nullptr; }
   void lun_reset(Nexus* from, uint64_t lun) override;
+  void announce_lun_reset(uint64_t lun, std::function<void()> done) override;
   void target_reset(Nexus* from) override;
   bool idle() const override;
   ControlMode control_mode(uint64_t lun) const override {
@@ -85,6 +87,7 @@ class DeviceImpl final : public Device {
   void install(const LunOptions& options, std::unique_ptr<blockdev::BlockDevice> backing,
                const std::vector<boost::asio::io_context*>& loops, Install how);
   void retire_locked(Lun* lun);
+  void watch_peers(Lun* lun);
   void reset_lun(Lun& lun, Nexus* from, uint16_t asc_ascq);
 
   std::string target_name_;
@@ -104,5 +107,14 @@ class DeviceImpl final : public Device {
   // pointer between its lookup and its first I/O).
   std::vector<Retired> retired_;
 };
+
+// The unit attentions and aborts of a reservation change, on this gateway's
+// nexuses of `lun`: each attention goes to the attached nexuses it names; with
+// abort_preempted, the tasks of those given REGISTRATIONS PREEMPTED (other
+// than by's nexus) are aborted first. done() then runs: on by's loop for a
+// local command, on some loop for a peer gateway's change (by == null), or
+// right here when there is nothing to wait for.
+void apply_pr_effects(DeviceImpl& dev, Lun& lun, const PrEffects& e, Task* by,
+                      std::function<void()> done);
 
 }  // namespace sharedisk::scsi

@@ -38,6 +38,7 @@ class Lun {
   const blockdev::DeviceInfo& info() const { return backing_->info(); }
   blockdev::IoChannel& channel(unsigned loop) { return *channels_[loop]; }
   unsigned loops() const { return static_cast<unsigned>(channels_.size()); }
+  boost::asio::io_context& loop(unsigned i) const { return *loops_[i]; }
 
   uint32_t block_size() const { return options_.block_size; }
   unsigned block_shift() const { return block_shift_; }

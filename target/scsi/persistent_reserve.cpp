@@ -1,9 +1,16 @@
 // PERSISTENT RESERVE IN / OUT (SPC-4 6.15, 6.16, 5.13): all service actions
-// except SPEC_I_PT and ALL_TG_PT, all six reservation types, APTPL through
+// and ALL_TG_PT (not SPEC_I_PT), all six reservation types, APTPL through
 // the ReservationStore. Registrations are per I_T nexus (initiator port name,
-// target port name), so they survive reconnects and restarts.
+// target port name), so they survive reconnects and restarts. With a shared
+// store (several gateways) the change runs on the store's thread and every
+// gateway applies its unit attentions and aborts (apply_pr_effects) before
+// the command is answered.
 #include <algorithm>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -51,6 +58,8 @@ void cmd_persistent_reserve_in(DeviceImpl&, Lun* lun, Task& task) {
   uint8_t sa = task.cdb[1] & 0x1F;
   uint32_t alloc = get_be16(task.cdb + 7);
   if (sa > 3) return fail_cdb(task, lun, 1, 4);
+  if (lun->reservations().stale())  // this gateway may have missed a change
+    return fail(task, lun, sense_key::kNotReady, asc::kLogicalUnitBecomingReady);
   static thread_local uint8_t d[8192];
   std::fill(d, d + sizeof d, 0);
   uint32_t len = 8;
@@ -75,7 +84,7 @@ void cmd_persistent_reserve_in(DeviceImpl&, Lun* lun, Task& task) {
         break;
       case 2:  // REPORT CAPABILITIES
         put_be16(d, 8);
-        d[2] = 0x10 | (ptpl ? 0x01 : 0);          // CRH, PTPL_C
+        d[2] = 0x10 | 0x04 | (ptpl ? 0x01 : 0);   // CRH, ATP_C, PTPL_C
         d[3] = 0x80 | (s.aptpl ? 0x01 : 0);       // TMV, PTPL_A
         d[4] = 0x80 | 0x40 | 0x20 | 0x08 | 0x02;  // WR_EX_AR EX_AC_RO WR_EX_RO EX_AC WR_EX
         d[5] = 0x01;                              // EX_AC_AR
@@ -101,223 +110,263 @@ void cmd_persistent_reserve_in(DeviceImpl&, Lun* lun, Task& task) {
   send_data_in(task, d, len, alloc);
 }
 
-void cmd_persistent_reserve_out(DeviceImpl& dev, Lun* lun, Task& task) {
-  const uint8_t* cdb = task.cdb;
-  uint8_t sa = cdb[1] & 0x1F;
-  uint8_t scope = cdb[2] >> 4, type = cdb[2] & 0x0F;
-  uint32_t param_len = get_be32(cdb + 5);
-  task.transfer_length = param_len;
-  if (sa > 7) return fail_cdb(task, lun, 1, 4);
-  if (sa != 7 && param_len != 24)
-    return fail(task, lun, sense_key::kIllegalRequest, asc::kParameterListLengthError);
-  if (param_len < 24 || data_out_bytes(task) < param_len)
-    return fail(task, lun, sense_key::kIllegalRequest, asc::kParameterListLengthError);
-  const uint8_t* p = task.buffer.data();
-  uint64_t key = get_be64(p), sa_key = get_be64(p + 8);
-  uint8_t flags = p[20];
-  bool aptpl = flags & 0x01;
-  if (sa != 7 && (flags & 0x08)) return fail_param(task, lun, 20, 3);  // SPEC_I_PT
-  if (sa != 7 && (flags & 0x04)) return fail_param(task, lun, 20, 2);  // ALL_TG_PT
-  if (aptpl && !lun->reservations().persistence_supported() && (sa == 0 || sa == 6 || sa == 7))
-    return fail_param(task, lun, 20, 0);
-  bool by_type = sa == 1 || sa == 2 || sa == 4 || sa == 5 || sa == 7;
-  if (by_type && scope != 0) return fail_cdb(task, lun, 2, 7);
-  // RELEASE checks its type against the reservation (INVALID RELEASE), the
-  // others need a valid type; PREEMPT with no reservation ignores it.
-  if ((sa == 1 || sa == 7) && !valid_type(type)) return fail_cdb(task, lun, 2, 3);
-  if ((sa == 4 || sa == 5) && type != 0 && !valid_type(type)) return fail_cdb(task, lun, 2, 3);
+namespace {
 
-  const std::string& me_i = ini(task);
-  const std::string& me_t = tgt(task);
+// One PERSISTENT RESERVE OUT: its parameters, and what the state change
+// decided. Lives on the heap while a shared store works on another thread.
+struct PrOut {
+  uint8_t sa = 0, type = 0;
+  uint32_t param_len = 0;
+  uint64_t key = 0, sa_key = 0;
+  bool aptpl = false;
+  std::string me_i, me_t;
+  uint16_t rtpi = 0;
+  // ALL_TG_PT: every target port of the device (this gateway's and its
+  // peers'), as (target port name, relative target port identifier).
+  std::vector<std::pair<std::string, uint16_t>> all_ports;
+  std::vector<uint8_t> params;  // the parameter list (REGISTER AND MOVE reads its TransportID)
   enum class Out { kGood, kConflict, kInvalidRelease, kBadParam, kBadType } out = Out::kGood;
-  // Unit attentions are raised after the state lock is released.
-  struct Ua {
-    std::string initiator, target;
-    uint16_t asc;
+  PrEffects effects;
+};
+
+// Every target port of the device: this gateway's (`mine`, `rtpi`) and, with
+// peers, each peer's, named like this gateway's with the peer's group as the
+// tag (DeviceImpl::attach) and numbered by its first relative port.
+std::vector<std::pair<std::string, uint16_t>> target_ports(const DeviceImpl& dev,
+                                                           const std::string& mine, uint16_t rtpi) {
+  std::vector<std::pair<std::string, uint16_t>> out{{mine, rtpi}};
+  size_t at = mine.rfind(",t,0x");
+  if (at == std::string::npos) return out;
+  for (const TargetPortGroup& g : dev.alua_topology().peers) {
+    char tag[8];
+    std::snprintf(tag, sizeof tag, "%x", unsigned(g.id));
+    out.emplace_back(mine.substr(0, at + 5) + tag,
+                     g.relative_ports.empty() ? g.id : g.relative_ports.front());
+  }
+  return out;
+}
+
+// The change itself, on `s`; true when it changed. Sets out and effects (from
+// scratch: a shared store may run it again on a newer state).
+bool change_state(PrOut& c, PrState& s) {
+  using Out = PrOut::Out;
+  c.out = Out::kGood;
+  c.effects = {};
+  const std::string& me_i = c.me_i;
+  const std::string& me_t = c.me_t;
+  const uint8_t sa = c.sa, type = c.type;
+  const uint64_t key = c.key, sa_key = c.sa_key;
+  const uint8_t* p = c.params.data();
+  auto& uas = c.effects.attentions;
+  Out& out = c.out;
+
+  PrRegistration* mine = nullptr;
+  for (auto& r : s.registrations)
+    if (r.initiator == me_i && r.target == me_t) mine = &r;
+  auto others_registered = [&](uint16_t asc_code) {
+    for (const auto& r : s.registrations)
+      if (!(r.initiator == me_i && r.target == me_t))
+        uas.push_back({r.initiator, r.target, asc_code});
   };
-  std::vector<Ua> uas;
+  auto release = [&](bool notify) {
+    if (notify && registrants_type(s.type)) others_registered(asc::kReservationsReleased);
+    s.type = 0;
+    s.holder_initiator.clear();
+    s.holder_target.clear();
+  };
+  auto unregister = [&](const std::string& i, const std::string& t) {
+    bool was_holder = s.is_holder(i, t) && !all_registrants(s.type);
+    s.registrations.erase(
+        std::remove_if(s.registrations.begin(), s.registrations.end(),
+                       [&](const PrRegistration& r) { return r.initiator == i && r.target == t; }),
+        s.registrations.end());
+    if (was_holder || (all_registrants(s.type) && s.registrations.empty())) release(true);
+  };
 
-  bool persisted = lun->reservations().update([&](PrState& s) -> bool {
-    PrRegistration* mine = nullptr;
-    for (auto& r : s.registrations)
-      if (r.initiator == me_i && r.target == me_t) mine = &r;
-    auto others_registered = [&](uint16_t asc_code) {
-      for (const auto& r : s.registrations)
-        if (!(r.initiator == me_i && r.target == me_t))
-          uas.push_back({r.initiator, r.target, asc_code});
-    };
-    auto release = [&](bool notify) {
-      if (notify && registrants_type(s.type)) others_registered(asc::kReservationsReleased);
-      s.type = 0;
-      s.holder_initiator.clear();
-      s.holder_target.clear();
-    };
-    auto unregister = [&](const std::string& i, const std::string& t) {
-      bool was_holder = s.is_holder(i, t) && !all_registrants(s.type);
-      s.registrations.erase(std::remove_if(s.registrations.begin(), s.registrations.end(),
-                                           [&](const PrRegistration& r) {
-                                             return r.initiator == i && r.target == t;
-                                           }),
-                            s.registrations.end());
-      if (was_holder || (all_registrants(s.type) && s.registrations.empty())) release(true);
-    };
-
-    switch (sa) {
-      case 0:  // REGISTER
-      case 6:  // REGISTER AND IGNORE EXISTING KEY
-        if (mine == nullptr) {
-          if (sa == 0 && key != 0) {
-            out = Out::kConflict;
-            return false;
-          }
-          if (sa_key == 0) return false;
-          s.registrations.push_back(
-              {me_i, me_t, task.nexus ? task.nexus->relative_target_port() : uint16_t(0), sa_key});
-        } else {
-          if (sa == 0 && key != mine->key) {
-            out = Out::kConflict;
-            return false;
-          }
-          if (sa_key == 0)
-            unregister(me_i, me_t);
-          else
-            mine->key = sa_key;
-        }
-        s.aptpl = aptpl;
-        ++s.generation;
-        return true;
-      case 1:  // RESERVE
-        if (mine == nullptr || mine->key != key) {
+  switch (sa) {
+    case 0:  // REGISTER
+    case 6:  // REGISTER AND IGNORE EXISTING KEY
+      if (!c.all_ports.empty()) {
+        // ALL_TG_PT: the key is checked on the requesting nexus, then set
+        // (or removed) for this initiator port on every target port.
+        if (sa == 0 && (mine == nullptr ? key != 0 : key != mine->key)) {
           out = Out::kConflict;
           return false;
         }
-        if (s.type != 0) {
-          if (!s.is_holder(me_i, me_t) || s.type != type) out = Out::kConflict;
+        if (mine == nullptr && sa_key == 0) return false;
+        for (const auto& [port, port_rtpi] : c.all_ports) {
+          PrRegistration* r = nullptr;
+          for (auto& x : s.registrations)
+            if (x.initiator == me_i && x.target == port) r = &x;
+          if (sa_key == 0) {
+            if (r != nullptr) unregister(me_i, port);
+          } else if (r != nullptr) {
+            r->key = sa_key;
+          } else {
+            s.registrations.push_back({me_i, port, port_rtpi, sa_key});
+          }
+        }
+        s.aptpl = c.aptpl;
+        ++s.generation;
+        return true;
+      }
+      if (mine == nullptr) {
+        if (sa == 0 && key != 0) {
+          out = Out::kConflict;
           return false;
         }
+        if (sa_key == 0) return false;
+        s.registrations.push_back({me_i, me_t, c.rtpi, sa_key});
+      } else {
+        if (sa == 0 && key != mine->key) {
+          out = Out::kConflict;
+          return false;
+        }
+        if (sa_key == 0)
+          unregister(me_i, me_t);
+        else
+          mine->key = sa_key;
+      }
+      s.aptpl = c.aptpl;
+      ++s.generation;
+      return true;
+    case 1:  // RESERVE
+      if (mine == nullptr || mine->key != key) {
+        out = Out::kConflict;
+        return false;
+      }
+      if (s.type != 0) {
+        if (!s.is_holder(me_i, me_t) || s.type != type) out = Out::kConflict;
+        return false;
+      }
+      s.type = type;
+      s.holder_initiator = me_i;
+      s.holder_target = me_t;
+      return true;
+    case 2:  // RELEASE
+      if (mine == nullptr || mine->key != key) {
+        out = Out::kConflict;
+        return false;
+      }
+      if (s.type == 0 || !s.is_holder(me_i, me_t)) return false;
+      if (s.type != type) {
+        out = Out::kInvalidRelease;
+        return false;
+      }
+      release(true);
+      return true;
+    case 3:  // CLEAR
+      if (mine == nullptr || mine->key != key) {
+        out = Out::kConflict;
+        return false;
+      }
+      others_registered(asc::kReservationsPreempted);
+      s.registrations.clear();
+      release(false);
+      ++s.generation;
+      return true;
+    case 4:    // PREEMPT
+    case 5: {  // PREEMPT AND ABORT (the transport aborts the tasks, apply_pr_effects)
+      if (mine == nullptr || mine->key != key) {
+        out = Out::kConflict;
+        return false;
+      }
+      bool holder_preempted = false;
+      if (s.type != 0) {
+        if (all_registrants(s.type))
+          holder_preempted = sa_key == 0;
+        else if (const PrRegistration* h = s.find(s.holder_initiator, s.holder_target))
+          holder_preempted = h->key == sa_key;
+      }
+      if (!holder_preempted && sa_key == 0) {
+        out = Out::kBadParam;
+        return false;
+      }
+      size_t removed = 0;
+      std::vector<PrRegistration> keep;
+      for (auto& r : s.registrations) {
+        bool self = r.initiator == me_i && r.target == me_t;
+        bool match = (holder_preempted && all_registrants(s.type) && sa_key == 0)
+                         ? !self
+                         : r.key == sa_key && !self;
+        if (match) {
+          uas.push_back({r.initiator, r.target, asc::kRegistrationsPreempted});
+          ++removed;
+        } else {
+          keep.push_back(r);
+        }
+      }
+      if (removed == 0 && !holder_preempted) {
+        out = Out::kConflict;
+        return false;
+      }
+      s.registrations = std::move(keep);
+      if (holder_preempted) {
         s.type = type;
         s.holder_initiator = me_i;
         s.holder_target = me_t;
-        return true;
-      case 2:  // RELEASE
-        if (mine == nullptr || mine->key != key) {
-          out = Out::kConflict;
-          return false;
-        }
-        if (s.type == 0 || !s.is_holder(me_i, me_t)) return false;
-        if (s.type != type) {
-          out = Out::kInvalidRelease;
-          return false;
-        }
-        release(true);
-        return true;
-      case 3:  // CLEAR
-        if (mine == nullptr || mine->key != key) {
-          out = Out::kConflict;
-          return false;
-        }
-        others_registered(asc::kReservationsPreempted);
-        s.registrations.clear();
-        release(false);
-        ++s.generation;
-        return true;
-      case 4:    // PREEMPT
-      case 5: {  // PREEMPT AND ABORT (the transport aborts the tasks, below)
-        if (mine == nullptr || mine->key != key) {
-          out = Out::kConflict;
-          return false;
-        }
-        bool holder_preempted = false;
-        if (s.type != 0) {
-          if (all_registrants(s.type))
-            holder_preempted = sa_key == 0;
-          else if (const PrRegistration* h = s.find(s.holder_initiator, s.holder_target))
-            holder_preempted = h->key == sa_key;
-        }
-        if (!holder_preempted && sa_key == 0) {
-          out = Out::kBadParam;
-          return false;
-        }
-        size_t removed = 0;
-        std::vector<PrRegistration> keep;
-        for (auto& r : s.registrations) {
-          bool self = r.initiator == me_i && r.target == me_t;
-          bool match = (holder_preempted && all_registrants(s.type) && sa_key == 0)
-                           ? !self
-                           : r.key == sa_key && !self;
-          if (match) {
-            uas.push_back({r.initiator, r.target, asc::kRegistrationsPreempted});
-            ++removed;
-          } else {
-            keep.push_back(r);
-          }
-        }
-        if (removed == 0 && !holder_preempted) {
-          out = Out::kConflict;
-          return false;
-        }
-        s.registrations = std::move(keep);
-        if (holder_preempted) {
-          s.type = type;
-          s.holder_initiator = me_i;
-          s.holder_target = me_t;
-        }
-        ++s.generation;
-        return true;
       }
-      case 7: {  // REGISTER AND MOVE
-        if (mine == nullptr || mine->key != key) {
-          out = Out::kConflict;
-          return false;
-        }
-        if (s.type == 0 || !s.is_holder(me_i, me_t) || all_registrants(s.type)) {
-          out = Out::kConflict;
-          return false;
-        }
-        if (sa_key == 0) {
-          out = Out::kBadParam;
-          return false;
-        }
-        uint32_t tid_len = get_be32(p + 20);
-        if (param_len < 24 + tid_len || tid_len < 8 || (p[24] & 0x0F) != 5) {
-          out = Out::kBadParam;
-          return false;
-        }
-        std::string dest(reinterpret_cast<const char*>(p + 28),
-                         strnlen(reinterpret_cast<const char*>(p + 28), tid_len - 4));
-        if (dest == me_i) {
-          out = Out::kBadParam;
-          return false;
-        }
-        bool unreg = p[17] & 0x02;
-        PrRegistration* target = nullptr;
-        for (auto& r : s.registrations)
-          if (r.initiator == dest && r.target == me_t) target = &r;
-        if (target == nullptr) {
-          s.registrations.push_back({dest, me_t, get_be16(p + 18), sa_key});
-          target = &s.registrations.back();
-        } else {
-          target->key = sa_key;
-        }
-        s.holder_initiator = dest;
-        s.holder_target = me_t;
-        s.type = type;
-        if (unreg)
-          s.registrations.erase(std::remove_if(s.registrations.begin(), s.registrations.end(),
-                                               [&](const PrRegistration& r) {
-                                                 return r.initiator == me_i && r.target == me_t;
-                                               }),
-                                s.registrations.end());
-        s.aptpl = aptpl;
-        ++s.generation;
-        return true;
-      }
+      ++s.generation;
+      c.effects.abort_preempted = sa == 5;
+      return true;
     }
-    return false;
-  });
+    case 7: {  // REGISTER AND MOVE
+      if (mine == nullptr || mine->key != key) {
+        out = Out::kConflict;
+        return false;
+      }
+      if (s.type == 0 || !s.is_holder(me_i, me_t) || all_registrants(s.type)) {
+        out = Out::kConflict;
+        return false;
+      }
+      if (sa_key == 0) {
+        out = Out::kBadParam;
+        return false;
+      }
+      uint32_t tid_len = get_be32(p + 20);
+      if (c.param_len < 24 + tid_len || tid_len < 8 || (p[24] & 0x0F) != 5) {
+        out = Out::kBadParam;
+        return false;
+      }
+      std::string dest(reinterpret_cast<const char*>(p + 28),
+                       strnlen(reinterpret_cast<const char*>(p + 28), tid_len - 4));
+      if (dest == me_i) {
+        out = Out::kBadParam;
+        return false;
+      }
+      bool unreg = p[17] & 0x02;
+      PrRegistration* target = nullptr;
+      for (auto& r : s.registrations)
+        if (r.initiator == dest && r.target == me_t) target = &r;
+      if (target == nullptr) {
+        s.registrations.push_back({dest, me_t, get_be16(p + 18), sa_key});
+        target = &s.registrations.back();
+      } else {
+        target->key = sa_key;
+      }
+      s.holder_initiator = dest;
+      s.holder_target = me_t;
+      s.type = type;
+      if (unreg)
+        s.registrations.erase(std::remove_if(s.registrations.begin(), s.registrations.end(),
+                                             [&](const PrRegistration& r) {
+                                               return r.initiator == me_i && r.target == me_t;
+                                             }),
+                              s.registrations.end());
+      s.aptpl = c.aptpl;
+      ++s.generation;
+      return true;
+    }
+  }
+  return false;
+}
 
-  for (const auto& u : uas) lun->ua_add_port(u.initiator, u.target, u.asc);
-  switch (out) {
+// Answers the command once the state changed (or not); on task's loop.
+void finish_out(DeviceImpl& dev, Lun* lun, Task& task, PrOut& c, bool persisted) {
+  using Out = PrOut::Out;
+  // A shared store that could not write changed nothing: nothing to announce.
+  if (!persisted && lun->reservations().shared()) c.effects = {};
+  switch (c.out) {
     case Out::kConflict:
       task.status = status::kReservationConflict;
       return complete(task);
@@ -331,26 +380,95 @@ void cmd_persistent_reserve_out(DeviceImpl& dev, Lun* lun, Task& task) {
     case Out::kGood:
       break;
   }
-  if (!persisted)
+  if (!persisted) {
+    // A local store kept the change in memory: its attentions stand.
+    PrEffects attentions_only = c.effects;
+    attentions_only.abort_preempted = false;
+    apply_pr_effects(dev, *lun, attentions_only, &task, [] {});
     return fail(task, lun, sense_key::kHardwareError, asc::kInsufficientRegistrationResources);
-  task.status = status::kGood;
-  if (sa == 5 && dev.task_aborter() != nullptr) {
-    // The preempted nexuses' tasks on this LUN are aborted before we answer.
-    std::vector<Nexus*> victims;
-    for (const Nexus* n : lun->nexuses()) {
-      if (n == task.nexus) continue;
-      for (const auto& u : uas)
-        if (u.asc == asc::kRegistrationsPreempted && n->initiator_port() == u.initiator &&
-            n->target_port() == u.target)
-          victims.push_back(const_cast<Nexus*>(n));
-    }
-    if (!victims.empty()) {
-      Task* t = &task;
-      return dev.task_aborter()->abort_nexus_tasks(victims, lun->number(), task,
-                                                   [t] { complete(*t); });
-    }
   }
-  complete(task);
+  task.status = status::kGood;
+  Task* t = &task;
+  apply_pr_effects(dev, *lun, c.effects, &task, [t] { complete(*t); });
+}
+
+}  // namespace
+
+void apply_pr_effects(DeviceImpl& dev, Lun& lun, const PrEffects& e, Task* by,
+                      std::function<void()> done) {
+  for (const auto& u : e.attentions) lun.ua_add_port(u.initiator, u.target, u.asc);
+  if (!e.abort_preempted || dev.task_aborter() == nullptr) return done();
+  // The preempted nexuses' tasks on this LUN are aborted before the answer.
+  std::vector<Nexus*> victims;
+  for (const Nexus* n : lun.nexuses()) {
+    if (by != nullptr && n == by->nexus) continue;
+    for (const auto& u : e.attentions)
+      if (u.asc == asc::kRegistrationsPreempted && n->initiator_port() == u.initiator &&
+          n->target_port() == u.target)
+        victims.push_back(const_cast<Nexus*>(n));
+  }
+  if (victims.empty()) return done();
+  if (by != nullptr)
+    return dev.task_aborter()->abort_nexus_tasks(victims, lun.number(), *by, std::move(done));
+  dev.task_aborter()->abort_nexus_tasks_for_peer(victims, lun.number(), std::move(done));
+}
+
+void cmd_persistent_reserve_out(DeviceImpl& dev, Lun* lun, Task& task) {
+  const uint8_t* cdb = task.cdb;
+  uint8_t sa = cdb[1] & 0x1F;
+  uint8_t scope = cdb[2] >> 4, type = cdb[2] & 0x0F;
+  uint32_t param_len = get_be32(cdb + 5);
+  task.transfer_length = param_len;
+  if (sa > 7) return fail_cdb(task, lun, 1, 4);
+  if (sa != 7 && param_len != 24)
+    return fail(task, lun, sense_key::kIllegalRequest, asc::kParameterListLengthError);
+  if (param_len < 24 || data_out_bytes(task) < param_len)
+    return fail(task, lun, sense_key::kIllegalRequest, asc::kParameterListLengthError);
+  const uint8_t* p = task.buffer.data();
+  uint8_t flags = p[20];
+  bool aptpl = flags & 0x01;
+  if (sa != 7 && (flags & 0x08)) return fail_param(task, lun, 20, 3);  // SPEC_I_PT
+  // ALL_TG_PT counts for REGISTER (AND IGNORE EXISTING KEY) only (SPC-4 6.16.3).
+  bool all_tg_pt = (sa == 0 || sa == 6) && (flags & 0x04);
+  if (aptpl && !lun->reservations().persistence_supported() && (sa == 0 || sa == 6 || sa == 7))
+    return fail_param(task, lun, 20, 0);
+  bool by_type = sa == 1 || sa == 2 || sa == 4 || sa == 5 || sa == 7;
+  if (by_type && scope != 0) return fail_cdb(task, lun, 2, 7);
+  // RELEASE checks its type against the reservation (INVALID RELEASE), the
+  // others need a valid type; PREEMPT with no reservation ignores it.
+  if ((sa == 1 || sa == 7) && !valid_type(type)) return fail_cdb(task, lun, 2, 3);
+  if ((sa == 4 || sa == 5) && type != 0 && !valid_type(type)) return fail_cdb(task, lun, 2, 3);
+
+  auto c = std::make_shared<PrOut>();
+  c->sa = sa;
+  c->type = type;
+  c->param_len = param_len;
+  c->key = get_be64(p);
+  c->sa_key = get_be64(p + 8);
+  c->aptpl = aptpl;
+  c->me_i = ini(task);
+  c->me_t = tgt(task);
+  c->rtpi = task.nexus ? task.nexus->relative_target_port() : uint16_t(0);
+  c->params.assign(p, p + param_len);
+  if (all_tg_pt) c->all_ports = target_ports(dev, c->me_t, c->rtpi);
+
+  ReservationStore& store = lun->reservations();
+  if (!store.shared()) {
+    bool persisted = store.update([&](PrState& s) { return change_state(*c, s); });
+    return finish_out(dev, lun, task, *c, persisted);
+  }
+  // The cluster may take a while: the loop serves other commands meanwhile.
+  // in_io keeps a removed LUN allocated until the answer.
+  lun->in_io.fetch_add(1, std::memory_order_relaxed);
+  Task* t = &task;
+  DeviceImpl* d = &dev;
+  store.update_async([c](PrState& s) { return change_state(*c, s); }, &c->effects,
+                     [c, t, d, lun](bool persisted) {
+                       boost::asio::post(lun->loop(t->loop), [c, t, d, lun, persisted] {
+                         lun->in_io.fetch_sub(1, std::memory_order_relaxed);
+                         finish_out(*d, lun, *t, *c, persisted);
+                       });
+                     });
 }
 
 }  // namespace sharedisk::scsi

@@ -137,7 +137,7 @@ class LocalReservationStore final : public ReservationStore {
     fn(state_);
   }
 
-  bool update(const std::function<bool(PrState&)>& fn) override {
+  bool update(const std::function<bool(PrState&)>& fn, const PrEffects*) override {
     std::lock_guard lock(mutex_);
     bool was_aptpl = state_.aptpl;
     if (!fn(state_)) return true;

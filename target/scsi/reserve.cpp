@@ -47,11 +47,17 @@ bool reservation_conflict(Lun& lun, const Nexus* nexus, Access access) {
 
 // RESERVE(6)/(10): the whole LUN for this nexus. A persistent reservation
 // makes it a conflict (SPC-4 5.13.3); third-party reservations are refused.
+// On a LUN whose state several gateways share it is not supported: an SPC-2
+// reservation ends with its nexus, which a gateway cannot release for a peer
+// that died, so it would outlive its holder in the cluster.
 void cmd_reserve(DeviceImpl&, Lun* lun, Task& task) {
+  if (lun->reservations().shared())
+    return fail(task, lun, sense_key::kIllegalRequest, asc::kInvalidOpcode);
   if (task.cdb[0] == 0x56 && (task.cdb[1] & 0x12)) return fail_cdb(task, lun, 1, 4);
   if (task.cdb[0] == 0x16 && (task.cdb[1] & 0x01)) return fail_cdb(task, lun, 1, 0);
   bool conflict = false;
   lun->reservations().update([&](PrState& s) {
+    conflict = false;
     if (s.type != 0 ||
         (s.spc2 && (s.spc2->first != ini(task.nexus) || s.spc2->second != tgt(task.nexus)))) {
       conflict = true;
@@ -67,9 +73,12 @@ void cmd_reserve(DeviceImpl&, Lun* lun, Task& task) {
 
 // RELEASE(6)/(10): drops this nexus' reservation; anything else is a no-op.
 void cmd_release(DeviceImpl&, Lun* lun, Task& task) {
+  if (lun->reservations().shared())
+    return fail(task, lun, sense_key::kIllegalRequest, asc::kInvalidOpcode);
   if (task.cdb[0] == 0x57 && (task.cdb[1] & 0x12)) return fail_cdb(task, lun, 1, 4);
   bool conflict = false;
   lun->reservations().update([&](PrState& s) {
+    conflict = false;
     if (s.type != 0 && !s.spc2) {
       // SPC-4 5.13.3: RELEASE is a conflict when a persistent reservation
       // is held, unless this nexus is a registrant.

@@ -29,6 +29,7 @@ constexpr uint8_t kMiscompare = 0xE;
 namespace asc {
 constexpr uint16_t kNoAdditionalSense = 0x0000;
 constexpr uint16_t kNotReadyCauseNotReportable = 0x0400;
+constexpr uint16_t kLogicalUnitBecomingReady = 0x0401;
 constexpr uint16_t kNotReadyManualInterventionRequired = 0x0403;
 constexpr uint16_t kTargetPortInStandbyState = 0x040B;
 constexpr uint16_t kWriteError = 0x0C00;

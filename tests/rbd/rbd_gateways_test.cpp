@@ -189,5 +189,145 @@ TEST_F(RbdGateways, ExamplePairReportsOneUnitTwoGroups) {
   EXPECT_EQ(b.stop(), 0) << read_file(b.log_path());
 }
 
+// Status (and sense) of a PERSISTENT RESERVE OUT with the basic parameter list.
+struct Answer {
+  int status = -1;
+  int key = 0, ascq = 0;
+};
+Answer answer(scsi_task* t) {
+  Answer a;
+  if (t == nullptr) return a;
+  a.status = t->status;
+  a.key = t->sense.key;
+  a.ascq = t->sense.ascq;
+  scsi_free_scsi_task(t);
+  return a;
+}
+Answer prout(iscsi_context* s, int sa, int type, uint64_t key, uint64_t sa_key) {
+  scsi_persistent_reserve_out_basic p{key, sa_key, 0, 0, 0};
+  return answer(iscsi_persistent_reserve_out_sync(s, 1, sa, 0, type, &p));
+}
+std::vector<uint64_t> read_keys(iscsi_context* s) {
+  std::vector<uint64_t> out;
+  scsi_task* t = iscsi_persistent_reserve_in_sync(s, 1, SCSI_PERSISTENT_RESERVE_READ_KEYS, 512);
+  if (t == nullptr) return out;
+  if (t->status == SCSI_STATUS_GOOD)
+    if (auto* k = static_cast<scsi_persistent_reserve_in_read_keys*>(scsi_datain_unmarshall(t)))
+      out.assign(k->keys, k->keys + k->num_keys);
+  scsi_free_scsi_task(t);
+  return out;
+}
+// Test unit ready until no unit attention is left (at most a few).
+void clear_attentions(iscsi_context* s) {
+  for (int i = 0; i < 8; ++i)
+    if (answer(iscsi_testunitready_sync(s, 1)).status == SCSI_STATUS_GOOD) return;
+}
+
+// Persistent reservations shared through the cluster: what node1 registers
+// and reserves through gateway A, gateway B enforces on node2's next command;
+// node2's PREEMPT AND ABORT through B reaches node1's nexus on A (unit
+// attention, then conflict) before B answers. Data checked both ways.
+TEST_F(RbdGateways, ReservationMadeThroughAIsEnforcedByB) {
+  ASSERT_EQ(c().rbd({"create", "--size", "16", "rbd/shared2"}), 0)
+      << read_file(c().file("rbd.out"));
+  TempDir dir_a, dir_b;
+  uint16_t port_a = uint16_t(free_port()), port_b = uint16_t(free_port());
+  Daemon a(dir_a), b(dir_b);
+  a.start(replace_all(example_gateway("gateway-a.yaml", port_a, port_b, c().conf(), dir_a),
+                      "image: shared1", "image: shared2"));
+  b.start(replace_all(example_gateway("gateway-b.yaml", port_a, port_b, c().conf(), dir_b),
+                      "image: shared1", "image: shared2"));
+  const std::string node1 = "iqn.2026-01.test:node1", node2 = "iqn.2026-01.test:node2";
+  // Fixed ISIDs: node2's session after B restarts is the same initiator port.
+  IscsiPtr n1a = iscsi_login(port_a, 1, kGatewayIqn, node1, 0x11);
+  IscsiPtr n2b = iscsi_login(port_b, 1, kGatewayIqn, node2, 0x22);
+  ASSERT_TRUE(n1a && n2b);
+  clear_attentions(n1a.get());
+  clear_attentions(n2b.get());
+
+  std::vector<uint8_t> w1(4096), w2(4096);
+  for (size_t i = 0; i < w1.size(); ++i) w1[i] = uint8_t(i * 13 + 1), w2[i] = uint8_t(i * 7 + 5);
+  auto write = [](iscsi_context* s, const std::vector<uint8_t>& w) {
+    std::vector<uint8_t> copy = w;
+    return answer(
+        iscsi_write16_sync(s, 1, 8, copy.data(), uint32_t(copy.size()), 512, 0, 0, 1, 0, 0));
+  };
+  auto read = [](iscsi_context* s) {
+    scsi_task* t = iscsi_read16_sync(s, 1, 8, 4096, 512, 0, 0, 0, 0, 0);
+    std::vector<uint8_t> d =
+        t != nullptr && t->status == SCSI_STATUS_GOOD ? data_of(t) : std::vector<uint8_t>{};
+    if (t != nullptr) scsi_free_scsi_task(t);
+    return d;
+  };
+  ASSERT_EQ(write(n1a.get(), w1).status, SCSI_STATUS_GOOD);
+
+  // node1 through A: REGISTER 0xA1, RESERVE WRITE EXCLUSIVE.
+  ASSERT_EQ(prout(n1a.get(), 0, 0, 0, 0xA1).status, SCSI_STATUS_GOOD);
+  ASSERT_EQ(prout(n1a.get(), 1, 1, 0xA1, 0).status, SCSI_STATUS_GOOD);
+  // node2 through B: its write conflicts, its read is allowed, it sees the key.
+  EXPECT_EQ(write(n2b.get(), w2).status, SCSI_STATUS_RESERVATION_CONFLICT);
+  EXPECT_EQ(read(n2b.get()), w1);
+  EXPECT_EQ(read_keys(n2b.get()), (std::vector<uint64_t>{0xA1}));
+
+  // node2 through B: REGISTER 0xB2, PREEMPT AND ABORT node1's key.
+  ASSERT_EQ(prout(n2b.get(), 0, 0, 0, 0xB2).status, SCSI_STATUS_GOOD);
+  ASSERT_EQ(prout(n2b.get(), 5, 1, 0xB2, 0xA1).status, SCSI_STATUS_GOOD);
+  // node1's nexus on A: REGISTRATIONS PREEMPTED first, then conflicts.
+  Answer ua = answer(iscsi_testunitready_sync(n1a.get(), 1));
+  EXPECT_EQ(ua.status, SCSI_STATUS_CHECK_CONDITION);
+  EXPECT_EQ(ua.key, SCSI_SENSE_UNIT_ATTENTION);
+  EXPECT_EQ(ua.ascq, 0x2A05);
+  EXPECT_EQ(write(n1a.get(), w1).status, SCSI_STATUS_RESERVATION_CONFLICT);
+  EXPECT_EQ(read_keys(n1a.get()), (std::vector<uint64_t>{0xB2}));
+  // node2 now holds it: its write lands, and node1 reads it through A.
+  ASSERT_EQ(write(n2b.get(), w2).status, SCSI_STATUS_GOOD);
+  EXPECT_EQ(read(n1a.get()), w2);
+  // SCSI-2 RESERVE is refused on a shared unit.
+  Answer r6 = answer(iscsi_reserve6_sync(n1a.get(), 1));
+  EXPECT_EQ(r6.key, SCSI_SENSE_ILLEGAL_REQUEST);
+  EXPECT_EQ(r6.ascq, 0x2000);
+  // The state outlives both gateways: restart B, the reservation holds.
+  n2b.reset();
+  EXPECT_EQ(b.stop(), 0) << read_file(b.log_path());
+  b.start_existing();
+  n2b = iscsi_login(port_b, 1, kGatewayIqn, node2, 0x22);
+  ASSERT_TRUE(n2b);
+  clear_attentions(n2b.get());
+  EXPECT_EQ(read_keys(n2b.get()), (std::vector<uint64_t>{0xB2}));
+  // CLEAR: answered once gateway A acknowledged it; the B that stopped took its
+  // watch with it (a stale watcher would hold the notify for 10 s).
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(prout(n2b.get(), 3, 0, 0xB2, 0).status, SCSI_STATUS_GOOD);
+  auto clear_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  std::printf("CLEAR through the restarted gateway B: %lld ms\n", static_cast<long long>(clear_ms));
+  EXPECT_LT(clear_ms, 5000);
+  EXPECT_EQ(write(n1a.get(), w1).status, SCSI_STATUS_GOOD);
+  EXPECT_EQ(read(n2b.get()), w1);
+
+  // B dies without closing its watch: a change through A waits for B's ack
+  // until the OSD drops B's watch (10 s), then is answered; B, restarted,
+  // reads the state from the cluster.
+  n2b.reset();
+  b.kill9();
+  t0 = std::chrono::steady_clock::now();
+  ASSERT_EQ(prout(n1a.get(), 6, 0, 0, 0xA3).status, SCSI_STATUS_GOOD);  // REGISTER AND IGNORE
+  auto dead_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
+  std::printf("REGISTER through A with B killed: %lld ms\n", static_cast<long long>(dead_ms));
+  EXPECT_LT(dead_ms, 16000);
+  b.start_existing();
+  n2b = iscsi_login(port_b, 1, kGatewayIqn, node2, 0x22);
+  ASSERT_TRUE(n2b);
+  clear_attentions(n2b.get());
+  EXPECT_EQ(read_keys(n2b.get()), (std::vector<uint64_t>{0xA3}));
+  n1a.reset();
+  n2b.reset();
+  EXPECT_EQ(a.stop(), 0) << read_file(a.log_path());
+  EXPECT_EQ(b.stop(), 0) << read_file(b.log_path());
+}
+
 }  // namespace
 }  // namespace ops
