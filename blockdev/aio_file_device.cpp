@@ -70,6 +70,7 @@ int AioFileDevice::check(const IoRequest& req) const {
       if (info_.read_only) return -EROFS;
       break;
     case IoOp::kAllocationMap:
+    case IoOp::kWriteSame:
       return -EOPNOTSUPP;
   }
   uint64_t size = size_.load(std::memory_order_relaxed);

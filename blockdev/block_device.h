@@ -36,6 +36,10 @@ enum class IoOp : uint8_t {
   // AllocationMap that iov[0] points to (iovcnt 1). Only where
   // info().supports_allocation_map; elsewhere it fails with -EOPNOTSUPP.
   kAllocationMap,
+  // [offset, offset+length) filled with copies of iov[0] (iovcnt 1, one
+  // block; length a multiple of it). Only where info().supports_write_same;
+  // elsewhere it fails with -EOPNOTSUPP.
+  kWriteSame,
 };
 
 // kAllocationMap's answer: runs of whole blocks of `block_size` bytes, the
@@ -106,6 +110,7 @@ struct DeviceInfo {
   bool discard_zeroes = false;    // a discarded range reads back as zeroes (LBPRZ)
   bool supports_write_zeroes = true;
   bool supports_allocation_map = false;  // kAllocationMap (an RBD image: rbd_diff_iterate2)
+  bool supports_write_same = false;      // kWriteSame (an RBD image: rbd_aio_writesame)
 };
 
 class BlockDevice {

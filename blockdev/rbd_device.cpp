@@ -170,6 +170,13 @@ int RbdChannel::start(Slot* slot, IoRequest& req) {
       rc = rbd_aio_write_zeroes(image, req.offset, req.length, c,
                                 req.unmap ? 0 : RBD_WRITE_ZEROES_FLAG_THICK_PROVISION, 0);
       break;
+    case IoOp::kWriteSame:
+      // One call for the whole range: librbd sends each object one OSD
+      // WRITESAME op with the pattern, not the expanded data.
+      rc = rbd_aio_writesame(image, req.offset, req.length,
+                             static_cast<const char*>(req.iov[0].iov_base), req.iov[0].iov_len, c,
+                             0);
+      break;
     case IoOp::kAllocationMap:  // handled above
       rc = -EINVAL;
       break;
@@ -333,6 +340,12 @@ int RbdDevice::check(const IoRequest& req) const {
     case IoOp::kWriteZeroes:
       if (info_.read_only) return -EROFS;
       break;
+    case IoOp::kWriteSame:
+      if (info_.read_only) return -EROFS;
+      if (req.iovcnt != 1 || req.iov == nullptr || req.iov[0].iov_len == 0 ||
+          req.length % req.iov[0].iov_len != 0)
+        return -EINVAL;
+      break;
     case IoOp::kAllocationMap: {
       if (req.iovcnt != 1 || req.iov == nullptr || req.iov[0].iov_len < sizeof(AllocationMap))
         return -EINVAL;
@@ -459,6 +472,7 @@ std::unique_ptr<BlockDevice> open_rbd(const RbdOptions& o) {
   info.discard_zeroes = true;
   info.supports_write_zeroes = !o.read_only;
   info.supports_allocation_map = true;
+  info.supports_write_same = !o.read_only;
   if (info.size_bytes == 0) {
     rbd_close(image);
     throw RbdOpenError(RbdFailure::kImage, name + ": the image is empty");

@@ -163,13 +163,20 @@ void cmd_write_same(DeviceImpl&, Lun* lun, Task& task) {
     task.work.end = task.work.next + bytes;
     return ws_submit(task, *lun);
   }
+  task.work.next = lba << shift;
+  task.work.end = task.work.next + bytes;
+  if (lun->info().supports_write_same) {
+    // One request: the store repeats the block (an RBD image: each object
+    // gets one WRITESAME op carrying the block, not the expanded data).
+    prepare_rw(task, blockdev::IoOp::kWriteSame, task.buffer.data(), lba << shift, bytes);
+    task.iov[0].iov_len = bs;
+    return ws_submit(task, *lun);
+  }
   uint64_t chunk = std::min(bytes, kWriteSameChunk);
   uint8_t* buf = aux_buffer(task, chunk);
   if (buf == nullptr)
     return fail(task, lun, sense_key::kHardwareError, asc::kInternalTargetFailure);
   for (uint64_t off = 0; off < chunk; off += bs) std::memcpy(buf + off, task.buffer.data(), bs);
-  task.work.next = lba << shift;
-  task.work.end = task.work.next + bytes;
   ws_next(task, *lun);
 }
 

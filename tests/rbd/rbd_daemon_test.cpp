@@ -1,7 +1,8 @@
 // sharedisk-target serving a LUN on an RBD image of a throwaway cluster:
 // data written through iSCSI (plain, FUA, then SYNCHRONIZE CACHE) is what
 // `rbd export` reads from the cluster; UNMAP reads back zeroes; GET LBA STATUS
-// tells written blocks from unmapped and never-written ones; and a cluster
+// tells written blocks from unmapped and never-written ones; WRITE SAME is one
+// rbd_aio_writesame; and a cluster
 // that cannot be reached, a wrong key, a missing pool or image make --check
 // and start-up exit 2 within a bounded time, naming the lun.yaml line; a
 // SIGKILL mid-stream loses no acknowledged FUA or synchronized write.
@@ -251,6 +252,65 @@ TEST_F(RbdDaemon, GetLbaStatusReportsMappedAndDeallocatedBlocks) {
   x.s.reset();
   EXPECT_EQ(x.d.stop(), 0);
   c().rbd({"rm", "rbd/lbas"});
+}
+
+// The daemon's count of requests sent to librbd for LUN 1 (status).
+uint64_t rbd_requests(Daemon& d) {
+  std::string status = d.admin("status").body;
+  std::smatch m;
+  EXPECT_TRUE(std::regex_search(status, m, std::regex("rbd: requests ([0-9]+)"))) << status;
+  return m.empty() ? 0 : std::stoull(m[1]);
+}
+
+// WRITE SAME with a non-zero block is one rbd_aio_writesame: one request to
+// librbd for 6 MiB across two objects (emulated, it was 6 writes of 1 MiB),
+// and `rbd export` holds the block in every LBA of the range and nothing
+// outside it.
+TEST_F(RbdDaemon, WriteSameIsOneNativeRequest) {
+  Served x;
+  ASSERT_NO_FATAL_FAILURE(serve_new_image(&x, "wsame", 16, 15));
+  iscsi_context* s = x.s.get();
+  std::vector<uint8_t> block = pattern(512, 61), other = pattern(512, 62);
+  const uint64_t lba = (4u << 20) / 512 - 2048;  // 1 MiB before the second object
+  const uint32_t blocks = (6u << 20) / 512;
+  uint64_t before = rbd_requests(x.d);
+  scsi_task* t = iscsi_writesame16_sync(s, 1, lba, block.data(), 512, blocks, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  scsi_free_scsi_task(t);
+  // The loop counts a completion right after answering it: wait for the count.
+  uint64_t sent = 0;
+  for (auto end = Clock::now() + std::chrono::seconds(2);
+       (sent = rbd_requests(x.d) - before) == 0 && Clock::now() < end;)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(sent, 1u) << "WRITE SAME of 6 MiB is one librbd request";
+  // WRITE SAME(10) of 3 blocks just past the range.
+  t = iscsi_writesame10_sync(s, 1, uint32_t(lba + blocks), other.data(), 512, 3, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  scsi_free_scsi_task(t);
+  // Through the target.
+  t = iscsi_read16_sync(s, 1, lba + blocks - 1, 4 * 512, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t));
+  EXPECT_EQ(std::memcmp(t->datain.data, block.data(), 512), 0);
+  for (int i = 1; i < 4; ++i)
+    EXPECT_EQ(std::memcmp(t->datain.data + 512 * i, other.data(), 512), 0) << i;
+  scsi_free_scsi_task(t);
+  x.s.reset();
+  EXPECT_EQ(x.d.stop(), 0);
+  // From the cluster.
+  std::string out = x.dir.file("wsame.img");
+  ASSERT_EQ(c().rbd({"export", "rbd/wsame", out}), 0) << read_file(c().file("rbd.out"));
+  std::string img = read_file(out);
+  ASSERT_EQ(img.size(), 16u << 20);
+  uint64_t bad = 0;
+  for (uint64_t b = lba; b < lba + blocks; ++b)
+    bad += std::memcmp(img.data() + b * 512, block.data(), 512) != 0;
+  EXPECT_EQ(bad, 0u) << "blocks of the WRITE SAME(16) range that differ from its block";
+  for (uint64_t b = lba + blocks; b < lba + blocks + 3; ++b)
+    EXPECT_EQ(std::memcmp(img.data() + b * 512, other.data(), 512), 0) << "lba " << b;
+  EXPECT_EQ(img.substr(0, lba * 512), std::string(lba * 512, '\0'));
+  const uint64_t tail = (lba + blocks + 3) * 512;
+  EXPECT_EQ(img.substr(tail), std::string(img.size() - tail, '\0'));
+  c().rbd({"rm", "rbd/wsame"});
 }
 
 // Reload adds an RBD LUN (opened before anything changes) and removes it.
