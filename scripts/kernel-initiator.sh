@@ -168,11 +168,21 @@ CEPH_DIR=$WORK/ceph
 CEPH_START_PID=
 # The cluster's daemons by the pids ceph-micro.sh recorded; after the target,
 # whose shutdown flushes and closes the RBD image.
+CEPH_STOP_PID=
+ceph_stop_begin() { # in the background, while the host checks; ceph_stop waits for it
+  [[ -r $CEPH_DIR/ceph.conf ]] || return 0
+  "$SRC_DIR/scripts/ceph-micro.sh" stop "$CEPH_DIR" >/dev/null 2>&1 &
+  CEPH_STOP_PID=$!
+}
 ceph_stop() {
   if [[ -n $CEPH_START_PID ]]; then
     kill -TERM "$CEPH_START_PID" 2>/dev/null
     wait "$CEPH_START_PID" 2>/dev/null
     CEPH_START_PID=
+  fi
+  if [[ -n $CEPH_STOP_PID ]]; then
+    wait "$CEPH_STOP_PID" 2>/dev/null
+    CEPH_STOP_PID=
   fi
   [[ -r $CEPH_DIR/ceph.conf ]] && "$SRC_DIR/scripts/ceph-micro.sh" stop "$CEPH_DIR" >/dev/null 2>&1
   [[ -f $WORK/ceph-start.log ]] && cp "$WORK/ceph-start.log" "$LOG_DIR/kernel-ceph-start.log"
@@ -480,6 +490,18 @@ if [[ $RBD == 1 ]]; then
 fi
 
 daemon_stop
+# The RBD LUN's image, read from the cluster with `rbd export` (the target's
+# shutdown flushed and closed it); the cluster then stops in the background
+# while the host checks the export and the backing files.
+if [[ $RBD == 1 ]]; then
+  rbd_export() { # file
+    timeout -k 5 60 rbd -c "$CEPH_DIR/ceph.conf" --id admin --client-mount-timeout 10 \
+      --rados-mon-op-timeout 20 --rados-osd-op-timeout 20 export --no-progress "rbd/$RBD_IMAGE" "$1"
+  }
+  check "rbd export of the RBD LUN's image ($RBD_MIB MiB)" rbd_export "$WORK/rbd.img"
+  elapsed "daemon stopped, RBD image exported"
+  ceph_stop_begin
+fi
 region() { tail -c +$(($1 + 1)) "$LUN_FILE" | head -c "$2"; }
 check "backing file: guest's 2 MiB at $GUEST_OFF" cmp "$ROOT/pattern.bin" <(region "$GUEST_OFF" $((2 * MiB)))
 check "backing file: guest's 7 sectors at sector $ODD_SECTOR" \
@@ -538,14 +560,8 @@ host_fio_verify_fails() { # image
 }
 check "fio --verify_only on the host fails on a copy with one block of the region overwritten" \
   host_fio_verify_fails "$WORK/lun3-bad.img"
-# The RBD LUN, read back from the cluster with `rbd export` (the target is
-# stopped: its shutdown flushed and closed the image).
+# The RBD LUN as `rbd export` read it from the cluster.
 if [[ $RBD == 1 ]]; then
-  rbd_export() { # file
-    timeout -k 5 60 rbd -c "$CEPH_DIR/ceph.conf" --id admin --client-mount-timeout 10 \
-      --rados-mon-op-timeout 20 --rados-osd-op-timeout 20 export --no-progress "rbd/$RBD_IMAGE" "$1"
-  }
-  check "rbd export of the RBD LUN's image ($RBD_MIB MiB)" rbd_export "$WORK/rbd.img"
   rbd_region() { tail -c +$(($1 + 1)) "$WORK/rbd.img" | head -c "$2"; }
   check "rbd export: the guest's 2 MiB pattern at 0" cmp "$ROOT/pattern.bin" <(rbd_region 0 $((2 * MiB)))
   check "rbd export: the 1 MiB the guest discarded at 4 MiB reads as zeros" \
@@ -562,8 +578,6 @@ if [[ $RBD == 1 ]]; then
   fio_report "$WORK/fio-host-verify-rbd.log" host-verify-rbd "$WORK/fio-rbd-host.res" verify-only
   check "fio --verify_only on the host: the rbd export holds the guest's $RBD_FIO_MIB MiB (headers, crc32c)" \
     test "$(cut -d' ' -f1,3 "$WORK/fio-rbd-host.res")" = "0 $RBD_FIO_BYTES"
-  ceph_stop
-  elapsed "Ceph cluster stopped"
 fi
 check "e2fsck: guest's ext4 is clean" e2fsck -fn "$LUN_FILE"
 check "debugfs: /guest.bin equals the pattern" \
@@ -579,6 +593,10 @@ else
   echo "note $OCFS2_CLI not built: probe check left out"
 fi
 
+if [[ $RBD == 1 ]]; then
+  ceph_stop
+  elapsed "Ceph cluster stopped"
+fi
 elapsed "done"
 if [[ $failures -ne 0 ]]; then
   echo "kernel-initiator: $failures check(s) failed; console: $CONSOLE; daemon log:"
