@@ -69,6 +69,9 @@ int AioFileDevice::check(const IoRequest& req) const {
     case IoOp::kWriteZeroes:
       if (info_.read_only) return -EROFS;
       break;
+    case IoOp::kAllocationMap:
+    case IoOp::kWriteSame:
+      return -EOPNOTSUPP;
   }
   uint64_t size = size_.load(std::memory_order_relaxed);
   if (req.offset > size || req.length > size - req.offset) return -EINVAL;

@@ -32,6 +32,32 @@ enum class IoOp : uint8_t {
   kFlush,    // make every completed write durable (fdatasync)
   kDiscard,  // deallocate [offset, offset+length); reads back zeroes where info().discard_zeroes
   kWriteZeroes,  // [offset, offset+length) reads back zeroes afterwards; may deallocate if `unmap`
+  // Which blocks of [offset, offset+length) are mapped: fills the
+  // AllocationMap that iov[0] points to (iovcnt 1). Only where
+  // info().supports_allocation_map; elsewhere it fails with -EOPNOTSUPP.
+  kAllocationMap,
+  // [offset, offset+length) filled with copies of iov[0] (iovcnt 1, one
+  // block; length a multiple of it). Only where info().supports_write_same;
+  // elsewhere it fails with -EOPNOTSUPP.
+  kWriteSame,
+};
+
+// kAllocationMap's answer: runs of whole blocks of `block_size` bytes, the
+// first at the request's offset, each after the previous one, alternately
+// mapped and deallocated (a deallocated block reads back as zeroes). They may
+// end before the end of the request (at most max_runs runs, and a store may
+// bound the work one request does): SBC-3's GET LBA STATUS allows that.
+struct AllocationMap {
+  static constexpr uint32_t kMaxRuns = 64;
+  struct Run {
+    uint64_t offset;  // bytes
+    uint64_t length;  // bytes, a multiple of block_size
+    bool mapped;
+  };
+  uint32_t block_size = 512;     // in: a power of two, >= 512; the request is aligned to it
+  uint32_t max_runs = kMaxRuns;  // in: 1..kMaxRuns
+  uint32_t runs = 0;             // out
+  Run run[kMaxRuns];
 };
 
 struct IoRequest;
@@ -83,6 +109,8 @@ struct DeviceInfo {
   bool supports_discard = false;  // kDiscard deallocates
   bool discard_zeroes = false;    // a discarded range reads back as zeroes (LBPRZ)
   bool supports_write_zeroes = true;
+  bool supports_allocation_map = false;  // kAllocationMap (an RBD image: rbd_diff_iterate2)
+  bool supports_write_same = false;      // kWriteSame (an RBD image: rbd_aio_writesame)
 };
 
 class BlockDevice {

@@ -4,6 +4,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cerrno>
@@ -133,6 +134,18 @@ void RbdChannel::submit(IoRequest& req) {
 }
 
 int RbdChannel::start(Slot* slot, IoRequest& req) {
+  if (req.op == IoOp::kAllocationMap) {
+    // librbd has no asynchronous diff: the device's blocking thread runs it
+    // and pushes the slot as librbd's callback would.
+    RbdDevice* device = &device_;
+    device_.run_blocking([device, slot] {
+      IoRequest& r = *slot->req;
+      slot->result = device->allocation_map(r.offset, r.length,
+                                            *static_cast<AllocationMap*>(r.iov[0].iov_base));
+      slot->channel->push_completed(slot);
+    });
+    return 0;
+  }
   rbd_completion_t c;
   int rc = rbd_aio_create_completion(slot, &RbdChannel::on_complete, &c);
   if (rc < 0) return rc;
@@ -156,6 +169,16 @@ int RbdChannel::start(Slot* slot, IoRequest& req) {
       // Without unmap the range must stay allocated (WRITE SAME without UNMAP).
       rc = rbd_aio_write_zeroes(image, req.offset, req.length, c,
                                 req.unmap ? 0 : RBD_WRITE_ZEROES_FLAG_THICK_PROVISION, 0);
+      break;
+    case IoOp::kWriteSame:
+      // One call for the whole range: librbd sends each object one OSD
+      // WRITESAME op with the pattern, not the expanded data.
+      rc = rbd_aio_writesame(image, req.offset, req.length,
+                             static_cast<const char*>(req.iov[0].iov_base), req.iov[0].iov_len, c,
+                             0);
+      break;
+    case IoOp::kAllocationMap:  // handled above
+      rc = -EINVAL;
       break;
   }
   if (rc < 0) rbd_aio_release(c);
@@ -280,6 +303,7 @@ RbdDevice::RbdDevice(std::shared_ptr<RadosCluster> cluster, rados_ioctx_t ioctx,
       mode_(mode) {}
 
 RbdDevice::~RbdDevice() {
+  worker_.reset();  // channels are gone, so no job is queued; joins the thread
   // Returns once no callback runs, and none will.
   if (watching_) rbd_update_unwatch(image_, watch_handle_);
   // rbd_close waits for in-flight requests and flushes.
@@ -316,9 +340,80 @@ int RbdDevice::check(const IoRequest& req) const {
     case IoOp::kWriteZeroes:
       if (info_.read_only) return -EROFS;
       break;
+    case IoOp::kWriteSame:
+      if (info_.read_only) return -EROFS;
+      if (req.iovcnt != 1 || req.iov == nullptr || req.iov[0].iov_len == 0 ||
+          req.length % req.iov[0].iov_len != 0)
+        return -EINVAL;
+      break;
+    case IoOp::kAllocationMap: {
+      if (req.iovcnt != 1 || req.iov == nullptr || req.iov[0].iov_len < sizeof(AllocationMap))
+        return -EINVAL;
+      const auto* map = static_cast<const AllocationMap*>(req.iov[0].iov_base);
+      const uint32_t bs = map->block_size;
+      if (bs < 512 || (bs & (bs - 1)) != 0 || ((req.offset | req.length) & (bs - 1)) != 0 ||
+          map->max_runs == 0 || map->max_runs > AllocationMap::kMaxRuns)
+        return -EINVAL;
+      break;
+    }
   }
   const uint64_t size = size_.load(std::memory_order_relaxed);
   if (req.offset > size || req.length > size - req.offset) return -EINVAL;
+  return 0;
+}
+
+namespace {
+bool all_zero(const uint8_t* p, size_t n) {
+  return p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0;
+}
+}  // namespace
+
+int RbdDevice::allocation_map(uint64_t offset, uint64_t length, AllocationMap& map) {
+  const uint64_t bs = map.block_size;
+  const uint64_t end = offset + std::min(length, kMapSpan);
+  map.runs = 0;
+  // The extents holding data, widened to whole blocks, sorted and merged.
+  map_extents_.clear();
+  auto collect = [](uint64_t off, size_t len, int exists, void* arg) -> int {
+    if (exists && len > 0) static_cast<RbdDevice*>(arg)->map_extents_.emplace_back(off, off + len);
+    return 0;
+  };
+  int rc = rbd_diff_iterate2(image_, nullptr, offset, end - offset, 1, 0, collect, this);
+  if (rc < 0) return rc;
+  std::sort(map_extents_.begin(), map_extents_.end());
+  auto add = [&](uint64_t at, uint64_t len, bool mapped) {
+    if (map.runs > 0 && map.run[map.runs - 1].mapped == mapped) {
+      map.run[map.runs - 1].length += len;
+      return true;
+    }
+    if (map.runs == map.max_runs) return false;
+    map.run[map.runs++] = {at, len, mapped};
+    return true;
+  };
+  if (!map_buffer_) map_buffer_ = std::make_unique<uint8_t[]>(kMapReadBytes);
+  uint64_t pos = offset, budget = kMapReadBytes;
+  for (const auto& [first, last] : map_extents_) {
+    uint64_t b = std::max(first & ~(bs - 1), pos);
+    uint64_t e = std::min((last + bs - 1) & ~(bs - 1), end);
+    if (b >= e) continue;
+    if (b > pos) {
+      if (!add(pos, b - pos, false)) return 0;
+      pos = b;
+    }
+    while (pos < e) {
+      if (budget == 0) return 0;
+      const uint64_t n = std::min(e - pos, budget);
+      ssize_t got = rbd_read(image_, pos, n, reinterpret_cast<char*>(map_buffer_.get()));
+      if (got < 0) return int(got);
+      if (uint64_t(got) != n) return -EIO;
+      for (uint64_t i = 0; i < n; i += bs) {
+        if (!add(pos + i, bs, !all_zero(map_buffer_.get() + i, bs))) return 0;
+      }
+      pos += n;
+      budget -= n;
+    }
+  }
+  if (pos < end) add(pos, end - pos, false);
   return 0;
 }
 
@@ -376,6 +471,8 @@ std::unique_ptr<BlockDevice> open_rbd(const RbdOptions& o) {
   // cannot deallocate, so discarded blocks read back as zeroes.
   info.discard_zeroes = true;
   info.supports_write_zeroes = !o.read_only;
+  info.supports_allocation_map = true;
+  info.supports_write_same = !o.read_only;
   if (info.size_bytes == 0) {
     rbd_close(image);
     throw RbdOpenError(RbdFailure::kImage, name + ": the image is empty");

@@ -9,6 +9,9 @@
 // loop takes the whole stack at once and runs IoCallback::io_done there, so
 // SCSI code never runs on a librbd thread and no lock is taken per I/O.
 //
+// kAllocationMap (GET LBA STATUS) runs rbd_diff_iterate2, which blocks, on
+// the device's BlockingWorker; its result comes back through the same stack.
+//
 // The per-request state lives in slots preallocated by the channel (chunks
 // that only grow to the deepest queue seen); librbd's own rbd_completion_t is
 // the only allocation per I/O, and it is librbd's.
@@ -21,8 +24,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "blockdev/block_device.h"
+#include "blockdev/blocking_worker.h"
 #include "blockdev/rbd_cluster.h"
 #include "blockdev/rbd_stats.h"
 
@@ -64,6 +70,17 @@ class RbdDevice final : public BlockDevice {
   rbd_image_t image() const { return image_; }
   // 0 when req may be sent to librbd, else the negative errno it completes with.
   int check(const IoRequest& req) const;
+  // kAllocationMap, blocking (the worker's thread): rbd_diff_iterate2 from
+  // the image's creation (whole_object false) over at most kMapSpan bytes
+  // from `offset`; the blocks outside the extents it reports are deallocated.
+  // Inside them, up to kMapReadBytes are read, and a block that reads back
+  // as zeroes counts as deallocated (a discard zeroes what it cannot free).
+  // The runs end where either bound or map.max_runs stopped. 0 or -errno.
+  static constexpr uint64_t kMapSpan = 64ull << 20;
+  static constexpr uint64_t kMapReadBytes = 1ull << 20;
+  int allocation_map(uint64_t offset, uint64_t length, AllocationMap& map);
+  // Runs `job` on the device's blocking thread.
+  void run_blocking(std::function<void()> job) { worker_->run(std::move(job)); }
   RbdStats& stats() { return *stats_; }
   const std::shared_ptr<RbdStats>& shared_stats() const { return stats_; }
   // The Ceph cluster's fsid (rados_cluster_fsid), e.g.
@@ -82,6 +99,9 @@ class RbdDevice final : public BlockDevice {
   uint64_t watch_handle_ = 0;
   bool watching_ = false;
   std::shared_ptr<RbdStats> stats_ = std::make_shared<RbdStats>();
+  std::vector<std::pair<uint64_t, uint64_t>> map_extents_;  // the worker's
+  std::unique_ptr<uint8_t[]> map_buffer_;                   // the worker's, kMapReadBytes
+  std::unique_ptr<BlockingWorker> worker_ = std::make_unique<BlockingWorker>();
 };
 
 // Connects (sharing a live connection of the same cluster and client) and

@@ -32,7 +32,11 @@
 #    reading each back, while the host restarts the daemon (on the guest's
 #    RESTART-TARGET-NOW line): the kernel must log in again and finish the
 #    queued I/O; the same fio job with --verify_only then reads the 8 MiB
-#    again (acknowledged data survived the restart). Then a second session
+#    again (acknowledged data survived the restart). With the RBD LUN (below)
+#    the same reload adds LUN 4 on a Ceph RBD image; the guest checks its
+#    capacity, writes the pattern at 0 (O_DIRECT), runs the same fio verify job
+#    on 4 MiB at 8 MiB and prints the md5 of the first 12 MiB it reads back
+#    ("RBD-MD5"). Then a second session
 #    (its own iface and InitiatorName, as a second node) logs in, so LUN 1 is
 #    attached twice; session 1 writes 64 KiB O_DIRECT chunks at 52 MiB for
 #    about 15 s while session 2 sends 5 LOGICAL UNIT RESETs (sg_reset -d).
@@ -51,6 +55,13 @@
 #    verified in each; then runs the same fio job with --verify_only on LUN 3's
 #    backing file (psync): every block must be there, header and checksum,
 #    and the same run on a copy with one block overwritten must fail.
+#    With the RBD LUN: `rbd export` of the image must hold the pattern at 0,
+#    match the guest's RBD-MD5 and pass the same fio --verify_only.
+# 6. The RBD LUN: a throwaway Ceph cluster (scripts/ceph-micro.sh: one
+#    monitor, one memstore OSD, 127.0.0.1 only, state in the work folder) starts
+#    in the background at the beginning, while the initramfs is built and the
+#    guest boots; the host waits for it only when the guest asks for LUN 3 and
+#    4. It is stopped by pid at the end (EXIT trap).
 #
 # Exits 0 on success, 1 on a failure, 77 (skip) when a needed package is
 # missing. Logs (console, daemon) go to BUILD_DIR/initiator-logs/.
@@ -60,6 +71,10 @@
 #   KERNEL_INITIATOR_TIMEOUT  seconds for the VM (default 240)
 #   KERNEL_INITIATOR_KERNEL   vmlinuz to boot (default: newest /boot/vmlinuz-*
 #                             whose modules are installed)
+#   KERNEL_INITIATOR_RBD      auto (default): the RBD LUN when ceph-mon, ceph-osd
+#                             and rbd are installed, else left out with a note;
+#                             1: required (missing packages fail the test; ctest
+#                             sets it under SHAREDISK_REQUIRE_ALL); 0: left out
 #   KERNEL_INITIATOR_TAS      1 (default) or 0: session 2 clears TAS (MODE
 #                             SELECT of the Control page) before its resets;
 #                             the writer's stall is then only reported (for a
@@ -79,6 +94,11 @@ RESET_TAS=${KERNEL_INITIATOR_TAS:-1}
   exit 2
 }
 VM_TIMEOUT=${KERNEL_INITIATOR_TIMEOUT:-$((RESET_TAS == 1 ? 240 : 480))}
+RBD=${KERNEL_INITIATOR_RBD:-auto}
+[[ $RBD == 0 || $RBD == 1 || $RBD == auto ]] || {
+  echo "kernel-initiator: KERNEL_INITIATOR_RBD must be auto, 0 or 1" >&2
+  exit 2
+}
 LOG_DIR=$BUILD_DIR/initiator-logs
 need() { # command package
   command -v "$1" >/dev/null || skip_test "$1 not found (apt-get install $2)"
@@ -126,14 +146,52 @@ MODDIR=/lib/modules/$KVER
   echo "kernel-initiator: $GUEST_INIT missing" >&2
   exit 2
 }
+if [[ $RBD != 0 ]]; then
+  missing=
+  for p in ceph-mon ceph-osd rbd; do command -v "$p" >/dev/null || missing+=" $p"; done
+  if [[ -z $missing ]]; then
+    RBD=1
+  elif [[ $RBD == 1 ]]; then
+    echo "kernel-initiator: KERNEL_INITIATOR_RBD=1 but not installed:$missing (scripts/install-deps.sh test)" >&2
+    exit 1
+  else
+    echo "note the RBD LUN is left out: not installed:$missing (scripts/install-deps.sh test)"
+    RBD=0
+  fi
+fi
 ACCEL_ARGS=(-accel tcg)
 [[ $ACCEL == kvm ]] && ACCEL_ARGS=(-accel kvm -cpu host)
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sharedisk-kernel-initiator.XXXXXX") || exit 2
 QEMU_PID=
+CEPH_DIR=$WORK/ceph
+CEPH_START_PID=
+# The cluster's daemons by the pids ceph-micro.sh recorded; after the target,
+# whose shutdown flushes and closes the RBD image.
+CEPH_STOP_PID=
+ceph_stop_begin() { # in the background, while the host checks; ceph_stop waits for it
+  [[ -r $CEPH_DIR/ceph.conf ]] || return 0
+  "$SRC_DIR/scripts/ceph-micro.sh" stop "$CEPH_DIR" >/dev/null 2>&1 &
+  CEPH_STOP_PID=$!
+}
+ceph_stop() {
+  if [[ -n $CEPH_START_PID ]]; then
+    kill -TERM "$CEPH_START_PID" 2>/dev/null
+    wait "$CEPH_START_PID" 2>/dev/null
+    CEPH_START_PID=
+  fi
+  if [[ -n $CEPH_STOP_PID ]]; then
+    wait "$CEPH_STOP_PID" 2>/dev/null
+    CEPH_STOP_PID=
+  fi
+  [[ -r $CEPH_DIR/ceph.conf ]] && "$SRC_DIR/scripts/ceph-micro.sh" stop "$CEPH_DIR" >/dev/null 2>&1
+  [[ -f $WORK/ceph-start.log ]] && cp "$WORK/ceph-start.log" "$LOG_DIR/kernel-ceph-start.log"
+  rm -f "$CEPH_DIR/ceph.conf" # stopped: a second call does nothing
+}
 cleanup() {
   [[ -n $QEMU_PID ]] && kill -KILL "$QEMU_PID" 2>/dev/null
   daemon_stop
+  ceph_stop
   [[ -f $WORK/daemon.log ]] && cp "$WORK/daemon.log" "$LOG_DIR/kernel-daemon.log"
   rm -rf "$WORK"
 }
@@ -142,6 +200,15 @@ trap 'exit 130' INT TERM
 mkdir -p "$LOG_DIR" || exit 2
 START=$SECONDS
 elapsed() { echo "[$((SECONDS - START)) s] $*"; }
+# The RBD LUN's cluster starts now and comes up while the initramfs is built
+# and the guest boots; nothing waits for it before the guest asks for LUN 4.
+RBD_IMAGE=vm
+RBD_MIB=32
+if [[ $RBD == 1 ]]; then
+  "$SRC_DIR/scripts/ceph-micro.sh" start "$CEPH_DIR" --image-size "$RBD_MIB" --image "$RBD_IMAGE" \
+    --timeout 120 >"$WORK/ceph-start.log" 2>&1 &
+  CEPH_START_PID=$!
+fi
 
 MiB=$((1024 * 1024))
 LUN_BYTES=$((64 * MiB))
@@ -160,6 +227,13 @@ FIO_MIB=8
 FIO_BYTES=$((FIO_MIB * MiB))
 FIO_JOB="--rw=randwrite --bs=4k --offset=$FIO_OFF --size=$FIO_BYTES --verify=crc32c --verify_fatal=1 --verify_state_save=0 --runtime=40"
 FIO_ARGS="--ioengine=libaio --direct=1 --iodepth=16 $FIO_JOB"
+# The same job on the RBD LUN, on 4 MiB (TCG makes the guest the bottleneck:
+# about 2.5 s a MiB for write and verify).
+RBD_FIO_MIB=4
+RBD_FIO_BYTES=$((RBD_FIO_MIB * MiB))
+RBD_FIO_JOB="--rw=randwrite --bs=4k --offset=$FIO_OFF --size=$RBD_FIO_BYTES --verify=crc32c --verify_fatal=1 --verify_state_save=0 --runtime=40"
+RBD_FIO_ARGS="--ioengine=libaio --direct=1 --iodepth=16 $RBD_FIO_JOB"
+RBD_MD5_MIB=$(((FIO_OFF + RBD_FIO_BYTES) / MiB)) # what the guest wrote, from block 0
 IQN=iqn.2019-02.lb2:odcfs2
 INITIATOR_IQN=iqn.2026-11.test:guest
 INITIATOR_IQN2=iqn.2026-11.test:guest-node2
@@ -253,6 +327,10 @@ RESET_TAS=$RESET_TAS
 FIO_ARGS="$FIO_ARGS"
 FIO_MIB=$FIO_MIB
 DIRECT_PORT=@PORT@
+RBD=$RBD
+RBD_BYTES=$((RBD_MIB * MiB))
+RBD_FIO_ARGS="$RBD_FIO_ARGS"
+RBD_MD5_MIB=$RBD_MD5_MIB
 EOF
 # --- target ------------------------------------------------------------------
 truncate -s "$LUN_BYTES" "$LUN_FILE" "$LUN2_FILE"
@@ -283,9 +361,24 @@ hotadded=0
 while kill -0 "$QEMU_PID" 2>/dev/null; do
   if [[ $hotadded -eq 0 ]] && grep -aq 'guest: ADD-LUN-3-NOW' "$CONSOLE" 2>/dev/null; then
     printf '%s\n' "      - number: 3" "        path: $LUN3_FILE" "        size: 64M" >>"$WORK/lun.yaml"
+    what="LUN 3"
+    if [[ $RBD == 1 ]]; then
+      wait "$CEPH_START_PID"
+      ceph_rc=$?
+      CEPH_START_PID=
+      if [[ $ceph_rc -ne 0 ]]; then
+        elapsed "the Ceph cluster did not start (status $ceph_rc): stopping the VM"
+        tail -n 30 "$WORK/ceph-start.log"
+        kill -KILL "$QEMU_PID" 2>/dev/null
+        break
+      fi
+      printf '%s\n' "      - number: 4" "        type: rbd" "        pool: rbd" "        image: $RBD_IMAGE" \
+        "        ceph_conf: $CEPH_DIR/ceph.conf" >>"$WORK/lun.yaml"
+      what="LUN 3 and the RBD LUN 4 ($(grep -o 'started in [0-9]*s' "$WORK/ceph-start.log"))"
+    fi
     kill -HUP "$DAEMON_PID"
     hotadded=1
-    elapsed "LUN 3 added to lun.yaml, daemon reloaded (SIGHUP)"
+    elapsed "$what added to lun.yaml, daemon reloaded (SIGHUP)"
   fi
   if [[ $restarted -eq 0 ]] && grep -aq 'guest: RESTART-TARGET-NOW' "$CONSOLE" 2>/dev/null; then
     sleep 1 # let some of the guest's chunks go through first
@@ -311,9 +404,16 @@ grep -aE 'scsi|sd |sd[a-z]|iscsi|guest:|SHAREDISK-KERNEL-INITIATOR|EXT4|ocfs2|OC
 echo "---"
 [[ $qemu_rc -eq 124 || $qemu_rc -eq 137 ]] && echo "FAIL the VM did not finish in $VM_TIMEOUT s" && failures=$((failures + 1))
 check "guest reported PASS" grep -aq 'SHAREDISK-KERNEL-INITIATOR: PASS' "$CONSOLE"
-check "kernel attached six SHAREDSK disks (LUN 3 hot-added, then 3 on session 2)" \
-  test "$(grep -acE 'scsi .*Direct-Access +SHAREDSK' "$CONSOLE")" -eq 6
-check "the reload added LUN 3 in place" grep -q "added LUN 3 (sessions kept)" "$WORK/daemon.log"
+NLUNS=$((RBD == 1 ? 4 : 3))
+check "kernel attached $((2 * NLUNS)) SHAREDSK disks (LUN 3$( ((RBD)) && echo " and 4") hot-added, then $NLUNS on session 2)" \
+  test "$(grep -acE 'scsi .*Direct-Access +SHAREDSK' "$CONSOLE")" -eq $((2 * NLUNS))
+# One reload adds LUN 3 and 4: "added LUN 3; added LUN 4 (sessions kept)".
+check "the reload added LUN 3 in place" grep -qE "added LUN 3(;.*)? \(sessions kept\)" "$WORK/daemon.log"
+if [[ $RBD == 1 ]]; then
+  check "the Ceph cluster started (in the background, $(grep -o 'started in [0-9]*s' "$WORK/ceph-start.log"))" \
+    grep -q 'ceph-micro: started in' "$WORK/ceph-start.log"
+  check "the reload added the RBD LUN 4 in place" grep -q "added LUN 4 (sessions kept)" "$WORK/daemon.log"
+fi
 check "the daemon was restarted while the guest was logged in" test "$restarted" -eq 1
 check "three normal sessions (login, login again after the restart, second node)" \
   test "$(grep -c 'normal session' "$WORK/daemon.log")" -eq 3
@@ -383,8 +483,25 @@ check "fio in the guest: $FIO_MIB MiB of 4 KiB random writes on LUN 3, error 0, 
 fio_report "$FIO_LOG" fio-verify-after-restart "$WORK/fio-verify.res" verify-only
 check "fio --verify_only in the guest after the daemon restart: error 0, the $FIO_MIB MiB read and verified again" \
   test "$(cut -d' ' -f1,3 "$WORK/fio-verify.res")" = "0 $FIO_BYTES"
+if [[ $RBD == 1 ]]; then
+  fio_report "$FIO_LOG" fio-rbd-write "$WORK/fio-rbd.res"
+  check "fio in the guest on the RBD LUN 4: $RBD_FIO_MIB MiB of 4 KiB random writes, error 0, all read back and verified" \
+    test "$(cat "$WORK/fio-rbd.res")" = "0 $RBD_FIO_BYTES $RBD_FIO_BYTES"
+fi
 
 daemon_stop
+# The RBD LUN's image, read from the cluster with `rbd export` (the target's
+# shutdown flushed and closed it); the cluster then stops in the background
+# while the host checks the export and the backing files.
+if [[ $RBD == 1 ]]; then
+  rbd_export() { # file
+    timeout -k 5 60 rbd -c "$CEPH_DIR/ceph.conf" --id admin --client-mount-timeout 10 \
+      --rados-mon-op-timeout 20 --rados-osd-op-timeout 20 export --no-progress "rbd/$RBD_IMAGE" "$1"
+  }
+  check "rbd export of the RBD LUN's image ($RBD_MIB MiB)" rbd_export "$WORK/rbd.img"
+  elapsed "daemon stopped, RBD image exported"
+  ceph_stop_begin
+fi
 region() { tail -c +$(($1 + 1)) "$LUN_FILE" | head -c "$2"; }
 check "backing file: guest's 2 MiB at $GUEST_OFF" cmp "$ROOT/pattern.bin" <(region "$GUEST_OFF" $((2 * MiB)))
 check "backing file: guest's 7 sectors at sector $ODD_SECTOR" \
@@ -418,17 +535,19 @@ check "backing file: guest's 2 MiB on the hot-added LUN 3" \
 # The same fio job, verify only, on the host: LUN 3's backing file read with
 # fio's psync engine must hold every block the guest wrote, at its offset, with
 # its verify header and checksum.
-host_fio_verify() { # image: fio's JSON report to $WORK/fio-host.log, its stderr to stdout
-  # shellcheck disable=SC2086  # FIO_JOB holds the job's options
-  (cd "$WORK" && fio --name=verify --filename="$1" --ioengine=psync $FIO_JOB --verify_only \
-    --output-format=json >"$WORK/fio-host.json" 2>"$WORK/fio-host.err")
+# Report NAME (default host-verify) goes to $WORK/fio-NAME.log, fio's stderr to stdout.
+host_fio_verify() { # image [name job-options]
+  local name=${2:-host-verify} job=${3:-$FIO_JOB}
+  # shellcheck disable=SC2086  # job holds the job's options
+  (cd "$WORK" && fio --name=verify --filename="$1" --ioengine=psync $job --verify_only \
+    --output-format=json >"$WORK/fio-$name.json" 2>"$WORK/fio-$name.err")
   local rc=$?
-  cat "$WORK/fio-host.err"
-  { echo "@@ host-verify"; cat "$WORK/fio-host.json"; } >"$WORK/fio-host.log"
+  cat "$WORK/fio-$name.err"
+  { echo "@@ $name"; cat "$WORK/fio-$name.json"; } >"$WORK/fio-$name.log"
   return $rc
 }
 host_fio_verify "$LUN3_FILE" || echo "fio --verify_only on the host failed"
-fio_report "$WORK/fio-host.log" host-verify "$WORK/fio-host.res" verify-only
+fio_report "$WORK/fio-host-verify.log" host-verify "$WORK/fio-host.res" verify-only
 check "fio --verify_only on the host: LUN 3's backing file holds the guest's $FIO_MIB MiB (headers, crc32c)" \
   test "$(cut -d' ' -f1,3 "$WORK/fio-host.res")" = "0 $FIO_BYTES"
 # The same check must fail on a copy with one of those blocks overwritten.
@@ -441,6 +560,25 @@ host_fio_verify_fails() { # image
 }
 check "fio --verify_only on the host fails on a copy with one block of the region overwritten" \
   host_fio_verify_fails "$WORK/lun3-bad.img"
+# The RBD LUN as `rbd export` read it from the cluster.
+if [[ $RBD == 1 ]]; then
+  rbd_region() { tail -c +$(($1 + 1)) "$WORK/rbd.img" | head -c "$2"; }
+  check "rbd export: the guest's 2 MiB pattern at 0" cmp "$ROOT/pattern.bin" <(rbd_region 0 $((2 * MiB)))
+  check "rbd export: the 1 MiB the guest discarded at 4 MiB reads as zeros" \
+    cmp <(head -c "$MiB" /dev/zero) <(rbd_region $((4 * MiB)) "$MiB")
+  check "rbd export: the pattern's second MiB at 5 MiB" \
+    cmp <(tail -c "$MiB" "$ROOT/pattern.bin") <(rbd_region $((5 * MiB)) "$MiB")
+  RBD_MD5=$(grep -ao 'guest: RBD-MD5 [0-9a-f]*' "$CONSOLE" | tail -n 1 | cut -d' ' -f3)
+  EXPORT_MD5=$(head -c $((RBD_MD5_MIB * MiB)) "$WORK/rbd.img" | md5sum | cut -d' ' -f1)
+  echo "RBD LUN: md5 of the first $RBD_MD5_MIB MiB: guest read ${RBD_MD5:-?}, rbd export $EXPORT_MD5"
+  check "rbd export: the first $RBD_MD5_MIB MiB match the md5 the guest read back" \
+    test "${RBD_MD5:-none}" = "$EXPORT_MD5"
+  host_fio_verify "$WORK/rbd.img" host-verify-rbd "$RBD_FIO_JOB" ||
+    echo "fio --verify_only on the rbd export failed"
+  fio_report "$WORK/fio-host-verify-rbd.log" host-verify-rbd "$WORK/fio-rbd-host.res" verify-only
+  check "fio --verify_only on the host: the rbd export holds the guest's $RBD_FIO_MIB MiB (headers, crc32c)" \
+    test "$(cut -d' ' -f1,3 "$WORK/fio-rbd-host.res")" = "0 $RBD_FIO_BYTES"
+fi
 check "e2fsck: guest's ext4 is clean" e2fsck -fn "$LUN_FILE"
 check "debugfs: /guest.bin equals the pattern" \
   bash -c "debugfs -R 'dump /guest.bin $WORK/guest.bin' '$LUN_FILE' && cmp '$ROOT/pattern.bin' '$WORK/guest.bin'"
@@ -455,6 +593,10 @@ else
   echo "note $OCFS2_CLI not built: probe check left out"
 fi
 
+if [[ $RBD == 1 ]]; then
+  ceph_stop
+  elapsed "Ceph cluster stopped"
+fi
 elapsed "done"
 if [[ $failures -ne 0 ]]; then
   echo "kernel-initiator: $failures check(s) failed; console: $CONSOLE; daemon log:"

@@ -3,6 +3,7 @@
 // kWriteZeroes(unmap), i.e. fallocate punch-hole / BLKDISCARD underneath.
 // Every range goes through the WriteGate like any write.
 #include <algorithm>
+#include <new>
 
 #include "scsi/cdb.h"
 #include "scsi/command.h"
@@ -162,21 +163,49 @@ void cmd_write_same(DeviceImpl&, Lun* lun, Task& task) {
     task.work.end = task.work.next + bytes;
     return ws_submit(task, *lun);
   }
+  task.work.next = lba << shift;
+  task.work.end = task.work.next + bytes;
+  if (lun->info().supports_write_same) {
+    // One request: the store repeats the block (an RBD image: each object
+    // gets one WRITESAME op carrying the block, not the expanded data).
+    prepare_rw(task, blockdev::IoOp::kWriteSame, task.buffer.data(), lba << shift, bytes);
+    task.iov[0].iov_len = bs;
+    return ws_submit(task, *lun);
+  }
   uint64_t chunk = std::min(bytes, kWriteSameChunk);
   uint8_t* buf = aux_buffer(task, chunk);
   if (buf == nullptr)
     return fail(task, lun, sense_key::kHardwareError, asc::kInternalTargetFailure);
   for (uint64_t off = 0; off < chunk; off += bs) std::memcpy(buf + off, task.buffer.data(), bs);
-  task.work.next = lba << shift;
-  task.work.end = task.work.next + bytes;
   ws_next(task, *lun);
 }
 
-// GET LBA STATUS (SBC-3 5.6). With LBPRZ a block reads back as zeroes exactly
-// when it may be deallocated, so a bounded window from the LBA is read and
-// split into runs of mapped (non-zero) and deallocated (zero) blocks.
+// GET LBA STATUS (SBC-3 5.6). A store with an allocation map (an RBD image)
+// answers kAllocationMap: at most as many runs as the allocation length has
+// room for descriptors, over the span the store bounds. Otherwise, with LBPRZ
+// a block reads back as zeroes exactly when it may be deallocated, so a
+// bounded window from the LBA is read and split into runs of mapped
+// (non-zero) and deallocated (zero) blocks. Either way the descriptors may
+// end before the last LBA, as SBC-3 allows.
 namespace {
 constexpr uint64_t kLbaStatusWindow = 1ull << 20;
+constexpr uint32_t kMaxLbaStatusDescriptors = 64;
+
+void map_status_done(Task& task, Lun& lun, int result) {
+  if (result < 0) return fail_io(task, lun, result, false);
+  const auto* map = reinterpret_cast<const blockdev::AllocationMap*>(aux_of(task));
+  unsigned shift = lun.block_shift();
+  uint8_t d[8 + 16 * kMaxLbaStatusDescriptors] = {};
+  uint32_t len = 8;
+  for (uint32_t i = 0; i < map->runs && i < kMaxLbaStatusDescriptors; ++i, len += 16) {
+    put_be64(d + len, map->run[i].offset >> shift);
+    put_be32(d + len + 8, static_cast<uint32_t>(map->run[i].length >> shift));
+    d[len + 12] = map->run[i].mapped ? 0 : 1;
+  }
+  put_be32(d, len - 4);
+  send_data_in(task, d, len, get_be32(task.cdb + 10));
+}
+const Step kMapStatus{map_status_done};
 
 void lba_status_done(Task& task, Lun& lun, int result) {
   if (result < 0) return fail_io(task, lun, result, false);
@@ -184,7 +213,7 @@ void lba_status_done(Task& task, Lun& lun, int result) {
   uint32_t bs = lun.block_size();
   uint64_t blocks = task.io.length >> lun.block_shift();
   uint64_t lba = task.io.offset >> lun.block_shift();
-  uint8_t d[8 + 16 * 64] = {};
+  uint8_t d[8 + 16 * kMaxLbaStatusDescriptors] = {};
   uint32_t len = 8;
   uint64_t start = 0;
   int state = -1;
@@ -225,6 +254,20 @@ void cmd_get_lba_status(DeviceImpl&, Lun* lun, Task& task) {
     return send_data_in(task, d, 24, alloc);
   }
   unsigned shift = lun->block_shift();
+  if (lun->info().supports_allocation_map) {
+    static_assert(blockdev::AllocationMap::kMaxRuns >= kMaxLbaStatusDescriptors);
+    uint8_t* buf = aux_buffer(task, sizeof(blockdev::AllocationMap));
+    if (buf == nullptr)
+      return fail(task, lun, sense_key::kHardwareError, asc::kInternalTargetFailure);
+    auto* map = new (buf) blockdev::AllocationMap;
+    map->block_size = lun->block_size();
+    map->max_runs =
+        std::clamp<uint32_t>(alloc < 8 ? 1 : (alloc - 8) / 16, 1, kMaxLbaStatusDescriptors);
+    // To the last LBA: the store bounds the span it examines.
+    prepare_rw(task, blockdev::IoOp::kAllocationMap, buf, lba << shift, remaining << shift);
+    task.iov[0].iov_len = sizeof(blockdev::AllocationMap);
+    return submit_io(task, *lun, kMapStatus);
+  }
   uint64_t n = std::min(remaining << shift, kLbaStatusWindow);
   uint8_t* buf = aux_buffer(task, n);
   if (buf == nullptr)

@@ -177,15 +177,19 @@ fs_roundtrip ocfs2 "/dev/$disk2"
 # this line: the session stays up, the kernel hears REPORTED LUNS DATA HAS
 # CHANGED, and a rescan attaches the new disk without a new login.
 step "ADD-LUN-3-NOW"
+# With RBD=1 the same reload adds LUN 4, on a Ceph RBD image.
 sessions=$(ls /sys/class/iscsi_session)
 disk3=
+disk4=
 for _ in $(seq 60); do
   sleep 1
   iscsiadm -m session -R >/dev/null 2>&1
   disk3=$(lun_disk 3)
-  [ -n "$disk3" ] && break
+  disk4=$(lun_disk 4)
+  [ -n "$disk3" ] && { [ "$RBD" != 1 ] || [ -n "$disk4" ]; } && break
 done
 [ -n "$disk3" ] || fail "LUN 3 did not appear after the reload and a rescan"
+[ "$RBD" != 1 ] || [ -n "$disk4" ] || fail "the RBD LUN 4 did not appear after the reload and a rescan"
 [ "$(ls /sys/class/iscsi_session)" = "$sessions" ] || fail "the session changed at the reload"
 dmesg | grep -q 'detected conn error' && fail "the connection dropped at the reload"
 step "HOTADDED LUN 3 as /dev/$disk3; writing 2 MiB with O_DIRECT and reading it back"
@@ -199,19 +203,43 @@ got=$(dd if="/dev/$disk3" bs=1M count=2 iflag=direct 2>/dev/null | md5sum)
 # runs again with --verify_only. Each JSON report goes to the host on the
 # second serial port (/dev/ttyS1), after a line "@@ NAME".
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
-fio_job() { # name fio-options...
+fio_job() { # name disk job-options more-options...
   name=$1
-  shift
-  # shellcheck disable=SC2086  # FIO_ARGS holds the job's options
-  fio --name=verify --filename="/dev/$disk3" $FIO_ARGS "$@" --output-format=json \
+  fdisk=$2
+  fargs=$3
+  shift 3
+  # shellcheck disable=SC2086  # fargs holds the job's options
+  fio --name=verify --filename="/dev/$fdisk" $fargs "$@" --output-format=json \
     >"/tmp/$name.json" 2>"/tmp/$name.err"
   rc=$?
   { echo "@@ $name"; cat "/tmp/$name.json"; } >/dev/ttyS1
   [ $rc -eq 0 ] || fail "fio $name exit status $rc: $(tail -n 5 "/tmp/$name.err")"
 }
 step "FIO write+verify: $FIO_ARGS on /dev/$disk3"
-fio_job fio-write --do_verify=1
+fio_job fio-write "$disk3" "$FIO_ARGS" --do_verify=1
 step "FIO write+verify done"
+
+# The RBD LUN: its capacity is the image's; the pattern at 0 and at 4 MiB,
+# then 1 MiB at 4 MiB discarded (reads back as zeros); the fio job on its
+# region; after the target restart the guest prints the md5 of what it reads
+# back, which the host compares with `rbd export`.
+if [ "$RBD" = 1 ]; then
+  bytes4=$(($(cat "/sys/block/$disk4/size") * 512))
+  [ "$bytes4" -eq "$RBD_BYTES" ] || fail "RBD LUN 4 capacity $bytes4 bytes, expected $RBD_BYTES"
+  step "RBD LUN 4 is /dev/$disk4, $bytes4 bytes: the pattern at 0 and 4 MiB with O_DIRECT"
+  for mib in 0 4; do
+    dd if=/pattern.bin of="/dev/$disk4" bs=1M seek=$mib oflag=direct conv=fsync 2>/dev/null ||
+      fail "dd write to the RBD LUN at $mib MiB"
+    got=$(dd if="/dev/$disk4" bs=1M skip=$mib count=2 iflag=direct 2>/dev/null | md5sum)
+    [ "$got" = "$(md5sum </pattern.bin)" ] || fail "the RBD LUN read back at $mib MiB differs"
+  done
+  blkdiscard -o $((4 * 1048576)) -l 1048576 "/dev/$disk4" || fail "blkdiscard on the RBD LUN"
+  got=$(dd if="/dev/$disk4" bs=1M skip=4 count=1 iflag=direct 2>/dev/null | md5sum)
+  [ "$got" = "$(head -c 1048576 /dev/zero | md5sum)" ] || fail "the RBD LUN's discarded 1 MiB does not read as zeros"
+  step "FIO write+verify on the RBD LUN: $RBD_FIO_ARGS on /dev/$disk4"
+  fio_job fio-rbd-write "$disk4" "$RBD_FIO_ARGS" --do_verify=1
+  step "FIO write+verify on the RBD LUN done"
+fi
 
 # The host restarts the daemon when it sees this line; iscsid must log in
 # again and the I/O queued meanwhile must complete. Every chunk is read back.
@@ -240,8 +268,12 @@ done
 grep -q LOGGED_IN /sys/class/iscsi_session/session*/state || fail "session not LOGGED_IN again"
 step "$i chunks written and read back across the target restart"
 step "FIO verify-only after the restart: the $FIO_MIB MiB fio wrote to /dev/$disk3"
-fio_job fio-verify-after-restart --verify_only
+fio_job fio-verify-after-restart "$disk3" "$FIO_ARGS" --verify_only
 step "FIO verify-only done"
+if [ "$RBD" = 1 ]; then
+  sum=$(dd if="/dev/$disk4" bs=1M count="$RBD_MD5_MIB" iflag=direct 2>/dev/null | md5sum)
+  step "RBD-MD5 ${sum%% *} (the first $RBD_MD5_MIB MiB of the RBD LUN, read after the restart)"
+fi
 
 # A second node: session 2 (iface node2, its own InitiatorName) logs in to the
 # same target, so LUN 1 is attached twice. Session 1 writes 64 KiB O_DIRECT
@@ -262,6 +294,8 @@ iscsiadm -m node -o new -T "$TARGET_IQN" -p "$portal" -I node2 >/dev/null || fai
 iscsiadm -m node -T "$TARGET_IQN" -p "$portal" -I node2 --login || fail "second login exit status $?"
 host_of() { readlink "/sys/block/$1/device" | sed 's#.*/\([0-9]*\):[0-9]*:[0-9]*:[0-9]*$#\1#'; }
 host1=$(host_of "$disk")
+nluns=3
+[ "$RBD" = 1 ] && nluns=4
 rdisk=
 for _ in $(seq 300); do
   others=0
@@ -271,11 +305,11 @@ for _ in $(seq 300); do
   for d in $(lun_disk 1); do
     [ "$(host_of "$d")" != "$host1" ] && rdisk=$d
   done
-  [ -n "$rdisk" ] && [ "$others" -ge 3 ] && break
+  [ -n "$rdisk" ] && [ "$others" -ge "$nluns" ] && break
   sleep 0.1
 done
 [ -n "$rdisk" ] || fail "LUN 1 did not appear on the second session"
-[ "$others" -ge 3 ] || fail "the second session attached $others disks, expected 3"
+[ "$others" -ge "$nluns" ] || fail "the second session attached $others disks, expected $nluns"
 step "LUN 1 is /dev/$disk (session 1, host$host1) and /dev/$rdisk (session 2, host$(host_of "$rdisk"))"
 if [ "$RESET_TAS" = 0 ]; then
   # MODE SELECT of the Control page, TAS bit (byte 5, 0x40) cleared.
@@ -367,6 +401,7 @@ iscsiadm -m node -T "$TARGET_IQN" -p "$portal" -I node2 --logout || fail "second
 echo 1 >"$sysdev/delete"
 echo 1 >"/sys/block/$disk2/device/delete"
 echo 1 >"/sys/block/$disk3/device/delete"
+[ -n "$disk4" ] && echo 1 >"/sys/block/$disk4/device/delete"
 iscsiadm -m node -T "$TARGET_IQN" -p "$portal" --logout || fail "logout exit status $?"
 marker PASS
 finish

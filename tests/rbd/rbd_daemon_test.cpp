@@ -1,6 +1,8 @@
 // sharedisk-target serving a LUN on an RBD image of a throwaway cluster:
 // data written through iSCSI (plain, FUA, then SYNCHRONIZE CACHE) is what
-// `rbd export` reads from the cluster; UNMAP reads back zeroes; and a cluster
+// `rbd export` reads from the cluster; UNMAP reads back zeroes; GET LBA STATUS
+// tells written blocks from unmapped and never-written ones; WRITE SAME is one
+// rbd_aio_writesame; and a cluster
 // that cannot be reached, a wrong key, a missing pool or image make --check
 // and start-up exit 2 within a bounded time, naming the lun.yaml line; a
 // SIGKILL mid-stream loses no acknowledged FUA or synchronized write.
@@ -161,6 +163,154 @@ TEST_F(RbdDaemon, WritesThroughTheTargetAreWhatRbdExportReads) {
                         (1 << 20) - 192 * 512),
             0);
   c().rbd({"rm", "rbd/e2e"});
+}
+
+// GET LBA STATUS on an RBD LUN answers from rbd_diff_iterate2 (the blocks
+// outside the image's data extents are deallocated without a read) and from
+// reading what it reports (a block UNMAP zeroed inside an object counts as
+// deallocated): written blocks mapped, unmapped and never-written ones
+// deallocated, to the block. At most as many descriptors as the allocation
+// length holds, and at most 1 MiB of data read per command.
+struct LbaRun {
+  uint64_t lba;
+  uint32_t blocks;
+  bool mapped;
+  bool operator==(const LbaRun&) const = default;
+};
+std::ostream& operator<<(std::ostream& o, const LbaRun& r) {
+  return o << "{" << r.lba << ", " << r.blocks << (r.mapped ? ", mapped}" : ", deallocated}");
+}
+
+std::vector<LbaRun> lba_status(iscsi_context* s, uint64_t lba, uint32_t alloc) {
+  std::vector<LbaRun> runs;
+  scsi_task* t = iscsi_get_lba_status_sync(s, 1, lba, alloc);
+  EXPECT_TRUE(scsi_ok(t)) << outcome(t);
+  if (!scsi_ok(t)) {
+    if (t) scsi_free_scsi_task(t);
+    return runs;
+  }
+  auto* st = static_cast<scsi_get_lba_status*>(scsi_datain_unmarshall(t));
+  EXPECT_NE(st, nullptr);
+  for (uint32_t i = 0; st && i < st->num_descriptors; ++i)
+    runs.push_back({st->descriptors[i].lba, st->descriptors[i].num_blocks,
+                    st->descriptors[i].provisioning == SCSI_PROVISIONING_TYPE_MAPPED});
+  scsi_free_scsi_task(t);
+  return runs;
+}
+
+TEST_F(RbdDaemon, GetLbaStatusReportsMappedAndDeallocatedBlocks) {
+  Served x;
+  ASSERT_NO_FATAL_FAILURE(serve_new_image(&x, "lbas", 16, 15));
+  iscsi_context* s = x.s.get();
+  const uint32_t total = (16u << 20) / 512;
+  // A new image: all deallocated, in one descriptor.
+  EXPECT_EQ(lba_status(s, 0, 1024), (std::vector<LbaRun>{{0, total, false}}));
+
+  auto write = [&](uint64_t lba, uint32_t blocks, uint32_t seed) {
+    std::vector<uint8_t> data = pattern(blocks * 512, seed);
+    scsi_task* t = iscsi_write16_sync(s, 1, lba, data.data(), blocks * 512, 512, 0, 0, 0, 0, 0);
+    ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+    scsi_free_scsi_task(t);
+  };
+  ASSERT_NO_FATAL_FAILURE(write(0, 64, 1));
+  ASSERT_NO_FATAL_FAILURE(write(8192, 8, 2));  // the second 4 MiB object
+  ASSERT_NO_FATAL_FAILURE(write(16484, 1, 3));
+  unmap_list ranges[2] = {{10, 10}, {8194, 2}};
+  scsi_task* u = iscsi_unmap_sync(s, 1, 0, 0, ranges, 2);
+  ASSERT_TRUE(scsi_ok(u)) << outcome(u);
+  scsi_free_scsi_task(u);
+
+  const std::vector<LbaRun> all = {{0, 10, true},    {10, 10, false},
+                                   {20, 44, true},   {64, 8128, false},
+                                   {8192, 2, true},  {8194, 2, false},
+                                   {8196, 4, true},  {8200, 8284, false},
+                                   {16484, 1, true}, {16485, total - 16485, false}};
+  EXPECT_EQ(lba_status(s, 0, 8 + 16 * 64), all);
+  // As many descriptors as the allocation length has room for.
+  EXPECT_EQ(lba_status(s, 0, 8 + 16 * 3), std::vector<LbaRun>(all.begin(), all.begin() + 3));
+  // From inside a run: it starts at the LBA asked for.
+  EXPECT_EQ(lba_status(s, 15, 24), (std::vector<LbaRun>{{15, 5, false}}));
+  EXPECT_EQ(lba_status(s, 8193, 8 + 16 * 2),
+            (std::vector<LbaRun>{{8193, 1, true}, {8194, 2, false}}));
+  EXPECT_EQ(lba_status(s, 16484, 8 + 16 * 4),
+            (std::vector<LbaRun>{{16484, 1, true}, {16485, total - 16485, false}}));
+
+  // 2 MiB of data: one command reads at most 1 MiB of it, and says so by
+  // ending its answer there; the next command goes on.
+  ASSERT_NO_FATAL_FAILURE(write(20480, 2048, 4));
+  ASSERT_NO_FATAL_FAILURE(write(22528, 2048, 5));
+  EXPECT_EQ(lba_status(s, 20480, 8 + 16 * 64), (std::vector<LbaRun>{{20480, 2048, true}}));
+  EXPECT_EQ(lba_status(s, 22528, 8 + 16 * 64),
+            (std::vector<LbaRun>{{22528, 2048, true}, {24576, total - 24576, false}}));
+
+  // The blocks it reports deallocated read back as zeroes (LBPRZ).
+  scsi_task* t = iscsi_read16_sync(s, 1, 10, 10 * 512, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t));
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(t->datain.data), 10 * 512),
+            std::string(10 * 512, '\0'));
+  scsi_free_scsi_task(t);
+  x.s.reset();
+  EXPECT_EQ(x.d.stop(), 0);
+  c().rbd({"rm", "rbd/lbas"});
+}
+
+// The daemon's count of requests sent to librbd for LUN 1 (status).
+uint64_t rbd_requests(Daemon& d) {
+  std::string status = d.admin("status").body;
+  std::smatch m;
+  EXPECT_TRUE(std::regex_search(status, m, std::regex("rbd: requests ([0-9]+)"))) << status;
+  return m.empty() ? 0 : std::stoull(m[1]);
+}
+
+// WRITE SAME with a non-zero block is one rbd_aio_writesame: one request to
+// librbd for 6 MiB across two objects (emulated, it was 6 writes of 1 MiB),
+// and `rbd export` holds the block in every LBA of the range and nothing
+// outside it.
+TEST_F(RbdDaemon, WriteSameIsOneNativeRequest) {
+  Served x;
+  ASSERT_NO_FATAL_FAILURE(serve_new_image(&x, "wsame", 16, 15));
+  iscsi_context* s = x.s.get();
+  std::vector<uint8_t> block = pattern(512, 61), other = pattern(512, 62);
+  const uint64_t lba = (4u << 20) / 512 - 2048;  // 1 MiB before the second object
+  const uint32_t blocks = (6u << 20) / 512;
+  uint64_t before = rbd_requests(x.d);
+  scsi_task* t = iscsi_writesame16_sync(s, 1, lba, block.data(), 512, blocks, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  scsi_free_scsi_task(t);
+  // The loop counts a completion right after answering it: wait for the count.
+  uint64_t sent = 0;
+  for (auto end = Clock::now() + std::chrono::seconds(2);
+       (sent = rbd_requests(x.d) - before) == 0 && Clock::now() < end;)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(sent, 1u) << "WRITE SAME of 6 MiB is one librbd request";
+  // WRITE SAME(10) of 3 blocks just past the range.
+  t = iscsi_writesame10_sync(s, 1, uint32_t(lba + blocks), other.data(), 512, 3, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  scsi_free_scsi_task(t);
+  // Through the target.
+  t = iscsi_read16_sync(s, 1, lba + blocks - 1, 4 * 512, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t));
+  EXPECT_EQ(std::memcmp(t->datain.data, block.data(), 512), 0);
+  for (int i = 1; i < 4; ++i)
+    EXPECT_EQ(std::memcmp(t->datain.data + 512 * i, other.data(), 512), 0) << i;
+  scsi_free_scsi_task(t);
+  x.s.reset();
+  EXPECT_EQ(x.d.stop(), 0);
+  // From the cluster.
+  std::string out = x.dir.file("wsame.img");
+  ASSERT_EQ(c().rbd({"export", "rbd/wsame", out}), 0) << read_file(c().file("rbd.out"));
+  std::string img = read_file(out);
+  ASSERT_EQ(img.size(), 16u << 20);
+  uint64_t bad = 0;
+  for (uint64_t b = lba; b < lba + blocks; ++b)
+    bad += std::memcmp(img.data() + b * 512, block.data(), 512) != 0;
+  EXPECT_EQ(bad, 0u) << "blocks of the WRITE SAME(16) range that differ from its block";
+  for (uint64_t b = lba + blocks; b < lba + blocks + 3; ++b)
+    EXPECT_EQ(std::memcmp(img.data() + b * 512, other.data(), 512), 0) << "lba " << b;
+  EXPECT_EQ(img.substr(0, lba * 512), std::string(lba * 512, '\0'));
+  const uint64_t tail = (lba + blocks + 3) * 512;
+  EXPECT_EQ(img.substr(tail), std::string(img.size() - tail, '\0'));
+  c().rbd({"rm", "rbd/wsame"});
 }
 
 // Reload adds an RBD LUN (opened before anything changes) and removes it.

@@ -227,6 +227,23 @@ TEST_P(IoContract, OutOfRangeRequestsFailWithEinval) {
   EXPECT_EQ(run(wrapping.range(IoOp::kWriteZeroes, ~uint64_t(0) - 511, 1024)), -EINVAL);
 }
 
+// kAllocationMap is for stores with an allocation map (RBD); these have
+// none: -EOPNOTSUPP, and the range's data stays as it was.
+TEST_P(IoContract, AllocationMapIsRefusedWithoutTouchingData) {
+  ASSERT_FALSE(dev_->info().supports_allocation_map);
+  write_pattern(0, 8192, 52);
+  AllocationMap map;
+  Op m;
+  m.range(IoOp::kAllocationMap, 0, 8192);
+  m.iov[0] = {&map, sizeof map};
+  m.req.iov = m.iov;
+  m.req.iovcnt = 1;
+  EXPECT_EQ(run(m), -EOPNOTSUPP);
+  EXPECT_EQ(map.runs, 0u);
+  auto got = read_back(0, 8192);
+  EXPECT_TRUE(matches_pattern(got.data(), 8192, 0, 52));
+}
+
 TEST_P(IoContract, EmptyRangesSucceedWithoutTouchingData) {
   write_pattern(0, 4096, 51);
   Op z, d, r;
