@@ -50,6 +50,11 @@ bool CommandWindow::is_waiting(const Command* cmd) const {
   return std::find(waiting_.begin(), waiting_.end(), cmd) != waiting_.end();
 }
 
+bool CommandWindow::waited_for(uint32_t sn) const {
+  return std::any_of(waiting_.begin(), waiting_.end(),
+                     [sn](const Command* w) { return w->cmdsn == sn; });
+}
+
 // ---- slots
 
 Command* CommandWindow::alloc() {

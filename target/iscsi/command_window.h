@@ -83,9 +83,12 @@ class CommandWindow {
   uint32_t outstanding() const { return outstanding_; }
 
   // Whether a non-immediate PDU with CmdSN `sn` is taken: inside [ExpCmdSN,
-  // MaxCmdSN] and not used already. Otherwise it is silently ignored.
+  // MaxCmdSN] and not used already (by a PDU that is not a queued command,
+  // or by a command waiting for it). Otherwise it is silently ignored, as a
+  // duplicate (RFC 7143 §4.2.2.1).
   bool acceptable(uint32_t sn) const {
-    return !sn_lt(sn, exp_cmdsn_) && !sn_lt(max_cmdsn(), sn) && !consumed(sn);
+    return !sn_lt(sn, exp_cmdsn_) && !sn_lt(max_cmdsn(), sn) && !consumed(sn) &&
+           (waiting_.empty() || !waited_for(sn));
   }
   // `sn` was used by something that is not a queued command; ExpCmdSN moves
   // past it when the sequence reaches it. Follow with next_in_order().
@@ -99,6 +102,8 @@ class CommandWindow {
   // Consumed numbers on the way are skipped.
   Command* next_in_order();
   bool is_waiting(const Command* cmd) const;
+  // A command waiting for its CmdSN has `sn`.
+  bool waited_for(uint32_t sn) const;
   // The command is answered: no longer counted in MaxCmdSN.
   void retire(Command* cmd) {
     if (cmd->accepted && !cmd->immediate) outstanding_--;

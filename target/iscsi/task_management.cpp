@@ -22,9 +22,7 @@ TmfPlan plan_task_management(const TmfRequest& r, const CommandWindow& window, b
       if (live(cmd)) {
         plan.abort = true;
         plan.scope.only_itt = r.ref_itt;
-      } else if (cmd == nullptr && !sn_lt(r.ref_cmdsn, window.exp_cmdsn()) &&
-                 !sn_lt(window.max_cmdsn(), r.ref_cmdsn) && sn_lt(r.ref_cmdsn, r.cmdsn) &&
-                 !window.consumed(r.ref_cmdsn)) {
+      } else if (cmd == nullptr && window.acceptable(r.ref_cmdsn) && sn_lt(r.ref_cmdsn, r.cmdsn)) {
         // RFC 7143 §11.5.1: a task not received yet whose CmdSN is in the
         // window counts as received (and so is never executed).
         plan.consume_ref_cmdsn = true;

@@ -107,6 +107,25 @@ TEST(CommandWindow, DuplicatesAndNumbersOutsideTheWindowAreNotAcceptable) {
   EXPECT_FALSE(e.w.acceptable(10 + 0x80000000u));  // serial arithmetic: far away
 }
 
+TEST(CommandWindow, DuplicateOfAWaitingCommandIsIgnored) {
+  // RFC 7143 §4.2.2.1: non-immediate duplicates within the window are
+  // ignored. Taken, a second command with CmdSN 12 would wait forever (12 is
+  // passed once the first runs), and a NOP-Out with 12 would consume the
+  // number so that the waiting command is never reached.
+  Engine e(10);
+  Command* waiting = e.arrive(1, 12);
+  EXPECT_TRUE(e.w.waited_for(12));
+  EXPECT_FALSE(e.w.acceptable(12));
+  EXPECT_TRUE(e.w.acceptable(11));
+  EXPECT_TRUE(e.w.acceptable(13));
+  e.consume(10);
+  e.consume(11);
+  EXPECT_EQ(e.accepted, (std::vector<uint32_t>{12}));
+  EXPECT_TRUE(waiting->accepted);
+  EXPECT_FALSE(e.w.waited_for(12));
+  EXPECT_FALSE(e.w.acceptable(12));  // now behind ExpCmdSN
+}
+
 TEST(CommandWindow, WindowWrapsAroundTwoToThe32) {
   Engine e(0xfffffffeu, 4);  // window [0xfffffffe, 1]
   EXPECT_EQ(e.w.max_cmdsn(), 1u);

@@ -170,11 +170,15 @@ TEST(TaskManagement, RefCmdSNOutsideTheWindowOrNotBeforeTheRequestIsNoTask) {
   s.w.consume(3);
   s.handle(request(tmf::kAbortTask, 4, 5, 0x10, 3));  // already used
   s.handle(request(tmf::kAbortTask, 5, 5, 0x10, 2));  // in the window, before 5: counts as received
+  s.w.arrived(s.command(0x44, 4, State::kReceiving));
+  s.handle(request(tmf::kAbortTask, 6, 5, 0x10, 4));  // 4 belongs to a waiting command
   EXPECT_EQ(s.answered, (std::vector<std::pair<uint32_t, uint8_t>>{{1, tmf::kTaskDoesNotExist},
                                                                    {2, tmf::kTaskDoesNotExist},
                                                                    {3, tmf::kTaskDoesNotExist},
                                                                    {4, tmf::kTaskDoesNotExist},
-                                                                   {5, tmf::kComplete}}));
+                                                                   {5, tmf::kComplete},
+                                                                   {6, tmf::kTaskDoesNotExist}}));
+  EXPECT_FALSE(s.w.consumed(4));
   EXPECT_TRUE(s.w.consumed(2));
   EXPECT_TRUE(s.w.consumed(3));
   EXPECT_EQ(s.w.exp_cmdsn(), 1u);  // CmdSN 1 itself has not come
