@@ -21,8 +21,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 constexpr size_t kReceiveBuffer = 128 * 1024;
 constexpr uint32_t kDirectReadThreshold = 16 * 1024;
-constexpr uint32_t kSlotBits = 12;  // TTT = generation << 12 | slot
-constexpr uint32_t kMaxSlots = 1u << kSlotBits;
 const uint8_t kZeroPad[4] = {};
 
 // Numeric text of an address, IPv4-mapped IPv6 shown as IPv4.
@@ -41,32 +39,6 @@ struct GatherSpan {
   const asio::const_buffer* end() const { return last; }
 };
 }  // namespace
-
-struct Connection::Command {
-  enum class State : uint8_t { kFree, kReceiving, kInScsi, kResponding };
-  scsi::Task task;
-  uint16_t slot = 0;
-  State state = State::kFree;
-  bool immediate = false;
-  bool accepted = false;  // in CmdSN order (counted in outstanding_ unless immediate)
-  bool aborted = false;
-  bool answer_aborted = false;  // aborted for another nexus with TAS=1: answer TASK ABORTED
-  bool ordered = false;         // an accepted ORDERED command, counted in ordered_pending_
-  bool data_error = false;      // a Data-Out broke the sequence: fail without executing
-  bool digest_error = false;    // ... because a data digest was wrong (sense 47/05)
-  uint32_t itt = 0;
-  uint32_t cmdsn = 0;
-  uint32_t edtl = 0;
-  uint32_t received = 0;         // write data received, contiguous from offset 0
-  uint32_t unsolicited_end = 0;  // data the initiator sends without R2T
-  uint32_t solicited_end = 0;    // data asked for so far (unsolicited + R2Ts)
-  uint32_t r2tsn = 0;
-  uint32_t r2t_outstanding = 0;
-  uint32_t ttt = kReservedTag;
-  uint32_t datasn = 0;        // next expected Data-Out DataSN in the current sequence
-  Clock::time_point started;  // command PDU received (latency metrics)
-  uint8_t sense_pdu[2 + scsi::Task::kMaxSense] = {};
-};
 
 Connection::Connection(ServerContext& server, EventLoop& loop, asio::ip::tcp::socket socket)
     : server_(server), loop_(loop), socket_(std::move(socket)), timer_(loop.io) {
@@ -129,9 +101,8 @@ void Connection::close(const char* why) {
   // old session was already taken out of the table, so it ends too.
   if (reinstating_) reinstating_->post_close("session reinstated by a new login");
   reinstating_.reset();
-  for (Command* cmd : std::vector<Command*>(active_))
+  for (Command* cmd : std::vector<Command*>(window_.active().begin(), window_.active().end()))
     if (cmd->state == Command::State::kReceiving) free_command(cmd);
-  waiting_.clear();
   tmfs_.clear();
   // The session stays listed (a reinstating login waits for it) until its
   // last command has left the SCSI layer.
@@ -297,29 +268,17 @@ bool Connection::on_pdu() {
       Command* cmd = rx_cmd_;
       rx_cmd_ = nullptr;
       if (cmd == nullptr) return true;  // dropped or rejected: data discarded
-      cmd->received = std::min(cmd->edtl, cmd->received + hdr_.data_length());
+      cmd->xfer.segment_received(hdr_.data_length());
       if (hdr_.opcode() == op::kScsiCommand) {
         if (cmd->immediate) {
           command_ready(cmd);
-        } else if (cmd->cmdsn == exp_cmdsn_) {
-          accept(cmd);
-          accept_waiting();
         } else {
-          waiting_.push_back(cmd);
+          window_.arrived(cmd);
+          accept_waiting();
         }
         return true;
       }
-      bool solicited = hdr_.ttt() != kReservedTag;
-      cmd->datasn++;
-      if (hdr_.final()) {
-        cmd->datasn = 0;
-        if (solicited) {
-          if (cmd->r2t_outstanding > 0) cmd->r2t_outstanding--;
-        } else if (cmd->received < cmd->unsolicited_end) {
-          // The initiator ended its unsolicited burst early: solicit the rest.
-          cmd->unsolicited_end = cmd->solicited_end = cmd->received;
-        }
-      }
+      cmd->xfer.data_out_ended(hdr_.ttt() != kReservedTag, hdr_.final());
       if (cmd->accepted) command_ready(cmd);
       return true;
     }
@@ -380,7 +339,7 @@ void Connection::send_login_reply(Login::Reply reply) {
                        .data_digest = params_.data_digest,
                        .max_data_segment = params_.target_mrdsl});
     statsn_ = login_->next_statsn();
-    exp_cmdsn_ = login_->exp_cmdsn();
+    window_.set_exp_cmdsn(login_->exp_cmdsn());
     spdlog::info(
         "{} session tsih {} for {} from {} (mrdsl in/out {}/{}, burst {}/{}, r2t {}, "
         "immediate {})",
@@ -445,7 +404,7 @@ uint16_t Connection::admit(const Login& login, uint16_t* status) {
   info.since = std::chrono::system_clock::now();
   server_.sessions.describe(tsih, this, std::move(info));
   if (target_ != nullptr) {
-    queue_depth_ = target_->queue_depth;
+    window_.set_queue_depth(target_->queue_depth);
     char isid[16];
     std::snprintf(isid, sizeof isid, "%012llx", static_cast<unsigned long long>(login.isid()));
     nexus_ =
@@ -457,64 +416,31 @@ uint16_t Connection::admit(const Login& login, uint16_t* status) {
       spdlog::info("{} has read-only access to {}", initiator_, target_->iqn);
     }
   } else {
-    queue_depth_ = kDiscoveryQueueDepth;
+    window_.set_queue_depth(kDiscoveryQueueDepth);
   }
   return tsih;
 }
 
 // ---------------------------------------------------------------- commands
 
-bool Connection::check_cmdsn(const Bhs& bhs, bool* drop) {
-  *drop = false;
+bool Connection::cmdsn_acceptable(const Bhs& bhs) const {
   if (bhs.immediate()) return true;
-  uint32_t sn = bhs.cmdsn();
   // Outside [ExpCmdSN, MaxCmdSN]: silently ignored (RFC 7143 §4.2.2.1), like
   // a CmdSN already used (an ABORT TASK's RefCmdSN, RFC 7143 §11.5.1).
-  if (sn_lt(sn, exp_cmdsn_) || sn_lt(max_cmdsn(), sn) || cmdsn_consumed(sn)) {
-    spdlog::debug("{}: CmdSN {} outside window [{}, {}], ignored", peer_, sn, exp_cmdsn_,
-                  max_cmdsn());
-    *drop = true;
-  }
-  return true;
-}
-
-Connection::Command* Connection::alloc_command() {
-  if (free_.empty()) {
-    if (slots_.size() >= kMaxSlots) return nullptr;
-    auto cmd = std::make_unique<Command>();
-    cmd->slot = uint16_t(slots_.size());
-    free_.push_back(cmd.get());
-    slots_.push_back(std::move(cmd));
-  }
-  Command* cmd = free_.back();
-  free_.pop_back();
-  active_.push_back(cmd);
-  return cmd;
+  if (window_.acceptable(bhs.cmdsn())) return true;
+  spdlog::debug("{}: CmdSN {} outside window [{}, {}], ignored", peer_, bhs.cmdsn(),
+                window_.exp_cmdsn(), window_.max_cmdsn());
+  return false;
 }
 
 void Connection::free_command(Command* cmd) {
-  if (cmd->accepted && !cmd->immediate) outstanding_--;
-  cmd->state = Command::State::kFree;
-  cmd->accepted = false;
-  cmd->aborted = false;
-  cmd->answer_aborted = false;
-  cmd->task.buffer.reset();
-  auto it = std::find(active_.begin(), active_.end(), cmd);
-  if (it != active_.end()) {
-    *it = active_.back();
-    active_.pop_back();
-  }
-  std::erase(waiting_, cmd);
-  if (!held_.empty()) std::erase(held_, cmd);
-  free_.push_back(cmd);
-  command_finished(cmd);
+  window_.release(cmd);
+  if (window_.any_held()) release_held();
 }
 
 bool Connection::handle_scsi_command() {
   uint32_t dsl = hdr_.data_length();
-  bool drop = false;
-  check_cmdsn(hdr_, &drop);
-  if (drop) {
+  if (!cmdsn_acceptable(hdr_)) {
     reader_.set_destination(nullptr);
     return true;
   }
@@ -540,29 +466,22 @@ bool Connection::handle_scsi_command() {
   }
   if (hdr_.immediate()) {
     // Immediate commands bypass the CmdSN window; bound them separately.
-    uint32_t immediate = 0;
-    for (Command* c : active_) immediate += c->immediate ? 1 : 0;
-    if (immediate >= server_.bounds.max_immediate_commands) {
+    if (window_.immediate_count() >= server_.bounds.max_immediate_commands) {
       send_reject(reject::kImmediateCommandReject, hdr_);
       reader_.set_destination(nullptr);
       return true;
     }
   }
-  Command* cmd = alloc_command();
+  Command* cmd = window_.alloc();
   if (cmd == nullptr) return false;
   cmd->state = Command::State::kReceiving;
   cmd->immediate = hdr_.immediate();
   cmd->itt = hdr_.itt();
   cmd->cmdsn = hdr_.cmdsn();
   cmd->started = Clock::now();
-  cmd->edtl = edtl;
-  cmd->received = 0;
   cmd->data_error = false;
   cmd->digest_error = false;
-  cmd->r2tsn = 0;
-  cmd->r2t_outstanding = 0;
-  cmd->datasn = 0;
-  cmd->ttt = (++ttt_generation_ << kSlotBits | cmd->slot) & 0x7fffffff;
+  cmd->xfer.start(params_, write, edtl, dsl, hdr_.final());
   scsi::Task& task = cmd->task;
   task.reset_result();
   std::memcpy(task.cdb, hdr_.cdb(), 16);
@@ -583,24 +502,16 @@ bool Connection::handle_scsi_command() {
     task.buffer = loop_.pool.get(edtl);
     if (!task.buffer) {
       // More than we can buffer: answered once it is in order, no data taken.
-      cmd->edtl = 0;
+      cmd->xfer.refuse();
       cmd->aborted = false;
       task.expected_length = 0;
       task.direction = scsi::Direction::kNone;
-      cmd->unsolicited_end = cmd->solicited_end = 0;
       cmd->state = Command::State::kResponding;
       reader_.set_destination(nullptr);
       rx_cmd_ = cmd;
       hdr_.set_data_length(0);  // nothing counted as received
       return true;
     }
-  }
-  if (write) {
-    uint32_t unsolicited = params_.initial_r2t ? dsl : std::min(edtl, params_.first_burst_length);
-    if (hdr_.final()) unsolicited = dsl;  // F: no unsolicited Data-Out follows
-    cmd->unsolicited_end = cmd->solicited_end = std::max(unsolicited, dsl);
-  } else {
-    cmd->unsolicited_end = cmd->solicited_end = 0;
   }
   rx_cmd_ = cmd;
   reader_.set_destination(dsl > 0 ? task.buffer.data() : nullptr);
@@ -611,11 +522,11 @@ bool Connection::start_data_out() {
   uint32_t dsl = hdr_.data_length();
   uint32_t ttt = hdr_.ttt();
   Command* cmd = nullptr;
-  if (ttt == kReservedTag) {
-    cmd = find_by_itt(hdr_.itt());
+  bool solicited = ttt != kReservedTag;
+  if (!solicited) {
+    cmd = window_.find_by_itt(hdr_.itt());
   } else {
-    uint32_t slot = ttt & (kMaxSlots - 1);
-    if (slot < slots_.size() && slots_[slot]->ttt == ttt) cmd = slots_[slot].get();
+    cmd = window_.find_by_ttt(ttt);
   }
   if (cmd == nullptr || cmd->state != Command::State::kReceiving || cmd->itt != hdr_.itt()) {
     // Data for a task we do not have (aborted, or never sent): drop it.
@@ -625,9 +536,8 @@ bool Connection::start_data_out() {
     return true;
   }
   uint32_t offset = hdr_.buffer_offset();
-  uint32_t end_limit = ttt == kReservedTag ? cmd->unsolicited_end : cmd->solicited_end;
-  if (hdr_.datasn() != cmd->datasn || offset != cmd->received || offset > end_limit ||
-      dsl > end_limit - offset || (ttt == kReservedTag && params_.initial_r2t) || cmd->data_error) {
+  if (!cmd->xfer.accepts(solicited, hdr_.datasn(), offset, dsl, params_.initial_r2t) ||
+      cmd->data_error) {
     // ErrorRecoveryLevel 0 has no recovery R2T: the data is dropped (never
     // written), the rest of the command's data is taken and discarded, and
     // the command ends with CHECK CONDITION; the session goes on.
@@ -635,7 +545,8 @@ bool Connection::start_data_out() {
       spdlog::warn(
           "{}: Data-Out out of sequence (itt 0x{:08x} datasn {} expected {}, offset {} "
           "expected {}, length {}): command failed",
-          peer_, cmd->itt, hdr_.datasn(), cmd->datasn, offset, cmd->received, dsl);
+          peer_, cmd->itt, hdr_.datasn(), cmd->xfer.expected_datasn(), offset, cmd->xfer.received(),
+          dsl);
     cmd->data_error = true;
     rx_cmd_ = cmd;
     reader_.set_destination(nullptr);
@@ -646,94 +557,28 @@ bool Connection::start_data_out() {
   return true;
 }
 
-Connection::Command* Connection::find_by_itt(uint32_t itt) {
-  for (Command* cmd : active_)
-    if (cmd->itt == itt) return cmd;
-  return nullptr;
-}
-
 // ---- the CmdSN sequence (RFC 7143 §4.2.2.1): every number in order, once
 
-bool Connection::cmdsn_consumed(uint32_t sn) const {
-  return !consumed_.empty() && std::find(consumed_.begin(), consumed_.end(), sn) != consumed_.end();
-}
-
 void Connection::consume_cmdsn(uint32_t sn) {
-  if (sn == exp_cmdsn_) {
-    exp_cmdsn_++;
-    accept_waiting();
-  } else if (sn_lt(exp_cmdsn_, sn) && !cmdsn_consumed(sn)) {
-    consumed_.push_back(sn);
-  }
+  window_.consume(sn);
+  accept_waiting();
 }
 
-void Connection::accept(Command* cmd) {
-  exp_cmdsn_++;
-  outstanding_++;
-  cmd->accepted = true;
-  if (cmd->task.attr == scsi::TaskAttr::kOrdered) {
-    cmd->ordered = true;
-    ordered_pending_++;
-  }
-  command_ready(cmd);
-}
-
-// Accepts what waited for the numbers now reached.
 void Connection::accept_waiting() {
-  for (;;) {
-    if (!consumed_.empty()) {
-      auto used = std::find(consumed_.begin(), consumed_.end(), exp_cmdsn_);
-      if (used != consumed_.end()) {
-        consumed_.erase(used);
-        exp_cmdsn_++;
-        continue;
-      }
-    }
-    auto next = std::find_if(waiting_.begin(), waiting_.end(),
-                             [&](const Command* w) { return w->cmdsn == exp_cmdsn_; });
-    if (next == waiting_.end()) return;
-    Command* cmd = *next;
-    waiting_.erase(next);
-    accept(cmd);
-  }
+  while (Command* cmd = window_.next_in_order()) command_ready(cmd);
 }
 
 // ---- task attributes (SAM-5 8.6)
 
-bool Connection::must_wait(const Command* cmd) const {
-  if (cmd->immediate || cmd->task.attr == scsi::TaskAttr::kHeadOfQueue) return false;
-  bool ordered = cmd->task.attr == scsi::TaskAttr::kOrdered;
-  if (!ordered && ordered_pending_ == 0) return false;
-  for (const Command* c : active_) {
-    if (c == cmd || c->immediate || !c->accepted) continue;
-    if (c->state != Command::State::kReceiving && c->state != Command::State::kInScsi) continue;
-    if (!sn_lt(c->cmdsn, cmd->cmdsn)) continue;
-    if (ordered || c->ordered) return true;  // an earlier command still runs
-  }
-  return false;
-}
-
 void Connection::command_finished(Command* cmd) {
-  if (cmd->ordered) {
-    cmd->ordered = false;
-    ordered_pending_--;
-  }
-  if (!held_.empty()) release_held();
+  window_.finished(cmd);
+  if (window_.any_held()) release_held();
 }
 
 void Connection::release_held() {
   if (closed_) return;
   // execute() may complete a command at once, which comes back here.
-  for (size_t i = 0; i < held_.size();) {
-    Command* cmd = held_[i];
-    if (must_wait(cmd)) {
-      ++i;
-      continue;
-    }
-    held_.erase(held_.begin() + static_cast<ptrdiff_t>(i));
-    execute(cmd);
-    i = 0;
-  }
+  while (Command* cmd = window_.next_released()) execute(cmd);
 }
 
 void Connection::command_ready(Command* cmd) {
@@ -747,42 +592,39 @@ void Connection::command_ready(Command* cmd) {
     finish_aborted(cmd);
     return;
   }
-  if (cmd->received >= cmd->edtl || cmd->task.direction != scsi::Direction::kWrite) {
+  if (cmd->xfer.complete() || cmd->task.direction != scsi::Direction::kWrite) {
     if (cmd->data_error) {
       respond_check_condition(
           cmd, scsi::sense_key::kAbortedCommand,
           cmd->digest_error ? scsi::asc::kProtocolServiceCrcError : scsi::asc::kDataPhaseError);
       return;
     }
-    if (must_wait(cmd)) {
-      held_.push_back(cmd);
+    if (window_.must_wait(cmd)) {
+      window_.hold(cmd);
       return;
     }
     execute(cmd);
-  } else if (cmd->received >= cmd->unsolicited_end) {
+  } else if (cmd->xfer.needs_r2t()) {
     send_r2ts(cmd);
   }
 }
 
 void Connection::send_r2ts(Command* cmd) {
-  while (cmd->r2t_outstanding < params_.max_outstanding_r2t && cmd->solicited_end < cmd->edtl) {
-    uint32_t length = std::min(params_.max_burst_length, cmd->edtl - cmd->solicited_end);
+  WriteTransfer::R2tRequest r2t;
+  while (cmd->xfer.next_r2t(params_, &r2t))
     queue_pdu(out::build(out::R2T{.lun = cmd->task.lun,
                                   .itt = cmd->itt,
                                   .ttt = cmd->ttt,
                                   .sn = next_sn(false),
-                                  .r2tsn = cmd->r2tsn++,
-                                  .buffer_offset = cmd->solicited_end,
-                                  .desired_length = length}));
-    cmd->solicited_end += length;
-    cmd->r2t_outstanding++;
-  }
+                                  .r2tsn = r2t.r2tsn,
+                                  .buffer_offset = r2t.offset,
+                                  .desired_length = r2t.length}));
   schedule_flush();
 }
 
 void Connection::execute(Command* cmd) {
   cmd->state = Command::State::kInScsi;
-  cmd->task.data_out_length = cmd->received;
+  cmd->task.data_out_length = cmd->xfer.received();
   in_scsi_++;
   if (!keep_alive_) keep_alive_ = shared_from_this();
   target_->device->execute(cmd->task);
@@ -816,17 +658,14 @@ void Connection::respond(Command* cmd) {
     IoKind kind = task.direction == scsi::Direction::kRead    ? IoKind::kRead
                   : task.direction == scsi::Direction::kWrite ? IoKind::kWrite
                                                               : IoKind::kOther;
-    uint32_t bytes = kind == IoKind::kRead    ? std::min(task.data_in_length, cmd->edtl)
+    uint32_t bytes = kind == IoKind::kRead    ? std::min(task.data_in_length, cmd->xfer.edtl())
                      : kind == IoKind::kWrite ? task.data_out_length
                                               : 0;
     stats->record(loop_.index, kind, bytes, task.status != scsi::status::kGood,
                   Clock::now() - cmd->started);
   }
-  if (cmd->accepted && !cmd->immediate) {
-    outstanding_--;
-    cmd->accepted = false;  // no longer counted
-  }
-  uint32_t edtl = cmd->edtl;
+  window_.retire(cmd);  // no longer counted in MaxCmdSN
+  uint32_t edtl = cmd->xfer.edtl();
   uint8_t residual_flags = 0;
   uint32_t residual = 0;
   if (task.transfer_length > edtl) {
@@ -838,35 +677,24 @@ void Connection::respond(Command* cmd) {
   }
   uint32_t length =
       task.direction == scsi::Direction::kRead ? std::min(task.data_in_length, edtl) : 0;
-  bool collapse = task.status == scsi::status::kGood && task.sense_length == 0;
-  uint32_t offset = 0, datasn = 0, burst = 0;
-  while (offset < length) {
-    uint32_t n =
-        std::min({params_.initiator_mrdsl, length - offset, params_.max_burst_length - burst});
-    burst += n;
-    bool end = offset + n == length;
-    bool final = end || burst == params_.max_burst_length;
-    if (burst == params_.max_burst_length) burst = 0;
-    // The last Data-In carries the status when there is no sense to send.
-    bool with_status = end && collapse;
-    OutPdu& pdu = queue_pdu(out::build(out::DataIn{.final = final,
-                                                   .status_present = with_status,
-                                                   .residual_flags = residual_flags,
-                                                   .status = task.status,
-                                                   .data_length = n,
-                                                   .itt = cmd->itt,
-                                                   .sn = next_sn(with_status),
-                                                   .datasn = datasn++,
-                                                   .buffer_offset = offset,
-                                                   .residual = residual}));
-    pdu.data = task.buffer.data() + offset;
-    pdu.length = n;
-    if (with_status) {
+  // The last Data-In carries the status when there is no sense to send.
+  DataInStatus in_data{.in_last_pdu = task.status == scsi::status::kGood && task.sense_length == 0,
+                       .status = task.status,
+                       .residual_flags = residual_flags,
+                       .residual = residual};
+  DataInSplitter split(length, params_.initiator_mrdsl, params_.max_burst_length);
+  DataInSplitter::Segment seg;
+  while (split.next(&seg)) {
+    out::DataIn header = data_in_header(seg, cmd->itt, in_data);
+    header.sn = next_sn(header.status_present);
+    OutPdu& pdu = queue_pdu(out::build(header));
+    pdu.data = task.buffer.data() + seg.offset;
+    pdu.length = seg.length;
+    if (header.status_present) {
       pdu.release = cmd;
       schedule_flush();
       return;
     }
-    offset += n;
   }
   uint32_t sense_length = 0;
   if (task.sense_length > 0) {
@@ -879,7 +707,7 @@ void Connection::respond(Command* cmd) {
                                                        .data_length = sense_length,
                                                        .itt = cmd->itt,
                                                        .sn = next_sn(true),
-                                                       .exp_datasn = datasn,
+                                                       .exp_datasn = split.pdus(),
                                                        .residual = residual}));
   if (sense_length > 0) {
     rsp.data = cmd->sense_pdu;
@@ -905,9 +733,7 @@ void Connection::respond_check_condition(Command* cmd, uint8_t key, uint16_t asc
 // ---------------------------------------------------------------- control PDUs
 
 bool Connection::handle_nop_out() {
-  bool drop = false;
-  check_cmdsn(hdr_, &drop);
-  if (drop) return true;
+  if (!cmdsn_acceptable(hdr_)) return true;
   if (!hdr_.immediate()) consume_cmdsn(hdr_.cmdsn());
   uint32_t itt = hdr_.itt();
   if (itt == kReservedTag) {
@@ -926,9 +752,7 @@ bool Connection::handle_nop_out() {
 }
 
 bool Connection::handle_text() {
-  bool drop = false;
-  check_cmdsn(hdr_, &drop);
-  if (drop) return true;
+  if (!cmdsn_acceptable(hdr_)) return true;
   if (!hdr_.immediate()) consume_cmdsn(hdr_.cmdsn());
   std::string answer;
   if (hdr_.ttt() != kReservedTag && hdr_.ttt() == text_ttt_) {
@@ -957,7 +781,7 @@ bool Connection::handle_text() {
   if (more) {
     text_rest_ = answer.substr(params_.initiator_mrdsl);
     answer.resize(params_.initiator_mrdsl);
-    text_ttt_ = (++ttt_generation_ & 0x7fffffffu) | 0x80000000u;
+    text_ttt_ = (window_.new_generation() & 0x7fffffffu) | 0x80000000u;
     if (text_ttt_ == kReservedTag) text_ttt_ = 0x80000000u;
   } else {
     text_rest_.clear();
@@ -978,13 +802,11 @@ bool Connection::handle_text() {
 
 bool Connection::handle_logout() {
   if (!pending_logout_) {
-    bool drop = false;
-    check_cmdsn(hdr_, &drop);
-    if (drop) return true;
+    if (!cmdsn_acceptable(hdr_)) return true;
     if (!hdr_.immediate()) consume_cmdsn(hdr_.cmdsn());
     pending_logout_ = hdr_;
     // Commands still waiting for data can never complete now.
-    for (Command* cmd : std::vector<Command*>(active_))
+    for (Command* cmd : std::vector<Command*>(window_.active().begin(), window_.active().end()))
       if (cmd->state == Command::State::kReceiving) free_command(cmd);
   }
   if (in_scsi_ > 0) return true;  // answered when the running commands are done
@@ -1001,34 +823,29 @@ bool Connection::handle_logout() {
   return true;
 }
 
-// lun: a LUN number (decoded), compared with each command's decoded LUN.
-size_t Connection::abort_commands(uint32_t lun_filter_valid, uint64_t lun, uint32_t only_itt,
-                                  bool task_aborted_status) {
+size_t Connection::abort_commands(const AbortScope& scope, bool task_aborted_status) {
   size_t n = 0;
-  for (Command* cmd : std::vector<Command*>(active_)) {
-    if (only_itt != kReservedTag && cmd->itt != only_itt) continue;
-    uint64_t number = 0;
-    if (lun_filter_valid && !(scsi::decode_lun(cmd->task.lun, &number) && number == lun)) continue;
-    if (cmd->state != Command::State::kInScsi && cmd->state != Command::State::kReceiving) continue;
-    cmd->aborted = true;
-    cmd->answer_aborted = task_aborted_status;
-    ++n;
-    // In the SCSI layer: ends when the device is done with it (task_done).
-    if (cmd->state == Command::State::kInScsi) continue;
-    // Its data segment is being received into its buffer: the buffer stays
-    // its own until the PDU ends (on_pdu), never back in the pool before.
-    if (cmd == rx_cmd_) continue;
-    // Waiting for its CmdSN: it keeps its place in the sequence and ends
-    // when the sequence reaches it.
-    if (std::find(waiting_.begin(), waiting_.end(), cmd) != waiting_.end()) continue;
-    finish_aborted(cmd);
+  // Ending one command can run or free others: walk a snapshot.
+  abort_scratch_.assign(window_.active().begin(), window_.active().end());
+  for (Command* cmd : abort_scratch_) {
+    switch (window_.abort(cmd, scope, task_aborted_status, rx_cmd_)) {
+      case CommandWindow::Abort::kNotReached:
+        break;
+      case CommandWindow::Abort::kLater:
+        ++n;
+        break;
+      case CommandWindow::Abort::kNow:
+        ++n;
+        finish_aborted(cmd);
+        break;
+    }
   }
   return n;
 }
 
 // An aborted command that can no longer touch the medium.
 void Connection::finish_aborted(Command* cmd) {
-  if (!held_.empty()) std::erase(held_, cmd);
+  window_.unhold(cmd);
   if (!cmd->answer_aborted) {
     free_command(cmd);
     return;
@@ -1041,99 +858,45 @@ void Connection::finish_aborted(Command* cmd) {
   respond(cmd);
 }
 
-bool Connection::draining() const {
-  for (const Command* cmd : active_)
-    if (cmd->aborted && cmd->state == Command::State::kInScsi) return true;
-  return false;
-}
-
 bool Connection::handle_task_management() {
-  bool drop = false;
-  check_cmdsn(hdr_, &drop);
-  if (drop) return true;
-  uint8_t function = hdr_.flags() & 0x7f;
-  uint64_t lun = hdr_.lun();
-  uint32_t ref = hdr_.field32(20);
-  uint32_t ref_cmdsn = hdr_.field32(32);
-  uint8_t response = tmf::kComplete;
+  if (!cmdsn_acceptable(hdr_)) return true;
+  TmfRequest request = TmfRequest::from(hdr_);
   uint64_t lun_number = 0;
-  bool lun_ok = target_ != nullptr && scsi::decode_lun(lun, &lun_number) &&
+  bool lun_ok = target_ != nullptr && scsi::decode_lun(request.lun, &lun_number) &&
                 target_->device->has_lun(lun_number);
+  TmfPlan plan =
+      plan_task_management(request, window_, !discovery_ && target_ != nullptr, lun_number, lun_ok);
   auto t = std::make_shared<PendingTmf>();
-  t->request = hdr_;
-  if (discovery_ || target_ == nullptr) {
-    response = tmf::kRejected;
-  } else {
-    switch (function) {
-      case tmf::kAbortTask: {
-        Command* cmd = find_by_itt(ref);
-        if (cmd != nullptr && cmd->state != Command::State::kResponding) {
-          abort_commands(0, 0, ref, false);
-        } else if (cmd == nullptr && !sn_lt(ref_cmdsn, exp_cmdsn_) &&
-                   !sn_lt(max_cmdsn(), ref_cmdsn) && sn_lt(ref_cmdsn, hdr_.cmdsn()) &&
-                   !cmdsn_consumed(ref_cmdsn)) {
-          // RFC 7143 §11.5.1: a task not received yet whose CmdSN is in the
-          // window counts as received (and so is never executed).
-          consume_cmdsn(ref_cmdsn);
-        } else {
-          response = tmf::kTaskDoesNotExist;
-        }
-        break;
-      }
-      case tmf::kAbortTaskSet:
-      case tmf::kClearTaskSet:
-        if (!lun_ok)
-          response = tmf::kLunDoesNotExist;
-        else
-          abort_commands(1, lun_number, kReservedTag, false);
-        break;
-      case tmf::kLogicalUnitReset:
-        if (!lun_ok) {
-          response = tmf::kLunDoesNotExist;
-        } else {
-          // Every session's tasks on the LU are aborted (SAM-5 §7.7); the
-          // reset's unit attentions follow once they have all drained.
-          abort_commands(1, lun_number, kReservedTag, false);
-          abort_elsewhere(lun_number, t);
-          // Other gateways sharing the LU do the same, before the answer.
-          t->remote_drains++;
-          target_->device->announce_lun_reset(lun_number,
-                                              [self = shared_from_this(), t, &io = loop_.io] {
-                                                boost::asio::post(io, [self, t] {
-                                                  t->remote_drains--;
-                                                  self->finish_pending_tmfs();
-                                                });
-                                              });
-          t->effect = [this, lun_number] { target_->device->lun_reset(nexus_, lun_number); };
-        }
-        break;
-      case tmf::kTargetWarmReset:
-      case tmf::kTargetColdReset:
-        abort_commands(0, 0, kReservedTag, false);
-        for (uint64_t l : target_->device->luns()) abort_elsewhere(l, t);
-        t->effect = [this] { target_->device->target_reset(nexus_); };
-        t->close_after = function == tmf::kTargetColdReset;
-        break;
-      case tmf::kQueryTask: {
-        Command* cmd = find_by_itt(ref);
-        response = (cmd != nullptr && cmd->state != Command::State::kResponding)
-                       ? tmf::kComplete
-                       : tmf::kTaskDoesNotExist;
-        break;
-      }
-      case tmf::kTaskReassign:
-        response = tmf::kReassignNotSupported;
-        break;
-      default:
-        response = tmf::kNotSupported;
-        break;
-    }
+  t->itt = request.itt;
+  t->response = plan.response;
+  t->close_after = plan.close_after;
+  if (plan.abort) abort_commands(plan.scope, false);
+  if (plan.consume_ref_cmdsn) consume_cmdsn(request.ref_cmdsn);
+  switch (plan.reset) {
+    case TmfPlan::Reset::kNone:
+      break;
+    case TmfPlan::Reset::kLogicalUnit:
+      abort_elsewhere(lun_number, t);
+      // Other gateways sharing the LU do the same, before the answer.
+      t->remote_drains++;
+      target_->device->announce_lun_reset(lun_number,
+                                          [self = shared_from_this(), t, &io = loop_.io] {
+                                            boost::asio::post(io, [self, t] {
+                                              t->remote_drains--;
+                                              self->finish_pending_tmfs();
+                                            });
+                                          });
+      t->effect = [this, lun_number] { target_->device->lun_reset(nexus_, lun_number); };
+      break;
+    case TmfPlan::Reset::kTarget:
+      for (uint64_t l : target_->device->luns()) abort_elsewhere(l, t);
+      t->effect = [this] { target_->device->target_reset(nexus_); };
+      break;
   }
-  t->response = response;
-  tmfs_.push_back(std::move(t));
+  tmfs_.push(std::move(t));
   // A non-immediate request's own CmdSN is used only now, so that commands
   // queued after it are not accepted before its aborts.
-  if (!hdr_.immediate()) consume_cmdsn(hdr_.cmdsn());
+  if (!request.immediate) consume_cmdsn(request.cmdsn);
   finish_pending_tmfs();
   return true;
 }
@@ -1143,19 +906,17 @@ bool Connection::handle_task_management() {
 // "done"; requests are answered in the order they came.
 void Connection::finish_pending_tmfs() {
   bool sent = false;
-  while (!tmfs_.empty() && !closed_) {
-    if (draining()) break;
-    PendingTmf& t = *tmfs_.front();
-    if (t.remote_drains > 0) break;
-    if (t.effect) {
-      auto effect = std::move(t.effect);
-      t.effect = nullptr;
+  while (!closed_) {
+    std::shared_ptr<PendingTmf> t = tmfs_.pop_ready(window_.draining());
+    if (!t) break;
+    if (t->effect) {
+      auto effect = std::move(t->effect);
+      t->effect = nullptr;
       effect();
     }
-    queue_pdu(out::build(out::TaskMgmtResponse{
-        .response = t.response, .itt = t.request.itt(), .sn = next_sn(true)}));
-    if (t.close_after) close_after_write_ = true;
-    tmfs_.pop_front();
+    queue_pdu(out::build(
+        out::TaskMgmtResponse{.response = t->response, .itt = t->itt, .sn = next_sn(true)}));
+    if (t->close_after) close_after_write_ = true;
     sent = true;
   }
   if (sent) schedule_flush();
@@ -1177,7 +938,7 @@ void Connection::abort_lun_tasks(uint64_t lun, std::function<void()> on_drained)
   bool tas = target_ == nullptr || target_->device->control_mode(lun).task_aborted_status;
   // Rare (another session's reset or PREEMPT AND ABORT), and what an
   // initiator's stall after one is traced back to.
-  if (size_t n = abort_commands(1, lun, kReservedTag, tas); n != 0)
+  if (size_t n = abort_commands({.lun_filter = true, .lun = lun}, tas); n != 0)
     spdlog::info("{} ({}): {} task(s) on LUN {} aborted by another session, {}", peer_, initiator_,
                  n, lun, tas ? "answered TASK ABORTED (TAS=1)" : "not answered (TAS=0)");
   drain_waiters_.push_back(std::move(on_drained));
@@ -1185,7 +946,7 @@ void Connection::abort_lun_tasks(uint64_t lun, std::function<void()> on_drained)
 }
 
 void Connection::notify_drained() {
-  if (drain_waiters_.empty() || draining()) return;
+  if (drain_waiters_.empty() || window_.draining()) return;
   auto waiters = std::move(drain_waiters_);
   drain_waiters_.clear();
   for (auto& w : waiters) w();
@@ -1200,7 +961,7 @@ Connection::OutPdu& Connection::queue_pdu(const Bhs& bhs) {
 }
 
 out::SeqNumbers Connection::next_sn(bool advance_statsn) {
-  return {advance_statsn ? statsn_++ : statsn_, exp_cmdsn_, max_cmdsn()};
+  return {advance_statsn ? statsn_++ : statsn_, window_.exp_cmdsn(), window_.max_cmdsn()};
 }
 
 void Connection::send_reject(uint8_t reason, const Bhs& rejected) {
@@ -1293,7 +1054,7 @@ void Connection::on_timer() {
     } else if (now - last_rx_ > std::chrono::seconds(server_.limits.nop_interval_s)) {
       ping_outstanding_ = true;
       ping_sent_ = now;
-      ping_ttt_ = (++ttt_generation_ | 0x40000000u) & 0x7fffffffu;
+      ping_ttt_ = (window_.new_generation() | 0x40000000u) & 0x7fffffffu;
       queue_pdu(out::build(out::NopIn{.ttt = ping_ttt_, .sn = next_sn(false)}));
       schedule_flush();
     }

@@ -11,7 +11,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -21,6 +20,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "iscsi/command_window.h"
 #include "iscsi/connection_gate.h"
 #include "iscsi/event_loop.h"
 #include "iscsi/login.h"
@@ -30,6 +30,7 @@
 #include "iscsi/security_policy.h"
 #include "iscsi/session_table.h"
 #include "iscsi/target_node.h"
+#include "iscsi/task_management.h"
 #include "iscsi/task_sets.h"
 #include "scsi/task.h"
 #include "util/loop_turn.h"
@@ -85,7 +86,6 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   EventLoop& loop() { return loop_; }
 
  private:
-  struct Command;
   struct OutPdu {
     Bhs bhs;
     const uint8_t* data = nullptr;
@@ -112,38 +112,31 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   bool handle_text();
   bool handle_logout();
   bool handle_task_management();
-  bool check_cmdsn(const Bhs& bhs, bool* drop);
+  // Whether a PDU's CmdSN is taken (immediate, or inside the window and
+  // unused); otherwise the PDU is silently ignored.
+  bool cmdsn_acceptable(const Bhs& bhs) const;
 
-  // ---- commands
-  Command* alloc_command();
+  // ---- commands (their bookkeeping: command_window.h, data_transfer.h)
   void free_command(Command* cmd);
-  void accept_in_order(Command* cmd);
   void command_ready(Command* cmd);
   void send_r2ts(Command* cmd);
   void execute(Command* cmd);
   void task_done(scsi::Task& task) override;
   void respond(Command* cmd);
   void respond_check_condition(Command* cmd, uint8_t key, uint16_t asc_ascq);
-  Command* find_by_itt(uint32_t itt);
-  // Aborts the matching commands; with `task_aborted_status` (TAS, another
-  // nexus asked) each is answered TASK ABORTED once it can no longer write.
-  // Returns how many it aborted.
-  size_t abort_commands(uint32_t lun_filter_valid, uint64_t lun, uint32_t only_itt,
-                        bool task_aborted_status);
+  // Aborts the commands `scope` reaches; with `task_aborted_status` (TAS,
+  // another nexus asked) each is answered TASK ABORTED once it can no longer
+  // write. Returns how many it aborted.
+  size_t abort_commands(const AbortScope& scope, bool task_aborted_status);
   void finish_aborted(Command* cmd);
-  bool draining() const;  // an aborted command is still inside the SCSI layer
   void finish_pending_tmfs();
-  struct PendingTmf;
   void abort_elsewhere(uint64_t lun, const std::shared_ptr<PendingTmf>& t);
   void notify_drained();
   // CmdSN sequence: a number used by a PDU that is not a queued command.
   void consume_cmdsn(uint32_t sn);
-  void accept(Command* cmd);
+  // Runs the commands the CmdSN sequence has reached.
   void accept_waiting();
-  bool cmdsn_consumed(uint32_t sn) const;
-  // Task attributes: ORDERED waits for every earlier command, and commands
-  // after an ORDERED one wait for it (HEAD OF QUEUE never waits).
-  bool must_wait(const Command* cmd) const;
+  // Task attributes: runs the commands no longer held behind an ORDERED one.
   void command_finished(Command* cmd);
   void release_held();
   void detach_nexus();
@@ -161,7 +154,6 @@ class Connection final : public std::enable_shared_from_this<Connection>,
 
   // ---- session
   uint16_t admit(const Login& login, uint16_t* status) override;
-  uint32_t max_cmdsn() const { return exp_cmdsn_ + queue_depth_ - 1 - outstanding_; }
   void on_timer();
   void close(const char* why);
   void maybe_destroy_session();
@@ -196,22 +188,13 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   SessionParams params_;
   std::string initiator_;
   uint16_t tsih_ = 0;
-  uint32_t queue_depth_ = 128;
-  uint32_t exp_cmdsn_ = 0;
   uint32_t statsn_ = 0;
-  uint32_t outstanding_ = 0;  // accepted non-immediate commands not yet answered
   std::chrono::steady_clock::time_point started_;
 
-  // Commands.
-  std::vector<std::unique_ptr<Command>> slots_;
-  std::vector<Command*> free_;
-  std::vector<Command*> active_;    // every command not free
-  std::vector<Command*> waiting_;   // CmdSN ahead of ExpCmdSN
-  std::vector<uint32_t> consumed_;  // CmdSNs ahead of ExpCmdSN already used (rejected, aborted)
-  std::vector<Command*> held_;      // ready, waiting on an ORDERED command (task attributes)
-  uint32_t ordered_pending_ = 0;    // accepted ORDERED commands not yet finished
-  uint32_t in_scsi_ = 0;            // commands inside Device::execute
-  uint32_t ttt_generation_ = 0;
+  // Commands: slots, CmdSN sequence, task attributes.
+  CommandWindow window_;
+  uint32_t in_scsi_ = 0;                 // commands inside Device::execute
+  std::vector<Command*> abort_scratch_;  // abort_commands' snapshot of the active commands
 
   // Text continuation (a SendTargets answer longer than one PDU).
   std::string text_rest_;
@@ -219,14 +202,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
 
   // Task management requests, answered in order, each once the commands it
   // aborted (here and in other sessions) have drained.
-  struct PendingTmf {  // declared with the handlers above
-    Bhs request;
-    uint8_t response = 0;
-    std::function<void()> effect;  // device side effect, run once drained
-    uint32_t remote_drains = 0;    // other sessions still draining for it
-    bool close_after = false;
-  };
-  std::deque<std::shared_ptr<PendingTmf>> tmfs_;
+  TmfQueue tmfs_;
   std::vector<std::function<void()>> drain_waiters_;
   std::optional<Bhs> pending_logout_;
 

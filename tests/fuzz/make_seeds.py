@@ -130,3 +130,29 @@ write("stream", "session", bytes([0x00]) + (1).to_bytes(4, "little") + session)
 write("stream", "session_digests", bytes([0x03 | 0x10]) + (7).to_bytes(4, "little") + session)
 write("stream", "full_feature", bytes([0x04 | 0x18]) + (99).to_bytes(4, "little") +
       session[48 + len(first + ops) + (4 - len(first + ops) % 4) % 4:])
+
+# Command window, transfers and task management (fuzz_window): byte 0 = mode
+# (bit 0: the transfer checks instead; bits 1-4 queue depth - 1; bit 7 start
+# ExpCmdSN near 2^32), byte 1 the top byte of ExpCmdSN, then operations
+# (opcode byte % 10 and its argument bytes, see fuzz_window.cpp).
+os.makedirs(os.path.join(HERE, "corpus", "window"), exist_ok=True)
+window_ops = bytes([
+    0, 4, 0x02,              # command at ExpCmdSN, SIMPLE
+    0, 6, 0x02,              # command at ExpCmdSN + 2: waits
+    0, 7, 0x04,              # ORDERED at ExpCmdSN + 3: waits
+    1, 3,                    # a NOP-Out takes ExpCmdSN + 1: both accepted
+    0, 0, 0x11,              # immediate command on LUN 1
+    4, 0, 1, 0, 0, 0, 3, 1,  # ABORT TASK (immediate) of a command, TAS
+    2, 0, 2, 1, 2, 2,        # the SCSI layer returns commands
+    4, 4, 0, 0, 0, 2, 0, 1, 1,  # LOGICAL UNIT RESET, another session draining
+    6, 1,                    # another nexus resets LUN 1
+    5,                       # the other session has drained
+    3, 0, 3, 1, 3, 2,        # answers written
+])
+write("window", "commands", bytes([0x0E, 0x10]) + window_ops)
+write("window", "wrap", bytes([0x86, 0xFF]) + window_ops)
+write("window", "transfers", bytes([0x01, 0x00, 0x3F, 0x00, 0xFF, 0x01, 0x02, 0x0F, 0x00,
+                                    0x00, 0x10, 0x40, 0x00, 0x00]) + bytes(range(2, 200, 3)))
+write("window", "transfers_initial_r2t", bytes([0x01, 0x01, 0x7F, 0x00, 0x1F, 0x00, 0x00,
+                                                0x3F, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00]) +
+      bytes(range(5, 250, 7)))
