@@ -50,6 +50,11 @@ rados_t connect(const ClusterKey& key) {
   // Discards of part of an object zero it instead of being skipped, so a
   // discarded range always reads back as zeroes (LBPRZ).
   set(c, key, "rbd_skip_partial_discard", "false");
+  // Ping the watches every second (default 5 s): the exclusive lock of a
+  // gateway that died is broken once the OSDs time out its header watch
+  // (osd_client_watch_timeout, 30 s by default), so a cluster may lower
+  // that timeout for a faster failover without live gateways losing theirs.
+  set(c, key, "objecter_tick_interval", "1");
   // The daemon logs for itself; librados would otherwise write to stderr.
   set(c, key, "log_to_stderr", "false");
   rc = rados_connect(c);
