@@ -90,6 +90,9 @@ int run(const config::Config& config, const Overrides& overrides) {
   set_size_watcher([&resize_events](const std::string& iqn, uint64_t lun) {
     return resize_events.watcher(iqn, lun);
   });
+  set_owner_watcher([&resize_events](const std::string& iqn, uint64_t lun) {
+    return resize_events.owner_watcher(iqn, lun);
+  });
   try {
     std::error_code ec;
     std::filesystem::create_directories(config.state_dir, ec);
@@ -168,6 +171,7 @@ int run(const config::Config& config, const Overrides& overrides) {
   control.run();
   resize_events.stop();
   set_size_watcher(nullptr);
+  set_owner_watcher(nullptr);
 
   sd_notify("STOPPING=1");
   admin.reset();
