@@ -265,6 +265,21 @@ bool RbdChannel::finish(IoRequest& req, int result) {
   return true;
 }
 
+// Is `a` the client `b`? Both are entity addresses ("127.0.0.1:0/2420696380",
+// maybe "v2:..." or a list in brackets): the same text, or the same nonce (the
+// number after the last '/', unique per client instance).
+bool same_client(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  auto nonce = [](const std::string& s) {
+    size_t slash = s.rfind('/');
+    if (slash == std::string::npos) return std::string();
+    size_t end = s.find_first_not_of("0123456789", slash + 1);
+    return s.substr(slash + 1, end == std::string::npos ? std::string::npos : end - slash - 1);
+  };
+  const std::string n = nonce(a);
+  return !n.empty() && n == nonce(b);
+}
+
 std::string spec(const RbdOptions& o) {
   return o.pool + "/" + (o.ns.empty() ? "" : o.ns + "/") + o.image;
 }
@@ -359,7 +374,7 @@ void RbdDevice::watch_header() {
       rados_watch3(ioctx_, header_oid_.c_str(), &header_watch_, on_notify, on_error, 0, this) == 0;
 }
 
-LockOwner RbdDevice::read_owner() {
+std::optional<LockOwner> RbdDevice::read_owner() {
   LockOwner out;
   int mine = 0;
   if (rbd_is_exclusive_lock_owner(image_, &mine) == 0 && mine) {
@@ -372,17 +387,23 @@ LockOwner RbdDevice::read_owner() {
   char* owners[4];
   size_t n = 4;
   int rc = rbd_lock_get_owners(image_, &mode, owners, &n);
-  if (rc < 0 || n == 0) return out;  // -ENOENT: nobody holds it
+  if (rc == -ENOENT || (rc >= 0 && n == 0)) return out;  // nobody holds it
+  if (rc < 0) return std::nullopt;  // the cluster did not answer: nothing learnt
   out.client = owners[0];
   rbd_lock_get_owners_cleanup(owners, n);
-  if (out.client == own_address_) {
+  if (same_client(out.client, own_address_)) {
     out.holder = LockOwner::Holder::kThisGateway;
     out.group = own_group_;
     return out;
   }
-  auto known = gateways_.find(out.client);
+  auto find = [this, &out] {
+    for (auto it = gateways_.begin(); it != gateways_.end(); ++it)
+      if (same_client(it->first, out.client)) return it;
+    return gateways_.end();
+  };
+  auto known = find();
   if (known == gateways_.end()) {
-    // A holder not seen yet: read the registry again (once per change).
+    // A holder not seen yet: read the registry again (while it is unknown).
     gateways_.clear();
     rados_read_op_t op = rados_create_read_op();
     rados_omap_iter_t it = nullptr;
@@ -397,7 +418,7 @@ LockOwner RbdDevice::read_owner() {
     }
     if (it != nullptr) rados_omap_get_end(it);
     rados_release_read_op(op);
-    known = gateways_.find(out.client);
+    known = find();
   }
   if (known == gateways_.end()) {
     out.holder = LockOwner::Holder::kUnknown;
@@ -421,8 +442,9 @@ void RbdDevice::owner_loop() {
       if (header_watching_) rados_unwatch2(ioctx_, header_watch_);
       watch_header();
     }
-    LockOwner now = read_owner();
-    if (first || !(now == last)) {
+    std::optional<LockOwner> read = read_owner();
+    LockOwner now = read.value_or(last);
+    if (read && (first || !(now == last))) {
       if (!first && now.holder == LockOwner::Holder::kThisGateway)
         stats_->lock_acquired.fetch_add(1, std::memory_order_relaxed);
       if (!first) stats_->owner_changes.fetch_add(1, std::memory_order_relaxed);

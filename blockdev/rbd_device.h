@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -97,7 +98,8 @@ class RbdDevice final : public BlockDevice {
   std::shared_ptr<RbdStats> stats_ = std::make_shared<RbdStats>();
 
   // watch_owner()
-  LockOwner read_owner();
+  // The holder now; nullopt when the cluster did not answer.
+  std::optional<LockOwner> read_owner();
   void watch_header();
   void owner_loop();
   void stop_owner_watch();
