@@ -192,7 +192,7 @@ std::string render_metrics(const DaemonState& state) {
        "Exclusive lock holder changes seen on an RBD LUN (implicit ALUA transitions).",
        &blockdev::RbdStats::owner_changes, true},
       {"sharedisk_lun_alua_failovers_total",
-       "Times this gateway took the exclusive lock from another holder (failover or failback).",
+       "Times this gateway acquired the exclusive lock after start (failover, failback).",
        &blockdev::RbdStats::lock_acquired, true},
   };
   auto watched = [](const Row& r) {
