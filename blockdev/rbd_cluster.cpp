@@ -47,6 +47,10 @@ rados_t connect(const ClusterKey& key) {
   set(c, key, "rados_mon_op_timeout", connect_s);
   set(c, key, "rados_osd_op_timeout", std::to_string(key.op_timeout_s));
   set(c, key, "rbd_cache", "false");
+  // A gateway that breaks a dead or partitioned gateway's exclusive lock
+  // blocklists it, so writes it still holds cannot land afterwards (librbd's
+  // default; a ceph.conf must not turn it off under a multi-gateway LUN).
+  set(c, key, "rbd_blocklist_on_break_lock", "true");
   // Discards of part of an object zero it instead of being skipped, so a
   // discarded range always reads back as zeroes (LBPRZ).
   set(c, key, "rbd_skip_partial_discard", "false");

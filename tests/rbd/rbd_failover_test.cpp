@@ -16,6 +16,10 @@
 // times (kill -> first write completed through B). Rounds:
 // SHAREDISK_FAILOVER_ROUNDS (default 3).
 //
+// FrozenGatewaysStaleWriteNeverLands: A stopped (SIGSTOP) while holding the
+// lock with a write queued; B breaks the lock and blocklists A; A's write,
+// run once A continues, never lands.
+//
 // BothPathsWriting: writers on both gateways at once, the lock moving at
 // every write that lands on the other gateway; prints the lock transitions
 // per second and checks every block.
@@ -108,6 +112,20 @@ std::string mismatches(const std::vector<uint64_t>& read, const std::vector<uint
   return out;
 }
 
+// Every block as `rbd export` of rbd/`image` reads it (empty if it failed).
+std::vector<uint64_t> exported_generations(rbdtest::CephCluster& c, const std::string& image) {
+  const std::string out = c.file(image + ".img");
+  ::unlink(out.c_str());
+  if (c.rbd({"export", "rbd/" + image, out}) != 0) return {};
+  std::ifstream f(out, std::ios::binary);
+  std::vector<uint8_t> data(size_t(kBlocks) * kBlock);
+  if (!f.read(reinterpret_cast<char*>(data.data()), std::streamsize(data.size()))) return {};
+  std::vector<uint64_t> gens;
+  for (uint32_t i = 0; i < kBlocks; ++i)
+    gens.push_back(generation_of(data.data() + size_t(i) * kBlock, i));
+  return gens;
+}
+
 IscsiPtr login_with_timeout(uint16_t port) {
   IscsiPtr s = iscsi_login(port, 1, kGatewayIqn);
   // A write that waits for the lock of a dead gateway is bounded.
@@ -115,8 +133,8 @@ IscsiPtr login_with_timeout(uint16_t port) {
   return s;
 }
 
-// A counter of `status --json` for LUN 1 of the gateway target.
-uint64_t lock_counter(Daemon& d, const std::string& key) {
+// The first counter `key` in `status --json` (LUN 1 of the gateway target).
+uint64_t status_counter(Daemon& d, const std::string& key) {
   std::string body = d.admin("status --json").body;
   size_t at = body.find("\"" + key + "\":");
   return at == std::string::npos ? 0
@@ -227,7 +245,7 @@ TEST_F(RbdFailover, FailoverUnderVerifiedLoad) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     EXPECT_EQ(mismatches(read_generations(sb.get()), acked), "") << "through B after A is back";
     EXPECT_EQ(mismatches(read_generations(sa2.get()), acked), "") << "through A after it is back";
-    EXPECT_GE(lock_counter(b, "acquired"), 1u) << read_file(b.log_path());
+    EXPECT_GE(status_counter(b, "acquired"), 1u) << read_file(b.log_path());
     // The admin view names the holder on both gateways.
     EXPECT_NE(b.admin("status").body.find("lock owner: this gateway (gw-b, group 2)"),
               std::string::npos)
@@ -237,15 +255,7 @@ TEST_F(RbdFailover, FailoverUnderVerifiedLoad) {
   }
 
   // The cluster's own view of the image (`rbd export`), once at the end.
-  const std::string out = c().file("failover1.img");
-  ASSERT_EQ(c().rbd({"export", "rbd/failover1", out}), 0) << read_file(c().file("rbd.out"));
-  std::ifstream f(out, std::ios::binary);
-  std::vector<uint8_t> image(size_t(kBlocks) * kBlock);
-  f.read(reinterpret_cast<char*>(image.data()), std::streamsize(image.size()));
-  std::vector<uint64_t> exported;
-  for (uint32_t i = 0; i < kBlocks; ++i)
-    exported.push_back(generation_of(image.data() + size_t(i) * kBlock, i));
-  EXPECT_EQ(mismatches(exported, acked), "") << "rbd export";
+  EXPECT_EQ(mismatches(exported_generations(c(), "failover1"), acked), "") << "rbd export";
 
   std::sort(failover_ms.begin(), failover_ms.end());
   std::sort(failback_ms.begin(), failback_ms.end());
@@ -258,6 +268,48 @@ TEST_F(RbdFailover, FailoverUnderVerifiedLoad) {
         failback_ms[failback_ms.size() / 2]);
   sb.reset();
   pair.stop();
+}
+
+// A gateway that freezes (SIGSTOP: a partition, a stalled host) while it
+// holds the lock and has a write queued: B breaks the lock once the cluster
+// times out A's watch and blocklists A's client, so when A runs again its
+// stale write cannot overwrite what B wrote meanwhile.
+TEST_F(RbdFailover, FrozenGatewaysStaleWriteNeverLands) {
+  ASSERT_EQ(c().rbd({"create", "--size", "16", "rbd/frozen1"}), 0)
+      << read_file(c().file("rbd.out"));
+  GatewayPair pair(c().conf(), "frozen1");
+  IscsiPtr sa = login_with_timeout(pair.port_a), sb = login_with_timeout(pair.port_b);
+  ASSERT_TRUE(sa && sb);
+  std::vector<uint8_t> buf;
+  fill(buf, 7, 1);
+  ASSERT_EQ(write_block(sa.get(), 7, buf), "good");  // A holds the lock
+
+  ::kill(pair.a.pid(), SIGSTOP);
+  // A write to A that A only reads once it runs again: the initiator gives up.
+  iscsi_set_timeout(sa.get(), 2);
+  fill(buf, 7, 2);
+  EXPECT_NE(write_block(sa.get(), 7, buf), "good");
+  sa.reset();
+  // Through B: it waits for A's watch to time out, breaks the lock, goes on.
+  auto t0 = Clock::now();
+  fill(buf, 7, 3);
+  EXPECT_EQ(write_block(sb.get(), 7, buf), "good");
+  const double takeover = ms_between(t0, Clock::now());
+  ::kill(pair.a.pid(), SIGCONT);
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // A runs what it had
+  std::vector<uint64_t> acked(kBlocks, 0);
+  acked[7] = 3;
+  EXPECT_EQ(mismatches(read_generations(sb.get()), acked), "") << read_file(pair.a.log_path());
+  EXPECT_EQ(mismatches(exported_generations(c(), "frozen1"), acked), "") << "rbd export";
+  // What A made of its stale write (it may also have seen the connection
+  // close first): its LUN's error count.
+  std::printf(
+      "frozen holder: B's first write completed after %.0f ms; A's failed commands after it "
+      "ran again: %llu\n",
+      takeover, static_cast<unsigned long long>(status_counter(pair.a, "errors")));
+  sb.reset();
+  pair.a.kill9();  // blocklisted: its client is of no use any more
+  EXPECT_EQ(pair.b.stop(), 0) << read_file(pair.b.log_path());
 }
 
 TEST_F(RbdFailover, BothPathsWriting) {
@@ -293,7 +345,7 @@ TEST_F(RbdFailover, BothPathsWriting) {
   writer(0, sa.get());
   const double alone = double(count[0]) / (ms_between(start, Clock::now()) / 1000);
   count[0] = 0;
-  uint64_t changes0 = lock_counter(a, "owner_changes");
+  uint64_t changes0 = status_counter(a, "owner_changes");
   start = Clock::now();
   end = start + std::chrono::seconds(3);
   std::thread ta(writer, 0, sa.get()), tb(writer, 1, sb.get());
@@ -310,7 +362,7 @@ TEST_F(RbdFailover, BothPathsWriting) {
   std::vector<Group> ga =
       await_groups({sa.get()}, sorted_groups(sb.get()), std::chrono::seconds(10));
   EXPECT_EQ(ga, sorted_groups(sb.get()));
-  uint64_t changes = lock_counter(a, "owner_changes") - changes0;
+  uint64_t changes = status_counter(a, "owner_changes") - changes0;
   std::printf(
       "one path writing: %.0f writes/s; both paths writing for %.1f s: %llu writes through "
       "A, %llu through B (%.0f writes/s); %llu lock transitions seen by A (%.1f/s)\n",
