@@ -93,6 +93,21 @@ class IoChannel {
   virtual unsigned in_flight() const = 0;
 };
 
+// Who holds the owner token of a store several gateways export (the RBD
+// exclusive lock), for implicit ALUA.
+struct LockOwner {
+  enum class Holder : uint8_t {
+    kNobody,       // the lock is free
+    kThisGateway,  // this process holds it
+    kPeer,         // a gateway that registered its target port group holds it
+    kUnknown,      // a client that is not a registered gateway holds it
+  };
+  Holder holder = Holder::kNobody;
+  uint16_t group = 0;  // kThisGateway / kPeer: the holder's ALUA target port group
+  std::string client;  // the holder's RADOS client address (empty: kNobody)
+  bool operator==(const LockOwner&) const = default;
+};
+
 enum class CacheMode : uint8_t {
   kWriteBack,     // writes may sit in a volatile cache until kFlush or a FUA write
   kWriteThrough,  // every write is durable before it completes
@@ -133,6 +148,18 @@ class BlockDevice {
   // may block briefly (never an I/O loop). Other stores never call it. Call
   // once, before serving; `changed` is not called after the store is destroyed.
   virtual void watch_size(std::function<void()> changed) { (void)changed; }
+  // Stores with an owner token (an RBD image with the exclusive-lock feature)
+  // record `group`, this gateway's ALUA target port group, where the other
+  // gateways of the store find it, and call `changed` from a thread of their
+  // own with the holder: once right away, then after every change (woken by
+  // the store's notifications, not polled per command). Returns false, and
+  // never calls `changed`, for stores without one. Call once, before serving;
+  // `changed` is not called after the store is destroyed.
+  virtual bool watch_owner(uint16_t group, std::function<void(const LockOwner&)> changed) {
+    (void)group;
+    (void)changed;
+    return false;
+  }
 };
 
 // Opening or creating a backing store failed; what() names the path and the reason.

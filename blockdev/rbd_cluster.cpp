@@ -47,9 +47,18 @@ rados_t connect(const ClusterKey& key) {
   set(c, key, "rados_mon_op_timeout", connect_s);
   set(c, key, "rados_osd_op_timeout", std::to_string(key.op_timeout_s));
   set(c, key, "rbd_cache", "false");
+  // A gateway that breaks a dead or partitioned gateway's exclusive lock
+  // blocklists it, so writes it still holds cannot land afterwards (librbd's
+  // default; a ceph.conf must not turn it off under a multi-gateway LUN).
+  set(c, key, "rbd_blocklist_on_break_lock", "true");
   // Discards of part of an object zero it instead of being skipped, so a
   // discarded range always reads back as zeroes (LBPRZ).
   set(c, key, "rbd_skip_partial_discard", "false");
+  // Ping the watches every second (default 5 s): the exclusive lock of a
+  // gateway that died is broken once the OSDs time out its header watch
+  // (osd_client_watch_timeout, 30 s by default), so a cluster may lower
+  // that timeout for a faster failover without live gateways losing theirs.
+  set(c, key, "objecter_tick_interval", "1");
   // The daemon logs for itself; librados would otherwise write to stderr.
   set(c, key, "log_to_stderr", "false");
   rc = rados_connect(c);

@@ -9,6 +9,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <system_error>
 #include <vector>
@@ -287,6 +288,21 @@ bool RbdChannel::finish(IoRequest& req, int result) {
   return true;
 }
 
+// Is `a` the client `b`? Both are entity addresses ("127.0.0.1:0/2420696380",
+// maybe "v2:..." or a list in brackets): the same text, or the same nonce (the
+// number after the last '/', unique per client instance).
+bool same_client(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  auto nonce = [](const std::string& s) {
+    size_t slash = s.rfind('/');
+    if (slash == std::string::npos) return std::string();
+    size_t end = s.find_first_not_of("0123456789", slash + 1);
+    return s.substr(slash + 1, end == std::string::npos ? std::string::npos : end - slash - 1);
+  };
+  const std::string n = nonce(a);
+  return !n.empty() && n == nonce(b);
+}
+
 std::string spec(const RbdOptions& o) {
   return o.pool + "/" + (o.ns.empty() ? "" : o.ns + "/") + o.image;
 }
@@ -303,6 +319,7 @@ RbdDevice::RbdDevice(std::shared_ptr<RadosCluster> cluster, rados_ioctx_t ioctx,
       mode_(mode) {}
 
 RbdDevice::~RbdDevice() {
+  stop_owner_watch();
   worker_.reset();  // channels are gone, so no job is queued; joins the thread
   // Returns once no callback runs, and none will.
   if (watching_) rbd_update_unwatch(image_, watch_handle_);
@@ -323,6 +340,161 @@ void RbdDevice::watch_size(std::function<void()> changed) {
   size_changed_ = std::move(changed);
   auto on_update = [](void* arg) { static_cast<RbdDevice*>(arg)->size_changed_(); };
   watching_ = rbd_update_watch(image_, &watch_handle_, on_update, this) == 0;
+}
+
+bool RbdDevice::watch_owner(uint16_t group, std::function<void(const LockOwner&)> changed) {
+  uint64_t features = 0;
+  if (owner_thread_.joinable() || !changed || info_.read_only ||
+      rbd_get_features(image_, &features) < 0 || !(features & RBD_FEATURE_EXCLUSIVE_LOCK))
+    return false;
+  char id[128] = {};
+  if (rbd_get_id(image_, id, sizeof id - 1) < 0) return false;
+  header_oid_ = std::string("rbd_header.") + id;
+  registry_oid_ = std::string("sharedisk_gateways.") + id;
+  char* addrs = nullptr;
+  if (rados_getaddrs(cluster_->handle(), &addrs) < 0) return false;
+  own_address_ = addrs;
+  rados_buffer_free(addrs);
+
+  // Register: group -> this client's address (a restarted gateway replaces
+  // its old entry, whose address no lock holder has any more).
+  const std::string key = std::to_string(group);
+  const char* keys[] = {key.c_str()};
+  const char* vals[] = {own_address_.c_str()};
+  const size_t lens[] = {own_address_.size()};
+  rados_write_op_t op = rados_create_write_op();
+  rados_write_op_omap_set(op, keys, vals, lens, 1);
+  int rc = rados_write_op_operate(op, ioctx_, registry_oid_.c_str(), nullptr, 0);
+  rados_release_write_op(op);
+  if (rc < 0) return false;
+
+  owner_changed_ = std::move(changed);
+  own_group_ = group;
+  watch_header();
+  stats_->owner_watched.store(true, std::memory_order_relaxed);
+  owner_thread_ = std::thread([this] { owner_loop(); });
+  return true;
+}
+
+void RbdDevice::watch_header() {
+  auto on_notify = [](void* arg, uint64_t notify_id, uint64_t handle, uint64_t, void*, size_t) {
+    auto* self = static_cast<RbdDevice*>(arg);
+    // Acknowledge at once: librbd's notifier waits for every watcher.
+    rados_notify_ack(self->ioctx_, self->header_oid_.c_str(), notify_id, handle, nullptr, 0);
+    std::lock_guard lock(self->owner_mutex_);
+    self->owner_poke_ = true;
+    self->owner_wake_.notify_one();
+  };
+  auto on_error = [](void* arg, uint64_t, int) {
+    // The watch is gone (the cluster timed it out): the owner thread watches
+    // again and looks at the lock meanwhile.
+    auto* self = static_cast<RbdDevice*>(arg);
+    std::lock_guard lock(self->owner_mutex_);
+    self->watch_lost_ = true;
+    self->owner_poke_ = true;
+    self->owner_wake_.notify_one();
+  };
+  header_watching_ =
+      rados_watch3(ioctx_, header_oid_.c_str(), &header_watch_, on_notify, on_error, 0, this) == 0;
+}
+
+std::optional<LockOwner> RbdDevice::read_owner() {
+  LockOwner out;
+  int mine = 0;
+  if (rbd_is_exclusive_lock_owner(image_, &mine) == 0 && mine) {
+    out.holder = LockOwner::Holder::kThisGateway;
+    out.group = own_group_;
+    out.client = own_address_;
+    return out;
+  }
+  rbd_lock_mode_t mode;
+  char* owners[4];
+  size_t n = 4;
+  int rc = rbd_lock_get_owners(image_, &mode, owners, &n);
+  if (rc == -ENOENT || (rc >= 0 && n == 0)) return out;  // nobody holds it
+  if (rc < 0) return std::nullopt;  // the cluster did not answer: nothing learnt
+  out.client = owners[0];
+  rbd_lock_get_owners_cleanup(owners, n);
+  if (same_client(out.client, own_address_)) {
+    out.holder = LockOwner::Holder::kThisGateway;
+    out.group = own_group_;
+    return out;
+  }
+  auto find = [this, &out] {
+    for (auto it = gateways_.begin(); it != gateways_.end(); ++it)
+      if (same_client(it->first, out.client)) return it;
+    return gateways_.end();
+  };
+  auto known = find();
+  if (known == gateways_.end()) {
+    // A holder not seen yet: read the registry again (while it is unknown).
+    gateways_.clear();
+    rados_read_op_t op = rados_create_read_op();
+    rados_omap_iter_t it = nullptr;
+    unsigned char more = 0;
+    int prval = 0;
+    rados_read_op_omap_get_vals2(op, "", "", 256, &it, &more, &prval);
+    if (rados_read_op_operate(op, ioctx_, registry_oid_.c_str(), 0) == 0 && prval == 0) {
+      char *k = nullptr, *v = nullptr;
+      size_t vlen = 0;
+      while (rados_omap_get_next(it, &k, &v, &vlen) == 0 && k != nullptr)
+        gateways_[std::string(v, vlen)] = uint16_t(std::strtoul(k, nullptr, 10));
+    }
+    if (it != nullptr) rados_omap_get_end(it);
+    rados_release_read_op(op);
+    known = find();
+  }
+  if (known == gateways_.end()) {
+    out.holder = LockOwner::Holder::kUnknown;
+  } else {
+    out.holder = LockOwner::Holder::kPeer;
+    out.group = known->second;
+  }
+  return out;
+}
+
+void RbdDevice::owner_loop() {
+  bool first = true;
+  LockOwner last;
+  std::unique_lock lock(owner_mutex_);
+  while (!owner_stop_) {
+    owner_poke_ = false;
+    bool rewatch = watch_lost_ || !header_watching_;
+    watch_lost_ = false;
+    lock.unlock();
+    if (rewatch) {
+      if (header_watching_) rados_unwatch2(ioctx_, header_watch_);
+      watch_header();
+    }
+    std::optional<LockOwner> read = read_owner();
+    LockOwner now = read.value_or(last);
+    if (read && (first || !(now == last))) {
+      if (!first && now.holder == LockOwner::Holder::kThisGateway)
+        stats_->lock_acquired.fetch_add(1, std::memory_order_relaxed);
+      if (!first) stats_->owner_changes.fetch_add(1, std::memory_order_relaxed);
+      stats_->owner_holder.store(uint8_t(now.holder), std::memory_order_relaxed);
+      stats_->owner_group.store(now.group, std::memory_order_relaxed);
+      owner_changed_(now);
+      last = now;
+      first = false;
+    }
+    lock.lock();
+    owner_wake_.wait_for(lock, std::chrono::seconds(5),
+                         [this] { return owner_poke_ || owner_stop_; });
+  }
+}
+
+void RbdDevice::stop_owner_watch() {
+  if (!owner_thread_.joinable()) return;
+  {
+    std::lock_guard lock(owner_mutex_);
+    owner_stop_ = true;
+    owner_wake_.notify_one();
+  }
+  owner_thread_.join();
+  // Returns once no notification callback runs.
+  if (header_watching_) rados_unwatch2(ioctx_, header_watch_);
+  rados_watch_flush(cluster_->handle());
 }
 
 std::unique_ptr<IoChannel> RbdDevice::make_channel(boost::asio::io_context& loop) {

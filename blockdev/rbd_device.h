@@ -20,10 +20,15 @@
 #include <rbd/librbd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -66,6 +71,15 @@ class RbdDevice final : public BlockDevice {
   // rbd_update_watch: librbd calls `changed` when the image header changes
   // (a resize, a snapshot, a feature toggled).
   void watch_size(std::function<void()> changed) override;
+  // The exclusive lock as owner token. `group` goes into the omap of the
+  // RADOS object sharedisk_gateways.<image id> (key: the group, value: this
+  // client's address), where every gateway of the image looks up the holder
+  // rbd_lock_get_owners names. A watch on the image header (rbd_header.<id>)
+  // wakes a thread of this device on every lock notification librbd sends
+  // (acquired, released, requested); that thread asks librbd who holds the
+  // lock and calls `changed` when the answer changed. A check every 5 s
+  // catches a missed notification. False when the image lacks exclusive-lock.
+  bool watch_owner(uint16_t group, std::function<void(const LockOwner&)> changed) override;
 
   rbd_image_t image() const { return image_; }
   // 0 when req may be sent to librbd, else the negative errno it completes with.
@@ -102,6 +116,23 @@ class RbdDevice final : public BlockDevice {
   std::vector<std::pair<uint64_t, uint64_t>> map_extents_;  // the worker's
   std::unique_ptr<uint8_t[]> map_buffer_;                   // the worker's, kMapReadBytes
   std::unique_ptr<BlockingWorker> worker_ = std::make_unique<BlockingWorker>();
+
+  // watch_owner()
+  // The holder now; nullopt when the cluster did not answer.
+  std::optional<LockOwner> read_owner();
+  void watch_header();
+  void owner_loop();
+  void stop_owner_watch();
+  std::function<void(const LockOwner&)> owner_changed_;
+  std::string header_oid_, registry_oid_, own_address_;
+  std::map<std::string, uint16_t> gateways_;  // client address -> group, owner thread only
+  uint16_t own_group_ = 0;
+  uint64_t header_watch_ = 0;
+  bool header_watching_ = false;  // owner thread only (and before it starts)
+  std::mutex owner_mutex_;
+  std::condition_variable owner_wake_;
+  bool owner_poke_ = false, owner_stop_ = false, watch_lost_ = false;
+  std::thread owner_thread_;
 };
 
 // Connects (sharing a live connection of the same cluster and client) and

@@ -13,6 +13,12 @@ struct RbdStats {
   std::atomic<uint64_t> errors{0};      // of which failed
   std::atomic<uint64_t> timeouts{0};    // of which with -ETIMEDOUT (rbd_timeout)
   std::atomic<uint64_t> latency_ns{0};  // submit to completion on the loop, summed
+  // The exclusive lock, as the owner watch (RbdDevice::watch_owner) last saw it.
+  std::atomic<uint64_t> owner_changes{0};  // holder changes seen (ALUA transitions)
+  std::atomic<uint64_t> lock_acquired{0};  // of which to this gateway (failovers, failbacks)
+  std::atomic<uint8_t> owner_holder{0};    // LockOwner::Holder
+  std::atomic<uint16_t> owner_group{0};    // LockOwner::group
+  std::atomic<bool> owner_watched{false};  // false: no exclusive lock, or not watched
 };
 
 }  // namespace sharedisk::blockdev

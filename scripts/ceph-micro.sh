@@ -216,6 +216,10 @@ mon warn on pool no redundancy = false
 mon data avail warn = 1
 mon data avail crit = 0
 mon osd down out interval = 0
+# A client that died loses its watches (and so an RBD exclusive lock it held
+# can be broken by the next writer) after this many seconds, not 30: the
+# two-gateway failover tests. Gateways ping every second (rbd_cluster.cpp).
+osd client watch timeout = 5
 
 [mon]
 mon data = $DIR/mon/\$cluster-\$id

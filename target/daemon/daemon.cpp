@@ -88,13 +88,19 @@ int run(const config::Config& config, const Overrides& overrides) {
   // 3. Backing stores and SCSI devices.
   ResizeEvents resize_events(context);
   // Installed for the life of resize_events, whichever way this function returns.
-  struct SizeWatcherScope {
-    explicit SizeWatcherScope(ResizeEvents& events) {
+  struct WatcherScope {
+    explicit WatcherScope(ResizeEvents& events) {
       set_size_watcher(
           [&events](const std::string& iqn, uint64_t lun) { return events.watcher(iqn, lun); });
+      set_owner_watcher([&events](const std::string& iqn, uint64_t lun) {
+        return events.owner_watcher(iqn, lun);
+      });
     }
-    ~SizeWatcherScope() { set_size_watcher(nullptr); }
-  } size_watcher_scope(resize_events);
+    ~WatcherScope() {
+      set_size_watcher(nullptr);
+      set_owner_watcher(nullptr);
+    }
+  } watcher_scope(resize_events);
   try {
     std::error_code ec;
     std::filesystem::create_directories(config.state_dir, ec);

@@ -8,6 +8,9 @@
 #include <boost/asio/write.hpp>
 #include <map>
 
+#include "blockdev/block_device.h"
+#include "blockdev/rbd_stats.h"
+
 namespace sharedisk::daemon {
 
 namespace asio = boost::asio;
@@ -178,20 +181,39 @@ std::string render_metrics(const DaemonState& state) {
     const char* name;
     const char* help;
     std::atomic<uint64_t> blockdev::RbdStats::*field;
+    bool lock = false;  // only LUNs whose exclusive lock is watched (implicit ALUA)
   };
   const RbdMetric rbd_metrics[] = {
       {"sharedisk_lun_rbd_requests_total", "Requests librbd completed.", &blockdev::RbdStats::ops},
       {"sharedisk_lun_rbd_errors_total", "Requests librbd failed.", &blockdev::RbdStats::errors},
       {"sharedisk_lun_rbd_timeouts_total", "Requests that failed after rbd_timeout.",
        &blockdev::RbdStats::timeouts},
+      {"sharedisk_lun_alua_transitions_total",
+       "Exclusive lock holder changes seen on an RBD LUN (implicit ALUA transitions).",
+       &blockdev::RbdStats::owner_changes, true},
+      {"sharedisk_lun_alua_failovers_total",
+       "Times this gateway acquired the exclusive lock after start (failover, failback).",
+       &blockdev::RbdStats::lock_acquired, true},
+  };
+  auto watched = [](const Row& r) {
+    return r.lun->rbd && r.lun->rbd->owner_watched.load(std::memory_order_relaxed);
   };
   for (const RbdMetric& m : rbd_metrics) {
     help(out, m.name, "counter", m.help);
     for (const Row& r : rows)
-      if (r.lun->rbd)
+      if (r.lun->rbd && (!m.lock || watched(r)))
         out += fmt::format("{}{{{}}} {}\n", m.name, r.labels,
                            (r.lun->rbd.get()->*m.field).load(std::memory_order_relaxed));
   }
+  help(out, "sharedisk_lun_alua_lock_owner", "gauge",
+       "1 while this gateway holds the LUN's exclusive lock.");
+  for (const Row& r : rows)
+    if (watched(r))
+      out += fmt::format("sharedisk_lun_alua_lock_owner{{{}}} {}\n", r.labels,
+                         r.lun->rbd->owner_holder.load(std::memory_order_relaxed) ==
+                                 uint8_t(blockdev::LockOwner::Holder::kThisGateway)
+                             ? 1
+                             : 0);
   help(out, "sharedisk_lun_rbd_latency_seconds_total", "counter",
        "Summed librbd latency of the completed requests (divide by requests_total).");
   for (const Row& r : rows)

@@ -5,6 +5,9 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "blockdev/block_device.h"
+#include "blockdev/rbd_stats.h"
+
 namespace sharedisk::daemon {
 
 namespace {
@@ -112,6 +115,29 @@ std::string alua_text(const DaemonState& state, const scsi::Device* device, uint
   return out;
 }
 
+// The exclusive lock holder of an RBD LUN as `status` names it: "this
+// gateway (gw-a, group 1)", "gw-b (group 2)", "nobody", "a client that is no
+// gateway"; empty when the lock is not watched (no `gateway:` section, or
+// the image lacks exclusive-lock).
+std::string lock_owner_text(const DaemonState& state, const blockdev::RbdStats& rbd) {
+  if (!rbd.owner_watched.load(std::memory_order_relaxed)) return "";
+  using Holder = blockdev::LockOwner::Holder;
+  auto holder = Holder(rbd.owner_holder.load(std::memory_order_relaxed));
+  uint16_t group = rbd.owner_group.load(std::memory_order_relaxed);
+  std::string name = gateway_name(state, group);
+  switch (holder) {
+    case Holder::kThisGateway:
+      return fmt::format("this gateway ({}group {})", name.empty() ? "" : name + ", ", group);
+    case Holder::kPeer:
+      return fmt::format("{}group {}", name.empty() ? "" : name + " ", group);
+    case Holder::kUnknown:
+      return "a client that is no gateway";
+    case Holder::kNobody:
+      break;
+  }
+  return "nobody";
+}
+
 }  // namespace
 
 std::string status_json(const DaemonState& state) {
@@ -172,6 +198,15 @@ std::string status_json(const DaemonState& state) {
                       {"errors", l.rbd->errors.load(std::memory_order_relaxed)},
                       {"timeouts", l.rbd->timeouts.load(std::memory_order_relaxed)},
                       {"latency_ns_total", l.rbd->latency_ns.load(std::memory_order_relaxed)}};
+        std::string owner = lock_owner_text(state, *l.rbd);
+        if (!owner.empty()) {
+          auto holder = blockdev::LockOwner::Holder(l.rbd->owner_holder.load());
+          lun["lock"] = {{"owner", owner},
+                         {"this_gateway", holder == blockdev::LockOwner::Holder::kThisGateway},
+                         {"owner_group", l.rbd->owner_group.load(std::memory_order_relaxed)},
+                         {"owner_changes", l.rbd->owner_changes.load(std::memory_order_relaxed)},
+                         {"acquired", l.rbd->lock_acquired.load(std::memory_order_relaxed)}};
+        }
       }
       luns.push_back(std::move(lun));
     }
@@ -237,6 +272,12 @@ std::string status_text(const DaemonState& state) {
             fmt::format("          rbd: requests {}  errors {}  timeouts {}  mean latency {} us\n",
                         ops, l.rbd->errors.load(std::memory_order_relaxed),
                         l.rbd->timeouts.load(std::memory_order_relaxed), ops ? ns / ops / 1000 : 0);
+        std::string owner = lock_owner_text(state, *l.rbd);
+        if (!owner.empty())
+          out += fmt::format(
+              "          lock owner: {}  (owner changes {}, taken by this gateway {})\n", owner,
+              l.rbd->owner_changes.load(std::memory_order_relaxed),
+              l.rbd->lock_acquired.load(std::memory_order_relaxed));
       }
     }
     for (const auto& [s, conn] : sessions) {

@@ -29,6 +29,7 @@ std::string backing_name(const config::Lun& lun) {
 
 FaultWrap fault_wrap = nullptr;
 SizeWatcher size_watcher;
+OwnerWatcher owner_watcher;
 
 std::string describe_lun(const config::Lun& lun, const std::string& target) {
   return target + " LUN " + std::to_string(lun.number) + " (" + backing_name(lun) + ")";
@@ -182,6 +183,10 @@ void set_size_watcher(SizeWatcher watcher) {
   size_watcher = std::move(watcher);
 }
 
+void set_owner_watcher(OwnerWatcher watcher) {
+  owner_watcher = std::move(watcher);
+}
+
 std::string precheck_backing(const config::Lun& lun, const std::string& target) {
   // RBD images are checked by opening them (check_rbd_backings).
   if (lun.type == config::BackingType::kMemory || lun.type == config::BackingType::kRbd) return {};
@@ -243,6 +248,17 @@ PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
     throw std::runtime_error(describe_lun(lun, t.iqn) + ": " + e.what());
   }
   if (size_watcher) out.backing->watch_size(size_watcher(t.iqn, lun.number));
+  // Implicit ALUA across gateways: the RBD exclusive lock names the owner.
+  if (owner_watcher && config.gateway) {
+    if (out.backing->watch_owner(config.gateway->group, owner_watcher(t.iqn, lun.number)))
+      spdlog::info("{} LUN {}: implicit ALUA, the exclusive lock holder's group is optimized",
+                   t.iqn, lun.number);
+    else if (lun.type == config::BackingType::kRbd)
+      spdlog::warn(
+          "{} LUN {}: no exclusive-lock feature on the image (or read-only): every "
+          "gateway reports its own ALUA states (rbd feature enable POOL/IMAGE exclusive-lock)",
+          t.iqn, lun.number);
+  }
   const blockdev::DeviceInfo& info = out.backing->info();
   spdlog::info("{} LUN {}: {} ({} bytes, {} byte blocks, {}{}{})", t.iqn, lun.number, info.path,
                info.size_bytes, lun.block_size,

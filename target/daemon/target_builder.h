@@ -60,6 +60,12 @@ void set_fault_wrap(FaultWrap wrap);
 // (BlockDevice::watch_size): the daemon sets ResizeEvents::watcher.
 using SizeWatcher = std::function<std::function<void()>(const std::string& iqn, uint64_t lun)>;
 void set_size_watcher(SizeWatcher watcher);
+// What each backing opened from now on reports lock owner changes to
+// (BlockDevice::watch_owner, with lun.yaml `gateway:` only): the daemon sets
+// ResizeEvents::owner_watcher.
+using OwnerWatcher = std::function<std::function<void(const blockdev::LockOwner&)>(
+    const std::string& iqn, uint64_t lun)>;
+void set_owner_watcher(OwnerWatcher watcher);
 
 // Throws std::runtime_error naming the target and LUN. `keep_stats` carries the
 // counters of LUNs that survive a reload (by LUN number) into the new node.

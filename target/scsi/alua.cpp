@@ -1,5 +1,7 @@
 #include "scsi/alua.h"
 
+#include <algorithm>
+
 namespace sharedisk::scsi {
 
 const char* to_string(AluaState state) {
@@ -43,6 +45,12 @@ bool Alua::has_group(uint16_t id) const {
   return false;
 }
 
+uint16_t Alua::preferred_group() const {
+  uint16_t id = topology_.local.id;
+  for (const TargetPortGroup& p : topology_.peers) id = std::min(id, p.id);
+  return id;
+}
+
 bool Alua::set_local_state(AluaState state) {
   if (!supported(state)) return false;
   std::lock_guard lock(mutex_);
@@ -52,6 +60,8 @@ bool Alua::set_local_state(AluaState state) {
 
 bool Alua::set_owner(uint16_t owner_group) {
   std::lock_guard lock(mutex_);
+  if (owner_ == owner_group) return false;
+  owner_ = owner_group;
   for (size_t i = 0; i < topology_.peers.size(); ++i) {
     peer_states_[i] = topology_.peers[i].id == owner_group ? AluaState::kActiveOptimized
                                                            : AluaState::kActiveNonOptimized;

@@ -86,8 +86,13 @@ class Alua {
 
   // Implicit ALUA: `owner_group` owns the logical unit. Returns true when
   // this gateway's state changed (the caller then queues ASYMMETRIC ACCESS
-  // STATE CHANGED). An unknown group makes every group non-optimized.
+  // STATE CHANGED). An unknown group makes every group non-optimized. The
+  // owner it already has changes nothing, so a state set explicitly (SET
+  // TARGET PORT GROUPS) holds until the owner moves.
   bool set_owner(uint16_t owner_group);
+  // The group that is active/optimized while nobody owns the logical unit:
+  // the lowest group id, the same on every gateway.
+  uint16_t preferred_group() const;
 
  private:
   const AluaTopology topology_;
@@ -96,6 +101,7 @@ class Alua {
   std::vector<AluaState> peer_states_;  // index as topology_.peers
   AluaStatus local_status_ = AluaStatus::kNone;
   std::vector<AluaStatus> peer_status_;
+  int32_t owner_ = -1;  // the group set_owner() last made the owner; -1: none yet
 };
 
 }  // namespace sharedisk::scsi

@@ -342,6 +342,23 @@ bool DeviceImpl::capacity_changed(uint64_t number) {
   return true;
 }
 
+bool DeviceImpl::set_alua_owner(uint64_t number, uint16_t owner_group) {
+  Lun* lun = find_lun(number);
+  if (lun == nullptr) return false;
+  Alua& alua = lun->alua();
+  auto states = [&alua] {
+    std::vector<AluaState> out;
+    for (const Alua::Group& g : alua.groups()) out.push_back(g.state);
+    return out;
+  };
+  const std::vector<AluaState> before = states();
+  alua.set_owner(owner_group != 0 && alua.has_group(owner_group) ? owner_group
+                                                                 : alua.preferred_group());
+  if (states() == before) return false;
+  lun->ua_add_others(nullptr, asc::kAsymmetricAccessStateChanged);
+  return true;
+}
+
 std::vector<Device::AluaGroupState> DeviceImpl::alua_states(uint64_t number) const {
   std::vector<AluaGroupState> out;
   if (Lun* lun = find_lun(number))

@@ -197,6 +197,13 @@ class Device {
     bool local;
   };
   virtual std::vector<AluaGroupState> alua_states(uint64_t lun) const = 0;
+
+  // Implicit ALUA: target port group `owner_group` holds the owner token of
+  // `lun` (the RBD exclusive lock); 0 when nobody (or no gateway) does, which
+  // makes the lowest group the preferred one, so that every gateway still
+  // reports the same states. When any group's state changed, every nexus of
+  // the LUN gets ASYMMETRIC ACCESS STATE CHANGED (2A/06) and true is returned.
+  virtual bool set_alua_owner(uint64_t lun, uint16_t owner_group) = 0;
 };
 
 // `alua`: the target port groups of this gateway and its peers; the default

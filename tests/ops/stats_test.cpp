@@ -5,6 +5,8 @@
 
 #include <thread>
 
+#include "blockdev/block_device.h"
+#include "blockdev/rbd_stats.h"
 #include "daemon/metrics.h"
 #include "daemon/status.h"
 #include "iscsi/io_stats.h"
@@ -101,6 +103,50 @@ TEST_F(Rendered, StatusTextAndJson) {
   EXPECT_NE(json.find(R"("networks":["192.168.55.0/24"])"), std::string::npos) << json;
   auto parsed = nlohmann::json::parse(json);  // throws on anything that is not JSON
   EXPECT_EQ(parsed["targets"][0]["luns"][0]["io"]["write_bytes"], 8192);
+}
+
+// An RBD LUN on gateway gw-a whose exclusive lock peer gw-b holds: status
+// names the holder, the metrics count the transitions and failovers.
+TEST_F(Rendered, LockOwnerInStatusAndMetrics) {
+  sharedisk::config::Gateway gw;
+  gw.name = "gw-a";
+  gw.group = 1;
+  gw.peers.push_back({"gw-b", 2, {2}, std::nullopt, 0});
+  state.config.gateway = gw;
+  auto rbd = std::make_shared<sharedisk::blockdev::RbdStats>();
+  rbd->owner_watched = true;
+  rbd->owner_holder = uint8_t(sharedisk::blockdev::LockOwner::Holder::kPeer);
+  rbd->owner_group = 2;
+  rbd->owner_changes = 3;
+  rbd->lock_acquired = 1;
+  auto node = context.registry.find("iqn.2019-02.lb2:odcfs2");
+  ASSERT_NE(node, nullptr);
+  std::vector<sharedisk::iscsi::LunInfo> luns = node->luns();
+  luns[0].type = "rbd";
+  luns[0].rbd = rbd;
+  node->set_luns(luns);
+  std::string text = sharedisk::daemon::status_text(state);
+  EXPECT_NE(text.find("lock owner: gw-b group 2  (owner changes 3, taken by this gateway 1)"),
+            std::string::npos)
+      << text;
+  auto json = nlohmann::json::parse(sharedisk::daemon::status_json(state));
+  EXPECT_EQ(json["targets"][0]["luns"][0]["lock"]["owner_group"], 2);
+  EXPECT_EQ(json["targets"][0]["luns"][0]["lock"]["this_gateway"], false);
+  std::string m = sharedisk::daemon::render_metrics(state);
+  const std::string L = "target=\"iqn.2019-02.lb2:odcfs2\",lun=\"1\"";
+  for (const std::string& line : std::vector<std::string>{
+           "sharedisk_lun_alua_transitions_total{" + L + "} 3\n",
+           "sharedisk_lun_alua_failovers_total{" + L + "} 1\n",
+           "sharedisk_lun_alua_lock_owner{" + L + "} 0\n",
+       })
+    EXPECT_NE(m.find(line), std::string::npos) << line << "\n" << m;
+  rbd->owner_holder = uint8_t(sharedisk::blockdev::LockOwner::Holder::kThisGateway);
+  rbd->owner_group = 1;
+  EXPECT_NE(sharedisk::daemon::status_text(state).find("lock owner: this gateway (gw-a, group 1)"),
+            std::string::npos);
+  EXPECT_NE(
+      sharedisk::daemon::render_metrics(state).find("sharedisk_lun_alua_lock_owner{" + L + "} 1\n"),
+      std::string::npos);
 }
 
 // Names come from configuration files and initiators: bytes that are not UTF-8 (and

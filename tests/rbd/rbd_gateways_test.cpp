@@ -7,67 +7,10 @@
 // GROUPS through one gateway changes what that gateway reports and serves.
 #include "ceph_cluster.h"
 #include "config/config.h"
-#include "ops_support.h"
+#include "gateway_pair.h"
 
 namespace ops {
 namespace {
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
-    s.replace(at, from.size(), to);
-  return s;
-}
-
-// An example gateway file made runnable here: free ports, the test cluster,
-// state and admin socket in the test's folder.
-std::string example_gateway(const char* name, uint16_t port_a, uint16_t port_b,
-                            const std::string& conf, const TempDir& dir) {
-  std::string y = read_file(std::string(SHAREDISK_SOURCE_DIR) + "/examples/" + name);
-  y = replace_all(y, "127.0.0.1:3260", "127.0.0.1:" + std::to_string(port_a));
-  y = replace_all(y, "127.0.0.1:3261", "127.0.0.1:" + std::to_string(port_b));
-  y = replace_all(y, "/etc/ceph/ceph.conf", conf);
-  y = replace_all(y, "/var/lib/sharedisk/gw-a", dir.file("state"));
-  y = replace_all(y, "/var/lib/sharedisk/gw-b", dir.file("state"));
-  y = replace_all(y, "/run/sharedisk/gw-a.sock", dir.file("admin.sock"));
-  y = replace_all(y, "/run/sharedisk/gw-b.sock", dir.file("admin.sock"));
-  return y;
-}
-
-constexpr const char* kGatewayIqn = "iqn.2019-02.lb2:odcfs2";
-
-std::vector<uint8_t> data_of(scsi_task* t) {
-  if (t == nullptr || t->datain.data == nullptr) return {};
-  return {t->datain.data, t->datain.data + t->datain.size};
-}
-
-struct Group {
-  uint8_t state;
-  uint16_t id;
-  std::vector<uint16_t> ports;
-  bool operator==(const Group&) const = default;
-};
-
-uint16_t be16(const std::vector<uint8_t>& v, size_t at) {
-  return uint16_t(v[at] << 8 | v[at + 1]);
-}
-
-std::vector<Group> report_groups(iscsi_context* s) {
-  unsigned char cdb[12] = {0xA3, 0x0A, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
-  scsi_task* t = scsi_create_task(12, cdb, SCSI_XFER_READ, 256);
-  t = iscsi_scsi_command_sync(s, 1, t, nullptr);
-  EXPECT_TRUE(scsi_ok(t)) << iscsi_get_error(s);
-  std::vector<uint8_t> d = data_of(t);
-  if (t != nullptr) scsi_free_scsi_task(t);
-  std::vector<Group> out;
-  for (size_t at = 4; at + 8 <= d.size();) {
-    Group g{uint8_t(d[at] & 0x0F), be16(d, at + 2), {}};
-    for (int i = 0; i < d[at + 7] && at + 12 + 4 * i <= d.size(); ++i)
-      g.ports.push_back(be16(d, at + 8 + 4 * i + 2));
-    at += 8 + 4 * g.ports.size();
-    out.push_back(g);
-  }
-  return out;
-}
 
 // SET TARGET PORT GROUPS with one descriptor; the SCSI status.
 int set_group(iscsi_context* s, uint16_t group, uint8_t state) {
@@ -116,13 +59,9 @@ class RbdGateways : public ::testing::Test {
 TEST_F(RbdGateways, ExamplePairReportsOneUnitTwoGroups) {
   ASSERT_EQ(c().rbd({"create", "--size", "32", "rbd/shared1"}), 0)
       << read_file(c().file("rbd.out"));
-  TempDir dir_a, dir_b;
-  uint16_t port_a = uint16_t(free_port()), port_b = uint16_t(free_port());
-  Daemon a(dir_a), b(dir_b);
-  a.start(example_gateway("gateway-a.yaml", port_a, port_b, c().conf(), dir_a));
-  b.start(example_gateway("gateway-b.yaml", port_a, port_b, c().conf(), dir_b));
-  IscsiPtr sa = iscsi_login(port_a, 1, kGatewayIqn);
-  IscsiPtr sb = iscsi_login(port_b, 1, kGatewayIqn);
+  GatewayPair pair(c().conf(), "shared1");
+  IscsiPtr sa = iscsi_login(pair.port_a, 1, kGatewayIqn);
+  IscsiPtr sb = iscsi_login(pair.port_b, 1, kGatewayIqn);
   ASSERT_TRUE(sa && sb);
 
   // One logical unit: the identity derived from the cluster fsid, pool and image.
@@ -142,11 +81,15 @@ TEST_F(RbdGateways, ExamplePairReportsOneUnitTwoGroups) {
     EXPECT_EQ(d[5] & 0x30, 0x30);
   }
 
-  // The same two groups (each gateway first lists its own), own group optimized.
+  // The same two groups with the same states on both paths (each gateway
+  // first lists its own): nobody holds the exclusive lock yet, so the lowest
+  // group is the optimized one on both.
+  const Group g1_ao{0x0, 1, {1}}, g2_ano{0x1, 2, {2}};
+  EXPECT_EQ(await_groups({sa.get(), sb.get()}, {g1_ao, g2_ano}, std::chrono::seconds(10)),
+            (std::vector<Group>{g1_ao, g2_ano}));
   std::vector<Group> ga = report_groups(sa.get()), gb = report_groups(sb.get());
-  const Group g1_ao{0x0, 1, {1}}, g2_ano{0x1, 2, {2}}, g2_ao{0x0, 2, {2}}, g1_ano{0x1, 1, {1}};
   EXPECT_EQ(ga, (std::vector<Group>{g1_ao, g2_ano}));
-  EXPECT_EQ(gb, (std::vector<Group>{g2_ao, g1_ano}));
+  EXPECT_EQ(gb, (std::vector<Group>{g2_ano, g1_ao}));
 
   // The same data: written through A, read back through B.
   std::vector<uint8_t> w(8192);
@@ -160,8 +103,9 @@ TEST_F(RbdGateways, ExamplePairReportsOneUnitTwoGroups) {
   EXPECT_EQ(data_of(t), w);
   scsi_free_scsi_task(t);
 
-  // Explicit ALUA through A: A's group to standby. A reports and enforces it,
-  // B (which has no way to know yet) still serves and reports its own view.
+  // Explicit ALUA through A: A's group to standby. A reports and enforces it
+  // (until the lock owner moves), B (which has no way to know) still serves
+  // and reports its own view.
   ASSERT_EQ(set_group(sa.get(), 1, 0x2), SCSI_STATUS_GOOD);
   EXPECT_EQ(report_groups(sa.get()), (std::vector<Group>{{0x2, 1, {1}}, g2_ano}));
   EXPECT_EQ(report_groups(sb.get()), gb);
@@ -185,8 +129,7 @@ TEST_F(RbdGateways, ExamplePairReportsOneUnitTwoGroups) {
   scsi_free_scsi_task(t);
   sa.reset();
   sb.reset();
-  EXPECT_EQ(a.stop(), 0) << read_file(a.log_path());
-  EXPECT_EQ(b.stop(), 0) << read_file(b.log_path());
+  pair.stop();
 }
 
 // Status (and sense) of a PERSISTENT RESERVE OUT with the basic parameter list.

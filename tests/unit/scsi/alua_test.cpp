@@ -175,7 +175,36 @@ TEST_F(AluaTest, SupportedOperationCodesListSetTargetPortGroups) {
   EXPECT_EQ(r.data[4], 0xA4);
 }
 
-// The interface the RBD exclusive lock will drive (implicit ALUA).
+// Implicit ALUA as the RBD exclusive lock drives it (Device::set_alua_owner):
+// the holder's group optimized, the rest non-optimized, every nexus told.
+TEST_F(AluaTest, LockOwnerDrivesEveryGroupAndTellsEveryNexus) {
+  EXPECT_TRUE(h.dev->set_alua_owner(1, 3));
+  for (Nexus* via : {h.nexus, other}) {
+    auto r = h.run(cdb10(0x28, 0, 1), 512, {}, via);
+    EXPECT_EQ(std::make_tuple(r.key, r.asc, r.ascq), std::make_tuple(0x6, 0x2A, 0x06));
+    auto groups = rtpg(via);
+    ASSERT_EQ(groups.size(), 3u);
+    EXPECT_EQ(groups[0].state, 0x1);    // this gateway (2)
+    EXPECT_EQ(groups[1].state, 0x1);    // 1
+    EXPECT_EQ(groups[2].state, 0x0);    // 3 holds the lock
+    EXPECT_EQ(groups[2].status, 0x02);  // implicit
+  }
+  // The same owner again changes nothing and tells nobody.
+  EXPECT_FALSE(h.dev->set_alua_owner(1, 3));
+  EXPECT_EQ(h.run(cdb10(0x28, 0, 1), 512).status, status::kGood);
+  // Nobody (0) or an unknown group: the lowest group is preferred.
+  EXPECT_TRUE(h.dev->set_alua_owner(1, 0));
+  h.clear_ua();
+  auto groups = rtpg();
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_EQ(groups[1].id, 1);
+  EXPECT_EQ(groups[1].state, 0x0);
+  EXPECT_EQ(groups[2].state, 0x1);
+  EXPECT_FALSE(h.dev->set_alua_owner(1, 99));
+  EXPECT_FALSE(h.dev->set_alua_owner(7, 3));  // no such LUN
+}
+
+// The interface the RBD exclusive lock drives (implicit ALUA).
 TEST(AluaState, OwnerIsOptimizedEveryOtherGroupNonOptimized) {
   Alua a(three_gateways());
   EXPECT_EQ(a.local_state(), AluaState::kActiveOptimized);
@@ -193,6 +222,13 @@ TEST(AluaState, OwnerIsOptimizedEveryOtherGroupNonOptimized) {
   EXPECT_EQ(a.groups()[2].state, AluaState::kActiveNonOptimized);
   EXPECT_FALSE(a.set_local_state(AluaState::kUnavailable));
   EXPECT_EQ(a.local_state(), AluaState::kActiveOptimized);
+  // An explicit state holds until the owner moves.
+  EXPECT_TRUE(a.set_local_state(AluaState::kStandby));
+  EXPECT_FALSE(a.set_owner(2));
+  EXPECT_EQ(a.local_state(), AluaState::kStandby);
+  EXPECT_TRUE(a.set_owner(1));
+  EXPECT_EQ(a.local_state(), AluaState::kActiveNonOptimized);
+  EXPECT_EQ(a.preferred_group(), 1);
 }
 
 }  // namespace
