@@ -299,8 +299,6 @@ run_testcu() {
   wait "$TESTCU_PID" 2>/dev/null
   local rc=$?
   TESTCU_PID=
-PEER_PID=   # rbd-pair: gateway B (DAEMON_PID is gateway A)
-URL2=
   return $rc
 }
 
