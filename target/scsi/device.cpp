@@ -401,18 +401,18 @@ void DeviceImpl::execute(Task& task) {
     fail(task, lun, sense_key::kNotReady, asc::kTargetPortInStandbyState);
     return;
   }
-  if (op->access != Access::kExempt && !lun->reservations().unreserved() &&
-      lun->reservations().stale()) {
-    // Another gateway may have reserved the unit and this one cannot know:
-    // refuse with a sense initiators retry until the state is read again.
-    fail(task, lun, sense_key::kNotReady, asc::kLogicalUnitBecomingReady);
-    return;
-  }
-  if (op->access != Access::kExempt && !lun->reservations().unreserved() &&
-      reservation_conflict(*lun, task.nexus, op->access)) {
-    task.status = status::kReservationConflict;
-    complete(task);
-    return;
+  if (op->access != Access::kExempt && !lun->reservations().unreserved()) {
+    if (lun->reservations().stale()) {
+      // Another gateway may have reserved the unit and this one cannot know:
+      // refuse with a sense initiators retry until the state is read again.
+      fail(task, lun, sense_key::kNotReady, asc::kLogicalUnitBecomingReady);
+      return;
+    }
+    if (reservation_conflict(*lun, task.nexus, op->access)) {
+      task.status = status::kReservationConflict;
+      complete(task);
+      return;
+    }
   }
   // A read-only initiator may flush caches (harmless) but change nothing else.
   if (op->access == Access::kWrite && task.nexus != nullptr && task.nexus->read_only() &&
