@@ -178,6 +178,15 @@ int RbdChannel::start(Slot* slot, IoRequest& req) {
                              static_cast<const char*>(req.iov[0].iov_base), req.iov[0].iov_len, c,
                              0);
       break;
+    case IoOp::kCompareAndWrite: {
+      // The OSD compares and writes in one operation: atomic against every
+      // gateway of the image, not only this process's write gate.
+      ssize_t r = rbd_aio_compare_and_write(
+          image, req.offset, req.length, static_cast<const char*>(req.iov[0].iov_base),
+          static_cast<const char*>(req.iov[1].iov_base), c, &req.miscompare_offset, 0);
+      rc = r < 0 ? int(r) : 0;
+      break;
+    }
     case IoOp::kAllocationMap:  // handled above
       rc = -EINVAL;
       break;
@@ -518,6 +527,15 @@ int RbdDevice::check(const IoRequest& req) const {
           req.length % req.iov[0].iov_len != 0)
         return -EINVAL;
       break;
+    case IoOp::kCompareAndWrite:
+      if (info_.read_only) return -EROFS;
+      if (req.length == 0 || req.length > info_.max_compare_and_write ||
+          req.offset % info_.max_compare_and_write != 0)
+        return -EOPNOTSUPP;
+      if (req.iovcnt != 2 || req.iov == nullptr || req.iov[0].iov_len != req.length ||
+          req.iov[1].iov_len != req.length)
+        return -EINVAL;
+      break;
     case IoOp::kAllocationMap: {
       if (req.iovcnt != 1 || req.iov == nullptr || req.iov[0].iov_len < sizeof(AllocationMap))
         return -EINVAL;
@@ -645,6 +663,7 @@ std::unique_ptr<BlockDevice> open_rbd(const RbdOptions& o) {
   info.supports_write_zeroes = !o.read_only;
   info.supports_allocation_map = true;
   info.supports_write_same = !o.read_only;
+  info.max_compare_and_write = o.read_only ? 0 : 512;
   if (info.size_bytes == 0) {
     rbd_close(image);
     throw RbdOpenError(RbdFailure::kImage, name + ": the image is empty");

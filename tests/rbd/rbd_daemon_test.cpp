@@ -313,6 +313,58 @@ TEST_F(RbdDaemon, WriteSameIsOneNativeRequest) {
   c().rbd({"rm", "rbd/wsame"});
 }
 
+// COMPARE AND WRITE of one 512-byte block is one rbd_aio_compare_and_write
+// (the OSD compares and writes atomically, against other gateways too); a
+// miscompare leaves the block as it was and answers MISCOMPARE. Two blocks
+// are beyond what Ceph 16 compares: read and write inside the write gate.
+TEST_F(RbdDaemon, CompareAndWriteOfOneBlockIsOneNativeRequest) {
+  Served x;
+  ASSERT_NO_FATAL_FAILURE(serve_new_image(&x, "caw", 8, 15));
+  iscsi_context* s = x.s.get();
+  std::vector<uint8_t> a = pattern(512, 71), b = pattern(512, 72), zero(512, 0);
+  auto caw = [&](uint64_t lba, std::vector<uint8_t> verify, const std::vector<uint8_t>& write) {
+    verify.insert(verify.end(), write.begin(), write.end());
+    return iscsi_compareandwrite_sync(s, 1, lba, verify.data(), uint32_t(verify.size()), 512, 0, 0,
+                                      0, 0, 0);
+  };
+  auto requests_since = [&](uint64_t before) {
+    uint64_t sent = 0;
+    for (auto end = Clock::now() + std::chrono::seconds(2);
+         (sent = rbd_requests(x.d) - before) == 0 && Clock::now() < end;)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return sent;
+  };
+  uint64_t before = rbd_requests(x.d);
+  scsi_task* t = caw(9, zero, a);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  scsi_free_scsi_task(t);
+  EXPECT_EQ(requests_since(before), 1u) << "one block: one librbd request";
+  // Compared against zeroes again: the block holds `a` now.
+  t = caw(9, zero, b);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->status, SCSI_STATUS_CHECK_CONDITION);
+  EXPECT_EQ(t->sense.key, SCSI_SENSE_MISCOMPARE);
+  EXPECT_EQ(t->sense.ascq, 0x1D00);
+  scsi_free_scsi_task(t);
+  // Two blocks: emulated, and still right.
+  std::vector<uint8_t> two = a, ab = a;
+  two.insert(two.end(), zero.begin(), zero.end());  // blocks 9 and 10 hold a, 0
+  ab.insert(ab.end(), b.begin(), b.end());
+  t = caw(9, two, ab);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  scsi_free_scsi_task(t);
+  t = iscsi_read16_sync(s, 1, 8, 4 * 512, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t));
+  EXPECT_EQ(std::memcmp(t->datain.data, zero.data(), 512), 0);
+  EXPECT_EQ(std::memcmp(t->datain.data + 512, a.data(), 512), 0);
+  EXPECT_EQ(std::memcmp(t->datain.data + 1024, b.data(), 512), 0);
+  EXPECT_EQ(std::memcmp(t->datain.data + 1536, zero.data(), 512), 0);
+  scsi_free_scsi_task(t);
+  x.s.reset();
+  EXPECT_EQ(x.d.stop(), 0);
+  c().rbd({"rm", "rbd/caw"});
+}
+
 // Reload adds an RBD LUN (opened before anything changes) and removes it.
 TEST_F(RbdDaemon, ReloadAddsAndRemovesAnRbdLun) {
   ASSERT_EQ(c().rbd({"create", "--size", "32", "rbd/second"}), 0);

@@ -275,5 +275,111 @@ TEST_F(RbdGateways, ReservationMadeThroughAIsEnforcedByB) {
   EXPECT_EQ(b.stop(), 0) << read_file(b.log_path());
 }
 
+// The INFORMATION field of a CHECK CONDITION's sense data (fixed or
+// descriptor format; libiscsi keeps it after a two-byte length in datain),
+// or -1 when it is not there.
+int64_t sense_information(const scsi_task* t) {
+  if (t->datain.size < 2 + 8) return -1;
+  const unsigned char* d = t->datain.data + 2;
+  const int n = t->datain.size - 2;
+  if ((d[0] & 0x7F) == 0x70 || (d[0] & 0x7F) == 0x71) {
+    if (!(d[0] & 0x80)) return -1;
+    return int64_t(d[3]) << 24 | d[4] << 16 | d[5] << 8 | d[6];
+  }
+  for (int at = 8; at + 12 <= n; at += 2 + d[at + 1])
+    if (d[at] == 0x00 && (d[at + 2] & 0x80)) {
+      int64_t v = 0;
+      for (int i = 4; i < 12; ++i) v = v << 8 | d[at + i];
+      return v;
+    }
+  return -1;
+}
+
+// COMPARE AND WRITE as a cluster lock (VMware's ATS heartbeat, a counter):
+// two nodes, one through each gateway, each increment a counter in LBA 0
+// with read, then COMPARE AND WRITE of what they read, retrying on
+// MISCOMPARE. Every GOOD must be one increment: the count in the sector at
+// the end equals the GOODs. Emulated (read, compare, write in each gateway)
+// the two gateways interleave and increments are lost; the OSD's own
+// compare-and-write of one sector is atomic against both. A MISCOMPARE
+// reports the first differing byte's offset in INFORMATION.
+TEST_F(RbdGateways, CompareAndWriteIsAtomicAcrossGateways) {
+  ASSERT_EQ(c().rbd({"create", "--size", "8", "--image-feature", "layering", "rbd/caw1"}), 0)
+      << read_file(c().file("rbd.out"));
+  TempDir dir_a, dir_b;
+  uint16_t port_a = uint16_t(free_port()), port_b = uint16_t(free_port());
+  Daemon a(dir_a), b(dir_b);
+  a.start(example_gateway("gateway-a.yaml", port_a, port_b, c().conf(), dir_a, "caw1"));
+  b.start(example_gateway("gateway-b.yaml", port_a, port_b, c().conf(), dir_b, "caw1"));
+  IscsiPtr sa = iscsi_login(port_a, 1, kGatewayIqn, "iqn.2026-01.test:node1", 0x31);
+  IscsiPtr sb = iscsi_login(port_b, 1, kGatewayIqn, "iqn.2026-01.test:node2", 0x32);
+  ASSERT_TRUE(sa && sb);
+  clear_attentions(sa.get());
+  clear_attentions(sb.get());
+
+  auto sector_of = [](uint64_t count) {
+    std::vector<uint8_t> v(512);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = uint8_t(count >> (8 * (i % 8)));
+    return v;
+  };
+  // Each node: kIncrements GOODs, at most kAttempts tries, within 60 s.
+  constexpr int kIncrements = 40, kAttempts = 2000;
+  struct Tally {
+    int good = 0, miscompares = 0, errors = 0, bad_info = 0;
+  };
+  auto node = [&](iscsi_context* s, Tally* t) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    for (int attempt = 0;
+         attempt < kAttempts && t->good < kIncrements && std::chrono::steady_clock::now() < end;
+         ++attempt) {
+      scsi_task* r = iscsi_read16_sync(s, 1, 0, 512, 512, 0, 0, 0, 0, 0);
+      std::vector<uint8_t> seen =
+          r != nullptr && r->status == SCSI_STATUS_GOOD ? data_of(r) : std::vector<uint8_t>{};
+      if (r != nullptr) scsi_free_scsi_task(r);
+      if (seen.size() != 512) {
+        ++t->errors;
+        continue;
+      }
+      uint64_t count = 0;
+      for (int i = 7; i >= 0; --i) count = count << 8 | seen[i];
+      std::vector<uint8_t> both = seen, next = sector_of(count + 1);
+      both.insert(both.end(), next.begin(), next.end());
+      scsi_task* w = iscsi_compareandwrite_sync(s, 1, 0, both.data(), 1024, 512, 0, 0, 0, 0, 0);
+      if (w != nullptr && w->status == SCSI_STATUS_GOOD) {
+        ++t->good;
+      } else if (w != nullptr && w->sense.key == SCSI_SENSE_MISCOMPARE) {
+        ++t->miscompares;
+        // The first byte that differs: the counter's, so in its first 8 bytes.
+        const int64_t info = sense_information(w);
+        if (info < 0 || info >= 8) ++t->bad_info;
+      } else {
+        ++t->errors;
+      }
+      if (w != nullptr) scsi_free_scsi_task(w);
+    }
+  };
+  Tally ta, tb;
+  std::thread ra(node, sa.get(), &ta), rb(node, sb.get(), &tb);
+  ra.join();
+  rb.join();
+  std::printf(
+      "COMPARE AND WRITE across gateways: A %d GOOD %d MISCOMPARE, B %d GOOD %d MISCOMPARE\n",
+      ta.good, ta.miscompares, tb.good, tb.miscompares);
+  EXPECT_EQ(ta.good, kIncrements);
+  EXPECT_EQ(tb.good, kIncrements);
+  EXPECT_EQ(ta.errors + tb.errors, 0);
+  EXPECT_EQ(ta.bad_info + tb.bad_info, 0);
+  scsi_task* r = iscsi_read16_sync(sa.get(), 1, 0, 512, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(r != nullptr && r->status == SCSI_STATUS_GOOD);
+  EXPECT_EQ(data_of(r), sector_of(uint64_t(ta.good + tb.good)))
+      << "every GOOD is one increment of the counter: none lost";
+  scsi_free_scsi_task(r);
+  sa.reset();
+  sb.reset();
+  EXPECT_EQ(a.stop(), 0) << read_file(a.log_path());
+  EXPECT_EQ(b.stop(), 0) << read_file(b.log_path());
+  c().rbd({"rm", "rbd/caw1"});
+}
+
 }  // namespace
 }  // namespace ops
