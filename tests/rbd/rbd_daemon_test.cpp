@@ -453,6 +453,39 @@ TEST_F(RbdDaemon, ResizedImageReportsCapacityChangedAndServesTheNewBlocks) {
   c().rbd({"rm", "rbd/grow"});
 }
 
+// SIGTERM while the cluster does not answer: closing the image cannot finish
+// (librbd would release the exclusive lock through the OSD), so the daemon
+// leaves without closing it 10 s after its last connection closed, with exit
+// status 1 and a line that says why; what was acknowledged is in the image.
+TEST_F(RbdDaemon, StopEndsInBoundedTimeWhenTheClusterStopsAnswering) {
+  Served x;
+  // The default rbd_timeout: closing would wait it out step after step.
+  ASSERT_NO_FATAL_FAILURE(serve_new_image(&x, "gone", 16, 20));
+  std::vector<uint8_t> a = pattern(8192, 51);
+  scsi_task* t = iscsi_write16_sync(x.s.get(), 1, 16, a.data(), 8192, 512, 0, 0, 1, 0, 0);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  scsi_free_scsi_task(t);
+  x.s.reset();
+  ASSERT_EQ(c().control("stop-osd"), 0);
+  const auto t0 = Clock::now();
+  const int code = x.d.stop();  // SIGTERM; SIGKILL after 20 s
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+  ASSERT_EQ(c().control("start-osd"), 0);
+  std::printf("SIGTERM with the OSD stopped: exit %d after %lld ms\n", code,
+              static_cast<long long>(ms));
+  EXPECT_TRUE(code == 0 || code == 1) << "exit status " << code << " (-9: it had to be killed)";
+  EXPECT_LT(ms, 15000);
+  if (code == 1) {
+    EXPECT_NE(read_file(x.d.log_path()).find("exiting without closing it"), std::string::npos);
+  }
+  std::string out = x.dir.file("gone.img");
+  ASSERT_EQ(c().rbd({"export", "rbd/gone", out}), 0) << read_file(c().file("rbd.out"));
+  std::string img = read_file(out);
+  ASSERT_EQ(img.size(), 16u << 20);
+  EXPECT_EQ(std::memcmp(img.data() + 16 * 512, a.data(), a.size()), 0);
+  c().rbd({"rm", "rbd/gone"});
+}
+
 // The OSD stops under I/O: a write the cluster cannot answer fails after
 // rbd_timeout with ABORTED COMMAND / TIMEOUT ON LOGICAL UNIT (retryable), the
 // session stays up (NOP-Ins), and once the OSD is back the retried write
