@@ -379,32 +379,33 @@ bool RbdDevice::watch_owner(uint16_t group, std::function<void(const LockOwner&)
 
   owner_changed_ = std::move(changed);
   own_group_ = group;
+  header_ = open_shared_object_in(cluster_, ioctx_, header_oid_);
+  header_watcher_.self = this;
   watch_header();
   stats_->owner_watched.store(true, std::memory_order_relaxed);
   owner_thread_ = std::thread([this] { owner_loop(); });
   return true;
 }
 
+void RbdDevice::HeaderWatcher::notified(uint64_t, std::string, std::function<void()> ack) {
+  ack();  // at once: librbd's notifier waits for every watcher
+  std::lock_guard lock(self->owner_mutex_);
+  self->owner_poke_ = true;
+  self->owner_wake_.notify_one();
+}
+
+void RbdDevice::HeaderWatcher::watch_lost(int) {
+  // The watch is gone (the cluster timed it out): the owner thread watches
+  // again and looks at the lock meanwhile.
+  std::lock_guard lock(self->owner_mutex_);
+  self->watch_lost_ = true;
+  self->owner_poke_ = true;
+  self->owner_wake_.notify_one();
+}
+
+// (Re-)watches the header; SharedObject::watch drops a previous watch first.
 void RbdDevice::watch_header() {
-  auto on_notify = [](void* arg, uint64_t notify_id, uint64_t handle, uint64_t, void*, size_t) {
-    auto* self = static_cast<RbdDevice*>(arg);
-    // Acknowledge at once: librbd's notifier waits for every watcher.
-    rados_notify_ack(self->ioctx_, self->header_oid_.c_str(), notify_id, handle, nullptr, 0);
-    std::lock_guard lock(self->owner_mutex_);
-    self->owner_poke_ = true;
-    self->owner_wake_.notify_one();
-  };
-  auto on_error = [](void* arg, uint64_t, int) {
-    // The watch is gone (the cluster timed it out): the owner thread watches
-    // again and looks at the lock meanwhile.
-    auto* self = static_cast<RbdDevice*>(arg);
-    std::lock_guard lock(self->owner_mutex_);
-    self->watch_lost_ = true;
-    self->owner_poke_ = true;
-    self->owner_wake_.notify_one();
-  };
-  header_watching_ =
-      rados_watch3(ioctx_, header_oid_.c_str(), &header_watch_, on_notify, on_error, 0, this) == 0;
+  header_watching_ = header_->watch(&header_watcher_, 0) == 0;
 }
 
 std::optional<LockOwner> RbdDevice::read_owner() {
@@ -471,10 +472,7 @@ void RbdDevice::owner_loop() {
     bool rewatch = watch_lost_ || !header_watching_;
     watch_lost_ = false;
     lock.unlock();
-    if (rewatch) {
-      if (header_watching_) rados_unwatch2(ioctx_, header_watch_);
-      watch_header();
-    }
+    if (rewatch) watch_header();
     std::optional<LockOwner> read = read_owner();
     LockOwner now = read.value_or(last);
     if (read && (first || !(now == last))) {
@@ -501,9 +499,8 @@ void RbdDevice::stop_owner_watch() {
     owner_wake_.notify_one();
   }
   owner_thread_.join();
-  // Returns once no notification callback runs.
-  if (header_watching_) rados_unwatch2(ioctx_, header_watch_);
-  rados_watch_flush(cluster_->handle());
+  // Returns once no notification callback runs; before ioctx_ goes.
+  header_.reset();
 }
 
 std::unique_ptr<IoChannel> RbdDevice::make_channel(boost::asio::io_context& loop) {

@@ -31,6 +31,8 @@ void fill_context(const config::Config& config, iscsi::ServerContext& context) {
   context.bounds = config.limits;
   context.gate.configure(config.limits.max_connections, config.limits.max_connections_per_address);
   context.registry.set_portals(config.portals);
+  context.registry.set_portal_group_tag(config.gateway ? config.gateway->group
+                                                       : iscsi::kPortalGroupTag);
   context.registry.set_retire_delay(std::chrono::seconds(config.iscsi.login_timeout_s + 5));
 }
 
