@@ -24,6 +24,16 @@
 // notifications carried are then derived from the difference between the
 // state this gateway last knew and the one it read (missed_effects), and
 // queued on its nexuses before media access is allowed again.
+//
+// The cached view is trusted only while it is proven current: the keeper
+// records, each second, "valid until" = the time the OSD last confirmed the
+// watch + stale_after_ms (less than the OSD's watch timeout, after which the
+// OSD drops the watch and another gateway's change can be answered without
+// this one). Every media command compares the steady clock with it (one
+// atomic load and a vDSO clock read) and, past it, is refused like a stale
+// store and wakes the keeper. So a gateway frozen (SIGSTOP, a long stall)
+// while another one preempted its initiators answers nothing from its old
+// view when it runs again, not even in the second before the keeper's check.
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -149,6 +159,7 @@ class SharedReservationStore final : public ReservationStore,
       obj_->unwatch();
       fail("cannot read", rc);
     }
+    confirm_view(obj_->watch_age_ms());
     keeper_ = std::thread([this] { keep(); });
     worker_ = std::thread([this] { work(); });
   }
@@ -164,8 +175,15 @@ class SharedReservationStore final : public ReservationStore,
     obj_->unwatch();
   }
 
-  bool unreserved() const override { return !blocked_.load(std::memory_order_acquire); }
-  bool stale() const override { return stale_.load(std::memory_order_acquire); }
+  bool unreserved() const override {
+    return !blocked_.load(std::memory_order_acquire) && view_proven();
+  }
+  bool stale() const override {
+    if (stale_.load(std::memory_order_acquire)) return true;
+    if (view_proven()) return false;
+    if (!wake_.exchange(true, std::memory_order_acq_rel)) thread_cv_.notify_all();
+    return true;
+  }
   bool shared() const override { return true; }
   bool persistence_supported() const override { return true; }
 
@@ -184,6 +202,14 @@ class SharedReservationStore final : public ReservationStore,
       next = state_;
       version = version_;
       known = !stale_.load(std::memory_order_relaxed);
+    }
+    // A view no longer proven current may be missing answered changes too.
+    if (known && !view_proven()) {
+      mark_stale();
+      std::lock_guard lock(mutex_);
+      next = state_;
+      version = version_;
+      known = false;
     }
     // A stale cache may be missing answered changes: decide on the object.
     if (!known) {
@@ -325,6 +351,27 @@ class SharedReservationStore final : public ReservationStore,
     thread_cv_.notify_all();
   }
 
+  static int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+
+  // The cached view is proven current (see the top of this file).
+  bool view_proven() const { return now_ns() < valid_until_ns_.load(std::memory_order_acquire); }
+
+  // The OSD confirmed the watch age_ms ago (a negative errno: it did not):
+  // the view stays proven until stale_after_ms after that confirmation.
+  void confirm_view(int64_t age_ms) {
+    if (age_ms < 0 || age_ms > int64_t(o_.stale_after_ms)) {
+      valid_until_ns_.store(0, std::memory_order_release);
+      return;
+    }
+    const int64_t confirmed = now_ns() - age_ms * 1000000;
+    valid_until_ns_.store(confirmed + int64_t(o_.stale_after_ms) * 1000000,
+                          std::memory_order_release);
+  }
+
   int reload_into(PrState* s, uint64_t* version) {
     std::string text;
     int rc = obj_->read(version, &text);
@@ -360,11 +407,15 @@ class SharedReservationStore final : public ReservationStore,
   void keep() {
     std::unique_lock lock(thread_mutex_);
     while (!stop_) {
-      thread_cv_.wait_for(lock, std::chrono::seconds(1));
+      // A media command that found the view unproven wakes it early.
+      thread_cv_.wait_for(lock, std::chrono::seconds(1),
+                          [&] { return stop_ || wake_.load(std::memory_order_acquire); });
       if (stop_) break;
+      wake_.store(false, std::memory_order_release);
       lock.unlock();
       if (!stale_.load(std::memory_order_acquire)) {
         int64_t age = obj_->watch_age_ms();
+        confirm_view(age);
         if (age < 0 || age > int64_t(o_.stale_after_ms)) {
           warn("watch on " + obj_->name() + " not confirmed (" +
                (age < 0 ? std::string(std::strerror(int(-age))) : std::to_string(age) + " ms") +
@@ -377,6 +428,7 @@ class SharedReservationStore final : public ReservationStore,
       if (stale_.load(std::memory_order_acquire) && obj_->watch(this, o_.watch_timeout_s) == 0 &&
           reload_into(&now, &version) == 0) {
         catch_up(now);
+        confirm_view(obj_->watch_age_ms());
         std::lock_guard state_lock(mutex_);
         stale_.store(false, std::memory_order_release);
         publish_locked();
@@ -416,13 +468,16 @@ class SharedReservationStore final : public ReservationStore,
   std::atomic<bool> stale_{false};
   PrState before_stale_;              // while stale: the state last known (catch_up)
   std::atomic<bool> blocked_{false};  // stale or reserved
+  // Steady-clock nanoseconds until which the view is proven current (0: not).
+  std::atomic<int64_t> valid_until_ns_{0};
 
   std::mutex update_mutex_;  // one change at a time from this gateway
   std::mutex peer_mutex_;
   PeerEffects peer_;
 
   std::mutex thread_mutex_;
-  std::condition_variable thread_cv_;
+  mutable std::condition_variable thread_cv_;
+  mutable std::atomic<bool> wake_{false};  // the keeper should check now
   bool stop_ = false;
   std::deque<Job> jobs_;
   std::thread keeper_;
