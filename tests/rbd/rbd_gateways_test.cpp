@@ -323,9 +323,8 @@ TEST_F(RbdGateways, AttentionsMissedWhileStaleAreDelivered) {
   ASSERT_EQ(prout(n2a.get(), 4, 5, 0xB2, 0xA1).status, SCSI_STATUS_GOOD);  // PREEMPT node1
   ASSERT_EQ(prout(n2a.get(), 2, 5, 0xB2, 0).status, SCSI_STATUS_GOOD);     // RELEASE
   pair.b.signal(SIGCONT);
-  // B's keeper thread, whose timer ran out while frozen, finds the watch
-  // unconfirmed for 12 s as soon as B runs again.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // No pause: B's view stopped being proven current while it was frozen, so
+  // its first answers are "becoming ready" until it has read the state again.
 
   // The first answer through B that is not "becoming ready" (02/04/01).
   auto first_answer = [](iscsi_context* s) {
@@ -351,6 +350,96 @@ TEST_F(RbdGateways, AttentionsMissedWhileStaleAreDelivered) {
   n1b.reset();
   n2a.reset();
   n3b.reset();
+  pair.stop();
+}
+
+// A fenced initiator's write through a gateway that was frozen while it was
+// fenced: node1 holds a registrants-only reservation through B; B is frozen
+// (SIGSTOP) until the OSD drops its watch, and node2 through A does PREEMPT
+// AND ABORT of node1's key (answered: B can no longer acknowledge). node1's
+// WRITE, already in B's socket when B resumes, must not be GOOD: B's cached
+// view is no longer proven current the moment B runs again (NOT READY 04/01
+// until it has read the state, then RESERVATION CONFLICT), and the data on
+// the image stays what it was.
+TEST_F(RbdGateways, FencedWriteThroughResumedGatewayIsRefused) {
+  static int run = 0;  // a new image for each --gtest_repeat
+  const std::string image = "fenced" + std::to_string(run++);
+  ASSERT_EQ(c().rbd({"create", "--size", "16", "--image-feature", "layering", "rbd/" + image}), 0)
+      << read_file(c().file("rbd.out"));
+  GatewayPair pair(c().conf(), image);
+  const std::string node1 = "iqn.2026-01.test:node1", node2 = "iqn.2026-01.test:node2";
+  // Declared before the sessions: libiscsi may call back while they are destroyed.
+  struct Done {
+    bool done = false;
+    int status = -1;
+    int key = 0, ascq = 0;
+  } late;
+  IscsiPtr n1b = iscsi_login(pair.port_b, 1, kGatewayIqn, node1, 0x11);
+  IscsiPtr n2a = iscsi_login(pair.port_a, 1, kGatewayIqn, node2, 0x22);
+  ASSERT_TRUE(n1b && n2a);
+  for (iscsi_context* s : {n1b.get(), n2a.get()}) clear_attentions(s);
+  ASSERT_EQ(prout(n1b.get(), 0, 0, 0, 0xA1).status, SCSI_STATUS_GOOD);
+  ASSERT_EQ(prout(n2a.get(), 0, 0, 0, 0xB2).status, SCSI_STATUS_GOOD);
+  ASSERT_EQ(prout(n1b.get(), 1, 5, 0xA1, 0).status, SCSI_STATUS_GOOD);  // WE, registrants only
+  constexpr uint64_t kLba = 40;
+  std::vector<uint8_t> before(512, 0x5A), fenced(512, 0xE7);
+  scsi_task* t = iscsi_write16_sync(n1b.get(), 1, kLba, before.data(), 512, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  scsi_free_scsi_task(t);
+
+  pair.b.signal(SIGSTOP);
+  std::this_thread::sleep_for(std::chrono::seconds(12));  // the OSD drops B's watch (10 s)
+  ASSERT_EQ(prout(n2a.get(), 5, 5, 0xB2, 0xA1).status, SCSI_STATUS_GOOD);  // PREEMPT AND ABORT
+
+  // node1's WRITE goes into B's socket while B is stopped; B resumes with it
+  // waiting.
+  t = iscsi_write16_task(
+      n1b.get(), 1, kLba, fenced.data(), 512, 512, 0, 0, 0, 0, 0,
+      [](iscsi_context*, int, void* data, void* priv) {
+        auto* d = static_cast<Done*>(priv);
+        auto* task = static_cast<scsi_task*>(data);
+        d->done = true;
+        d->status = task->status;
+        d->key = task->sense.key;
+        d->ascq = task->sense.ascq;
+        scsi_free_scsi_task(task);
+      },
+      &late);
+  ASSERT_NE(t, nullptr);
+  service_until(
+      n1b.get(), [&] { return (iscsi_which_events(n1b.get()) & POLLOUT) == 0; },
+      std::chrono::seconds(2));
+  pair.b.signal(SIGCONT);
+  ASSERT_TRUE(service_until(
+      n1b.get(), [&] { return late.done; }, std::chrono::seconds(20)))
+      << iscsi_get_error(n1b.get());
+  std::printf("fenced write through the resumed gateway: status 0x%02x sense %x/%04x\n",
+              late.status, late.key, late.ascq);
+  EXPECT_NE(late.status, SCSI_STATUS_GOOD);
+
+  // The image still holds what was there before the fence (read through A by
+  // the new reservation holder).
+  t = iscsi_read16_sync(n2a.get(), 1, kLba, 512, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  EXPECT_EQ(data_of(t), before);
+  scsi_free_scsi_task(t);
+
+  // Once B has read the state again, node1's writes conflict (after the
+  // unit attention of its lost registration).
+  Answer again;
+  auto deadline = Clock::now() + std::chrono::seconds(30);
+  do {
+    again = answer(iscsi_write16_sync(n1b.get(), 1, kLba, fenced.data(), 512, 512, 0, 0, 0, 0, 0));
+    if (again.status != SCSI_STATUS_CHECK_CONDITION) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  } while (Clock::now() < deadline);
+  EXPECT_EQ(again.status, SCSI_STATUS_RESERVATION_CONFLICT);
+  t = iscsi_read16_sync(n2a.get(), 1, kLba, 512, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  EXPECT_EQ(data_of(t), before);
+  scsi_free_scsi_task(t);
+  n1b.reset();
+  n2a.reset();
   pair.stop();
 }
 
