@@ -104,7 +104,9 @@ vm_pack() { # root cpio
 }
 
 vm_accel_args() {
+  # shellcheck disable=SC2034  # for the caller
   ACCEL_ARGS=(-accel tcg)
+  # shellcheck disable=SC2034  # for the caller
   [[ $ACCEL == kvm ]] && ACCEL_ARGS=(-accel kvm -cpu host)
   return 0
 }
