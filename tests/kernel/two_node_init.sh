@@ -252,7 +252,8 @@ mpll
 # The host reports the failback, it does not require it: open-iscsi's iscsid
 # (2.1.8) often stays in a loop of "can't bind conn 1:0 to session 1,
 # retcode -107 (115)" after reconnecting for a while to a dead portal, and
-# never logs in again; reported, not hidden.
+# never logs in again (open-iscsi issue 387: QEMU's guestfwd accepts the
+# connection and closes it while iscsid reopens); reported, not hidden.
 if [ $ok = 1 ]; then
   step "FAILBACK both paths active ready again, ALUA groups prio 50 and 10"
 else
