@@ -85,6 +85,8 @@ set -u -o pipefail
 SRC_DIR=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=scripts/daemon-lib.sh
 source "$SRC_DIR/scripts/daemon-lib.sh"
+# shellcheck source=scripts/vm-lib.sh
+source "$SRC_DIR/scripts/vm-lib.sh"
 build_dir_arg "$@"
 GUEST_INIT=$SRC_DIR/tests/kernel/guest_init.sh
 ACCEL=${KERNEL_INITIATOR_ACCEL:-tcg}
@@ -100,44 +102,22 @@ RBD=${KERNEL_INITIATOR_RBD:-auto}
   exit 2
 }
 LOG_DIR=$BUILD_DIR/initiator-logs
-need() { # command package
-  command -v "$1" >/dev/null || skip_test "$1 not found (apt-get install $2)"
-}
-need qemu-system-x86_64 qemu-system-x86
-need iscsid open-iscsi
-need iscsiadm open-iscsi
-need mke2fs e2fsprogs
-need debugfs e2fsprogs
-need mkfs.ocfs2 ocfs2-tools
-need debugfs.ocfs2 ocfs2-tools
-need fsck.ocfs2 ocfs2-tools
-need cpio cpio
-need sg_reset sg3-utils
-need sg_wr_mode sg3-utils
-need sg_modes sg3-utils
-need fio fio
-need python3 python3
+vm_need qemu-system-x86_64 qemu-system-x86
+vm_need iscsid open-iscsi
+vm_need iscsiadm open-iscsi
+vm_need mke2fs e2fsprogs
+vm_need debugfs e2fsprogs
+vm_need mkfs.ocfs2 ocfs2-tools
+vm_need debugfs.ocfs2 ocfs2-tools
+vm_need fsck.ocfs2 ocfs2-tools
+vm_need cpio cpio
+vm_need sg_reset sg3-utils
+vm_need sg_wr_mode sg3-utils
+vm_need sg_modes sg3-utils
+vm_need fio fio
+vm_need python3 python3
 BUSYBOX=/bin/busybox
-if [[ ! -x $BUSYBOX ]] || ldd "$BUSYBOX" >/dev/null 2>&1; then
-  skip_test "no static $BUSYBOX (apt-get install busybox-static)"
-fi
-
-# The kernel: a /boot/vmlinuz-VERSION with /lib/modules/VERSION/.../iscsi_tcp.ko.
-KERNEL=${KERNEL_INITIATOR_KERNEL:-}
-if [[ -z $KERNEL ]]; then
-  for k in $(printf '%s\n' /boot/vmlinuz-* | sort -rV); do
-    v=${k#/boot/vmlinuz-}
-    if [[ -r $k && -f /lib/modules/$v/kernel/drivers/scsi/iscsi_tcp.ko ]]; then
-      KERNEL=$k
-      break
-    fi
-  done
-fi
-[[ -n $KERNEL && -r $KERNEL ]] ||
-  skip_test "no readable /boot/vmlinuz-* with iscsi_tcp.ko in /lib/modules (apt-get install linux-image-amd64)"
-KVER=${KERNEL##*/vmlinuz-}
-MODDIR=/lib/modules/$KVER
-[[ -f $MODDIR/modules.dep ]] || skip_test "$MODDIR/modules.dep missing"
+vm_find_kernel
 [[ -x $DAEMON ]] || {
   echo "kernel-initiator: $DAEMON not built" >&2
   exit 2
@@ -159,8 +139,7 @@ if [[ $RBD != 0 ]]; then
     RBD=0
   fi
 fi
-ACCEL_ARGS=(-accel tcg)
-[[ $ACCEL == kvm ]] && ACCEL_ARGS=(-accel kvm -cpu host)
+vm_accel_args
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sharedisk-kernel-initiator.XXXXXX") || exit 2
 QEMU_PID=
@@ -244,62 +223,13 @@ OCFS2_LABEL=sharedisk-kvm
 
 # --- initramfs -------------------------------------------------------------
 ROOT=$WORK/root
-mkdir -p "$ROOT"/{bin,sbin,usr/sbin,dev,proc,sys,etc,tmp,run,var/lock,mnt} || exit 2
-cp "$BUSYBOX" "$ROOT/bin/busybox"
-ln -s busybox "$ROOT/bin/sh" # for /init's #!; it installs the other applets
-cp "$GUEST_INIT" "$ROOT/init"
-chmod 755 "$ROOT/init"
-[[ -f /etc/mke2fs.conf ]] && cp /etc/mke2fs.conf "$ROOT/etc/"
-
-copy_with_libs() { # binary
-  local bin=$1
-  cp "$bin" "$ROOT/usr/sbin/" # not /bin, where busybox --install puts its applets
-  # One cp for all the libraries (fio has about 60): the same paths under $ROOT.
-  # shellcheck disable=SC2046  # one word per library path
-  cp -L --parents $(ldd "$bin" | grep -oE '/[^ ]+') "$ROOT/"
-}
-copy_with_libs "$(command -v iscsid)"
-copy_with_libs "$(command -v iscsiadm)"
-copy_with_libs "$(command -v mke2fs)"
-copy_with_libs "$(command -v mkfs.ocfs2)"
-copy_with_libs "$(command -v sg_reset)"
-copy_with_libs "$(command -v sg_wr_mode)"
-copy_with_libs "$(command -v sg_modes)"
-copy_with_libs "$(command -v fio)"
-
+vm_root "$ROOT" "$GUEST_INIT"
+vm_copy_with_libs "$ROOT" "$(command -v iscsid)" "$(command -v iscsiadm)" "$(command -v mke2fs)" \
+  "$(command -v mkfs.ocfs2)" "$(command -v sg_reset)" "$(command -v sg_wr_mode)" \
+  "$(command -v sg_modes)" "$(command -v fio)"
 # Modules in load order: each one's dependencies (modules.dep) first.
-WANTED="virtio_pci virtio_net unix crc32c_generic scsi_transport_iscsi libiscsi libiscsi_tcp
-iscsi_tcp sd_mod ext4 ocfs2"
-declare -A DEPS=() LOADED=()
-while IFS=: read -r mod deps; do
-  DEPS[$mod]=$deps
-done <"$MODDIR/modules.dep"
-module_path() { # name -> kernel/.../name.ko
-  local m
-  for m in "${!DEPS[@]}"; do
-    [[ ${m##*/} == "$1.ko" ]] && echo "$m" && return 0
-  done
-  return 1
-}
-emit() { # path
-  [[ -n ${LOADED[$1]:-} ]] && return 0
-  local d
-  for d in ${DEPS[$1]}; do emit "$d"; done
-  LOADED[$1]=1
-  echo "$1" >>"$ROOT/modules.load"
-  mkdir -p "$ROOT$MODDIR/$(dirname "$1")"
-  cp "$MODDIR/$1" "$ROOT$MODDIR/$1"
-}
-: >"$ROOT/modules.load"
-for name in $WANTED; do
-  if grep -qE "/$name\.ko\$" "$MODDIR/modules.builtin"; then
-    continue
-  fi
-  path=$(module_path "$name") || skip_test "module $name not in $MODDIR (built-in list neither)"
-  emit "$path"
-done
-# busybox modprobe serves the kernel's own request_module calls.
-cp "$MODDIR"/modules.{dep,alias,builtin} "$ROOT$MODDIR/"
+vm_modules "$ROOT" "virtio_pci virtio_net unix crc32c_generic scsi_transport_iscsi libiscsi
+libiscsi_tcp iscsi_tcp sd_mod ext4 ocfs2"
 
 head -c $((2 * MiB)) /dev/urandom >"$ROOT/pattern.bin"
 head -c "$MiB" /dev/urandom >"$WORK/seed.bin"
@@ -340,7 +270,7 @@ daemon_start_file_luns "$DAEMON" "$WORK" "$IQN" 64M "$LUN_FILE" "$LUN2_FILE" || 
 elapsed "daemon pid $DAEMON_PID on 127.0.0.1:$PORT"
 sed -i "s/@PORT@/$PORT/" "$ROOT/test.env"
 
-(cd "$ROOT" && find . | cpio -o -H newc --quiet) >"$WORK/initramfs.cpio" || exit 2
+vm_pack "$ROOT" "$WORK/initramfs.cpio" || exit 2
 elapsed "initramfs: $(du -h "$WORK/initramfs.cpio" | cut -f1), kernel $KVER, modules: $(tr '\n' ' ' <"$ROOT/modules.load" | sed 's#[^ ]*/##g')"
 
 # --- VM ----------------------------------------------------------------------
