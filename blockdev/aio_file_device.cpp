@@ -71,6 +71,7 @@ int AioFileDevice::check(const IoRequest& req) const {
       break;
     case IoOp::kAllocationMap:
     case IoOp::kWriteSame:
+    case IoOp::kCompareAndWrite:
       return -EOPNOTSUPP;
   }
   uint64_t size = size_.load(std::memory_order_relaxed);

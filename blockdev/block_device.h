@@ -40,6 +40,12 @@ enum class IoOp : uint8_t {
   // block; length a multiple of it). Only where info().supports_write_same;
   // elsewhere it fails with -EOPNOTSUPP.
   kWriteSame,
+  // Compare [offset, offset+length) with iov[0] and, only where equal, write
+  // iov[1] there, atomically in the store, against every client of it (iovcnt
+  // 2, each `length` bytes). A mismatch fails with -EILSEQ and sets
+  // miscompare_offset. Only where 0 < length <= info().max_compare_and_write
+  // and offset is a multiple of it; elsewhere it fails with -EOPNOTSUPP.
+  kCompareAndWrite,
 };
 
 // kAllocationMap's answer: runs of whole blocks of `block_size` bytes, the
@@ -81,7 +87,8 @@ struct IoRequest {
   uint64_t offset = 0;  // bytes from the start of the device
   uint64_t length = 0;  // bytes; for kRead/kWrite the sum of the iov lengths
   IoCallback* callback = nullptr;
-  void* user = nullptr;  // free for the caller
+  void* user = nullptr;            // free for the caller
+  uint64_t miscompare_offset = 0;  // kCompareAndWrite, -EILSEQ: first differing byte from offset
 };
 
 // Per event loop; not thread-safe. Destroy only when nothing is in flight.
@@ -126,6 +133,9 @@ struct DeviceInfo {
   bool supports_write_zeroes = true;
   bool supports_allocation_map = false;  // kAllocationMap (an RBD image: rbd_diff_iterate2)
   bool supports_write_same = false;      // kWriteSame (an RBD image: rbd_aio_writesame)
+  // kCompareAndWrite's largest length (an RBD image: 512, the one sector
+  // rbd_aio_compare_and_write covers in Ceph 16); 0: not supported.
+  uint32_t max_compare_and_write = 0;
 };
 
 class BlockDevice {

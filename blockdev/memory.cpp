@@ -72,7 +72,9 @@ class MemoryDevice final : public BlockDevice {
 
   int execute(const IoRequest& req) {
     if (req.op == IoOp::kFlush) return 0;
-    if (req.op == IoOp::kAllocationMap || req.op == IoOp::kWriteSame) return -EOPNOTSUPP;
+    if (req.op == IoOp::kAllocationMap || req.op == IoOp::kWriteSame ||
+        req.op == IoOp::kCompareAndWrite)
+      return -EOPNOTSUPP;
     if (req.offset > info_.size_bytes || req.length > info_.size_bytes - req.offset) return -EINVAL;
     uint8_t* at = data_ + req.offset;
     switch (req.op) {

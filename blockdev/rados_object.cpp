@@ -19,11 +19,13 @@ constexpr const char* kVersionXattr = "ver";
 constexpr size_t kMaxObject = 256 * 1024;
 
 // The I/O context outlives the object while an ack is still to be sent.
+// A borrowed one (open_shared_object_in) belongs to its lender.
 struct Io {
   std::shared_ptr<RadosCluster> cluster;
   rados_ioctx_t ioctx = nullptr;
+  bool owned = true;
   ~Io() {
-    if (ioctx != nullptr) rados_ioctx_destroy(ioctx);
+    if (ioctx != nullptr && owned) rados_ioctx_destroy(ioctx);
   }
 };
 
@@ -173,6 +175,15 @@ std::unique_ptr<SharedObject> open_shared_object(const RbdOptions& o, const std:
     throw RbdOpenError(RbdFailure::kPool, name + ": pool '" + o.pool + "': " + std::strerror(-rc));
   if (!o.ns.empty()) rados_ioctx_set_namespace(io->ioctx, o.ns.c_str());
   return std::make_unique<RadosSharedObject>(std::move(io), oid, std::move(name));
+}
+
+std::unique_ptr<SharedObject> open_shared_object_in(std::shared_ptr<RadosCluster> cluster,
+                                                    rados_ioctx_t ioctx, const std::string& oid) {
+  auto io = std::make_shared<Io>();
+  io->cluster = std::move(cluster);
+  io->ioctx = ioctx;
+  io->owned = false;
+  return std::make_unique<RadosSharedObject>(std::move(io), oid, oid);
 }
 
 std::string rbd_image_id(BlockDevice& device) {

@@ -178,6 +178,15 @@ int RbdChannel::start(Slot* slot, IoRequest& req) {
                              static_cast<const char*>(req.iov[0].iov_base), req.iov[0].iov_len, c,
                              0);
       break;
+    case IoOp::kCompareAndWrite: {
+      // The OSD compares and writes in one operation: atomic against every
+      // gateway of the image, not only this process's write gate.
+      ssize_t r = rbd_aio_compare_and_write(
+          image, req.offset, req.length, static_cast<const char*>(req.iov[0].iov_base),
+          static_cast<const char*>(req.iov[1].iov_base), c, &req.miscompare_offset, 0);
+      rc = r < 0 ? int(r) : 0;
+      break;
+    }
     case IoOp::kAllocationMap:  // handled above
       rc = -EINVAL;
       break;
@@ -370,32 +379,33 @@ bool RbdDevice::watch_owner(uint16_t group, std::function<void(const LockOwner&)
 
   owner_changed_ = std::move(changed);
   own_group_ = group;
+  header_ = open_shared_object_in(cluster_, ioctx_, header_oid_);
+  header_watcher_.self = this;
   watch_header();
   stats_->owner_watched.store(true, std::memory_order_relaxed);
   owner_thread_ = std::thread([this] { owner_loop(); });
   return true;
 }
 
+void RbdDevice::HeaderWatcher::notified(uint64_t, std::string, std::function<void()> ack) {
+  ack();  // at once: librbd's notifier waits for every watcher
+  std::lock_guard lock(self->owner_mutex_);
+  self->owner_poke_ = true;
+  self->owner_wake_.notify_one();
+}
+
+void RbdDevice::HeaderWatcher::watch_lost(int) {
+  // The watch is gone (the cluster timed it out): the owner thread watches
+  // again and looks at the lock meanwhile.
+  std::lock_guard lock(self->owner_mutex_);
+  self->watch_lost_ = true;
+  self->owner_poke_ = true;
+  self->owner_wake_.notify_one();
+}
+
+// (Re-)watches the header; SharedObject::watch drops a previous watch first.
 void RbdDevice::watch_header() {
-  auto on_notify = [](void* arg, uint64_t notify_id, uint64_t handle, uint64_t, void*, size_t) {
-    auto* self = static_cast<RbdDevice*>(arg);
-    // Acknowledge at once: librbd's notifier waits for every watcher.
-    rados_notify_ack(self->ioctx_, self->header_oid_.c_str(), notify_id, handle, nullptr, 0);
-    std::lock_guard lock(self->owner_mutex_);
-    self->owner_poke_ = true;
-    self->owner_wake_.notify_one();
-  };
-  auto on_error = [](void* arg, uint64_t, int) {
-    // The watch is gone (the cluster timed it out): the owner thread watches
-    // again and looks at the lock meanwhile.
-    auto* self = static_cast<RbdDevice*>(arg);
-    std::lock_guard lock(self->owner_mutex_);
-    self->watch_lost_ = true;
-    self->owner_poke_ = true;
-    self->owner_wake_.notify_one();
-  };
-  header_watching_ =
-      rados_watch3(ioctx_, header_oid_.c_str(), &header_watch_, on_notify, on_error, 0, this) == 0;
+  header_watching_ = header_->watch(&header_watcher_, 0) == 0;
 }
 
 std::optional<LockOwner> RbdDevice::read_owner() {
@@ -462,10 +472,7 @@ void RbdDevice::owner_loop() {
     bool rewatch = watch_lost_ || !header_watching_;
     watch_lost_ = false;
     lock.unlock();
-    if (rewatch) {
-      if (header_watching_) rados_unwatch2(ioctx_, header_watch_);
-      watch_header();
-    }
+    if (rewatch) watch_header();
     std::optional<LockOwner> read = read_owner();
     LockOwner now = read.value_or(last);
     if (read && (first || !(now == last))) {
@@ -492,9 +499,8 @@ void RbdDevice::stop_owner_watch() {
     owner_wake_.notify_one();
   }
   owner_thread_.join();
-  // Returns once no notification callback runs.
-  if (header_watching_) rados_unwatch2(ioctx_, header_watch_);
-  rados_watch_flush(cluster_->handle());
+  // Returns once no notification callback runs; before ioctx_ goes.
+  header_.reset();
 }
 
 std::unique_ptr<IoChannel> RbdDevice::make_channel(boost::asio::io_context& loop) {
@@ -516,6 +522,15 @@ int RbdDevice::check(const IoRequest& req) const {
       if (info_.read_only) return -EROFS;
       if (req.iovcnt != 1 || req.iov == nullptr || req.iov[0].iov_len == 0 ||
           req.length % req.iov[0].iov_len != 0)
+        return -EINVAL;
+      break;
+    case IoOp::kCompareAndWrite:
+      if (info_.read_only) return -EROFS;
+      if (req.length == 0 || req.length > info_.max_compare_and_write ||
+          req.offset % info_.max_compare_and_write != 0)
+        return -EOPNOTSUPP;
+      if (req.iovcnt != 2 || req.iov == nullptr || req.iov[0].iov_len != req.length ||
+          req.iov[1].iov_len != req.length)
         return -EINVAL;
       break;
     case IoOp::kAllocationMap: {
@@ -645,6 +660,7 @@ std::unique_ptr<BlockDevice> open_rbd(const RbdOptions& o) {
   info.supports_write_zeroes = !o.read_only;
   info.supports_allocation_map = true;
   info.supports_write_same = !o.read_only;
+  info.max_compare_and_write = o.read_only ? 0 : 512;
   if (info.size_bytes == 0) {
     rbd_close(image);
     throw RbdOpenError(RbdFailure::kImage, name + ": the image is empty");

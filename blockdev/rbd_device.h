@@ -34,10 +34,17 @@
 
 #include "blockdev/block_device.h"
 #include "blockdev/blocking_worker.h"
+#include "blockdev/rados_object.h"
 #include "blockdev/rbd_cluster.h"
 #include "blockdev/rbd_stats.h"
 
 namespace sharedisk::blockdev {
+
+// The shared object `oid` in the pool (and namespace) of `ioctx`, which the
+// caller keeps open for as long as the object lives (rados_object.cpp): the
+// one watch implementation for the image header and the shared state.
+std::unique_ptr<SharedObject> open_shared_object_in(std::shared_ptr<RadosCluster> cluster,
+                                                    rados_ioctx_t ioctx, const std::string& oid);
 
 struct RbdOptions {
   std::string pool;
@@ -122,12 +129,21 @@ class RbdDevice final : public BlockDevice {
   std::optional<LockOwner> read_owner();
   void watch_header();
   void owner_loop();
+  // The header watch: every notification wakes the owner thread (acked at
+  // once: librbd's notifier waits for every watcher); a lost watch makes it
+  // watch again.
+  struct HeaderWatcher final : SharedObject::Watcher {
+    RbdDevice* self = nullptr;
+    void notified(uint64_t, std::string, std::function<void()> ack) override;
+    void watch_lost(int err) override;
+  };
   void stop_owner_watch();
   std::function<void(const LockOwner&)> owner_changed_;
   std::string header_oid_, registry_oid_, own_address_;
   std::map<std::string, uint16_t> gateways_;  // client address -> group, owner thread only
   uint16_t own_group_ = 0;
-  uint64_t header_watch_ = 0;
+  std::unique_ptr<SharedObject> header_;  // rbd_header.<id>, on ioctx_
+  HeaderWatcher header_watcher_;
   bool header_watching_ = false;  // owner thread only (and before it starts)
   std::mutex owner_mutex_;
   std::condition_variable owner_wake_;

@@ -4,7 +4,11 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -27,6 +31,8 @@ void fill_context(const config::Config& config, iscsi::ServerContext& context) {
   context.bounds = config.limits;
   context.gate.configure(config.limits.max_connections, config.limits.max_connections_per_address);
   context.registry.set_portals(config.portals);
+  context.registry.set_portal_group_tag(config.gateway ? config.gateway->group
+                                                       : iscsi::kPortalGroupTag);
   context.registry.set_retire_delay(std::chrono::seconds(config.iscsi.login_timeout_s + 5));
 }
 
@@ -54,9 +60,55 @@ AdminAnswer handle_admin(DaemonState& state, const std::string& request) {
                      "' (status, status --json, reload, reload --dry-run, ping)\n"};
 }
 
+// Once armed, ends the process if it is still stopping after `limit`. A
+// backing store that no longer answers (an RBD image whose cluster is gone)
+// makes closing it wait without bound: librbd releases the exclusive lock and
+// librados says goodbye to the monitors. Every acknowledged write is already
+// on the store by then (connections are closed, their commands answered), so
+// leaving without closing it loses nothing acknowledged.
+class StopDeadline {
+ public:
+  StopDeadline() = default;
+  StopDeadline(const StopDeadline&) = delete;
+  StopDeadline& operator=(const StopDeadline&) = delete;
+  ~StopDeadline() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  void arm(std::chrono::seconds limit) {
+    thread_ = std::thread([this, limit] {
+      std::unique_lock lock(mutex_);
+      if (wake_.wait_for(lock, limit, [this] { return done_; })) return;
+      spdlog::critical(
+          "still stopping {} s after the last connection closed: a backing store does not "
+          "answer (an RBD cluster gone?); exiting without closing it (every acknowledged "
+          "write is already on it)",
+          limit.count());
+      spdlog::default_logger()->flush();
+      std::_Exit(1);
+    });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+constexpr unsigned kDrainSeconds = 30;  // in-flight commands finish
+constexpr std::chrono::seconds kCloseLimit{10};
+
 }  // namespace
 
 int run(const config::Config& config, const Overrides& overrides) {
+  // Declared first: it outlives (and bounds) the closing of every store below.
+  StopDeadline stop_deadline;
   // 1. Nothing is created until every backing passed its check.
   for (const config::Target& t : config.targets) {
     for (const config::Lun& lun : t.luns) {
@@ -182,7 +234,8 @@ int run(const config::Config& config, const Overrides& overrides) {
   sd_notify("STOPPING=1");
   admin.reset();
   metrics.reset();
-  server.shutdown(30);
+  server.shutdown(kDrainSeconds);
+  stop_deadline.arm(kCloseLimit);
   spdlog::info("stopped");
   return 0;
 }

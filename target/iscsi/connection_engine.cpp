@@ -370,9 +370,9 @@ uint16_t ConnectionEngine::admit(const Login& login, uint16_t* status) {
     window_.set_queue_depth(target_->queue_depth);
     char isid[16];
     std::snprintf(isid, sizeof isid, "%012llx", static_cast<unsigned long long>(login.isid()));
-    nexus_ =
-        target_->device->attach(initiator_ + ",i,0x" + isid,
-                                target_->iqn + ",t,0x" + std::to_string(kPortalGroupTag), 1, 1);
+    const TargetRegistry& reg = server_.registry;
+    nexus_ = target_->device->attach(initiator_ + ",i,0x" + isid,
+                                     reg.target_port_name(target_->iqn), 1, reg.portal_group_tag());
     server_.task_sets.add(nexus_, target_, weak_from_this());
     if (login.read_only()) {
       nexus_->set_read_only(true);
@@ -853,6 +853,14 @@ bool ConnectionEngine::handle_task_management() {
       break;
     case TmfPlan::Reset::kTarget:
       for (uint64_t l : target_->device->luns()) abort_elsewhere(l, t);
+      // Other gateways sharing a LU reset it too, before the answer.
+      t->remote_drains++;
+      target_->device->announce_target_reset([self = shared_from_this(), t, &io = loop_.io] {
+        boost::asio::post(io, [self, t] {
+          t->remote_drains--;
+          self->finish_pending_tmfs();
+        });
+      });
       t->effect = [this] { target_->device->target_reset(nexus_); };
       break;
   }

@@ -181,7 +181,7 @@ uint16_t Login::first_pdu(const std::vector<KeyValue>& keys, std::string& respon
   if (target_ == nullptr) return login_status::kNotFound;
   if (!target_->allows(initiator_name_, peer_address_)) return login_status::kAuthorizationFailure;
   if (!target_->alias.empty()) append_key(response, "TargetAlias", target_->alias);
-  append_key(response, "TargetPortalGroupTag", std::to_string(kPortalGroupTag));
+  append_key(response, "TargetPortalGroupTag", std::to_string(registry_.portal_group_tag()));
   return login_status::kSuccess;
 }
 

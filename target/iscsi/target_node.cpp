@@ -1,6 +1,7 @@
 #include "iscsi/target_node.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "iscsi/text_keys.h"
 
@@ -14,12 +15,18 @@ bool iequal(const std::string& a, const std::string& b) {
          });
 }
 
-std::string format_address(const std::string& address, uint16_t port) {
+std::string format_address(const std::string& address, uint16_t port, uint16_t tag) {
   bool v6 = address.find(':') != std::string::npos;
   return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port) + "," +
-         std::to_string(kPortalGroupTag);
+         std::to_string(tag);
 }
 }  // namespace
+
+std::string TargetRegistry::target_port_name(const std::string& iqn) const {
+  char tag[8];
+  std::snprintf(tag, sizeof tag, "%x", unsigned(portal_group_tag_));
+  return iqn + ",t,0x" + tag;
+}
 
 bool TargetNode::allows(const std::string& initiator_name, const std::string& address) const {
   std::lock_guard lock(access_mutex_);
@@ -145,7 +152,7 @@ std::string TargetRegistry::send_targets(const std::string& initiator_name,
     for (const config::Endpoint& p : portals_) {
       bool wildcard = p.address == "0.0.0.0" || p.address == "::";
       append_key(out, "TargetAddress",
-                 format_address(wildcard ? local_address : p.address, p.port));
+                 format_address(wildcard ? local_address : p.address, p.port, portal_group_tag_));
     }
   }
   return out;

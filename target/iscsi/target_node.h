@@ -23,6 +23,7 @@
 
 namespace sharedisk::iscsi {
 
+// The portal group tag without a lun.yaml `gateway` section.
 constexpr uint16_t kPortalGroupTag = 1;
 
 struct LunInfo {
@@ -80,6 +81,16 @@ class TargetRegistry {
   // Swaps the node of the same name for `node`; returns the old one.
   std::shared_ptr<TargetNode> replace(std::shared_ptr<TargetNode> node);
   void set_portals(std::vector<config::Endpoint> portals);
+  // The target portal group tag of every portal (RFC 7143: Login's and
+  // SendTargets' TargetPortalGroupTag): this gateway's target port group
+  // (lun.yaml `gateway: group`), so that the iSCSI target port name
+  // ("iqn,t,0x<tag>") and REPORT TARGET PORT GROUPS name the same group.
+  // Set once at start-up (a reload keeps the gateway section).
+  void set_portal_group_tag(uint16_t tag) { portal_group_tag_ = tag; }
+  uint16_t portal_group_tag() const { return portal_group_tag_; }
+  // The SCSI target port name of `iqn` through this portal group (SPC-4
+  // 7.7.3.5, tag in hex).
+  std::string target_port_name(const std::string& iqn) const;
   // How long a removed node must outlive its removal (logins hold raw pointers).
   void set_retire_delay(std::chrono::seconds delay) { retire_delay_ = delay; }
 
@@ -108,6 +119,7 @@ class TargetRegistry {
   mutable std::vector<Retired> retired_;
   std::chrono::seconds retire_delay_{60};
   std::vector<config::Endpoint> portals_;
+  uint16_t portal_group_tag_ = kPortalGroupTag;
 };
 
 }  // namespace sharedisk::iscsi

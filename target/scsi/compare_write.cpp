@@ -1,7 +1,12 @@
 // COMPARE AND WRITE (SBC-3 5.2) and ORWRITE(16) (5.8): read-modify-write
 // commands that hold their blocks exclusively in the LUN's WriteGate from the
-// read until the write completes, so no other write can interleave.
+// read until the write completes, so no other write can interleave. Where the
+// store compares and writes atomically itself (an RBD image, one sector), a
+// COMPARE AND WRITE is that one request, still inside the gate: the gate
+// orders it against this process's other commands, the store against every
+// other client of the image (the other gateways).
 #include <algorithm>
+#include <cerrno>
 
 #include "scsi/cdb.h"
 #include "scsi/command.h"
@@ -43,9 +48,24 @@ void caw_read_done(Task& task, Lun& lun, int result) {
 }
 const Step kCawRead{caw_read_done};
 
+void caw_native_done(Task& task, Lun& lun, int result) {
+  if (result == -EILSEQ) {
+    lun.gate().leave(task);
+    return fail_info(task, &lun, sense_key::kMiscompare, asc::kMiscompareDuringVerify,
+                     task.io.miscompare_offset);
+  }
+  finish(task, lun, result, true);
+}
+const Step kCawNative{caw_native_done};
+
 void caw_start(Task& task, Lun& lun) {
   if (!lun.gate().enter(task, task.io.offset, task.io.length, true, caw_start)) return;
-  submit_io(task, lun, kCawRead);
+  submit_io(task, lun, task.io.op == blockdev::IoOp::kCompareAndWrite ? kCawNative : kCawRead);
+}
+
+bool store_compares_and_writes(const Lun& lun, uint64_t offset, uint64_t bytes) {
+  const uint32_t max = lun.info().max_compare_and_write;
+  return max != 0 && bytes <= max && offset % max == 0;
 }
 
 // ---- ORWRITE: media |= data-out.
@@ -88,10 +108,17 @@ void cmd_compare_and_write(DeviceImpl&, Lun* lun, Task& task) {
   // The data-out must be exactly the verify and the write instance.
   if (data_out_bytes(task) != 2 * n || task.expected_length != 2 * n)
     return fail_cdb(task, lun, 13);
+  task.work.mode = (cdb[1] & 0x08) ? 1 : 0;
+  if (store_compares_and_writes(*lun, lba << shift, n)) {
+    prepare_rw(task, blockdev::IoOp::kCompareAndWrite, task.buffer.data(), lba << shift, n,
+               task.work.mode != 0);
+    task.iov[1] = {task.buffer.data() + n, n};
+    task.io.iovcnt = 2;
+    return caw_start(task, *lun);
+  }
   uint8_t* media = aux_buffer(task, n);
   if (media == nullptr)
     return fail(task, lun, sense_key::kHardwareError, asc::kInternalTargetFailure);
-  task.work.mode = (cdb[1] & 0x08) ? 1 : 0;
   prepare_rw(task, blockdev::IoOp::kRead, media, lba << shift, n);
   caw_start(task, *lun);
 }

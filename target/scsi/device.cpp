@@ -1,9 +1,11 @@
 // Device: the LUN table, I_T nexuses, and the dispatch every command passes:
 // LUN lookup -> unit attention -> opcode table -> reservation check -> handler.
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <stdexcept>
 
 #include "scsi/command.h"
@@ -254,11 +256,13 @@ Nexus* DeviceImpl::attach(const std::string& initiator_port, const std::string& 
   uint16_t rtpi = alua_.local_port(relative_target_port);
   if (rtpi == 0) rtpi = relative_target_port;
   (void)target_port_group;
-  // With peers, each gateway is its own SCSI target port, even though every
-  // gateway's transport names its portal group alike: its group becomes the
+  // With peers, each gateway is its own SCSI target port: its group is the
   // tag in the target port name ("iqn...,t,0x<group>"), so that the same
   // initiator port through two gateways is two I_T nexuses (two
-  // registrations) in the reservation state they share.
+  // registrations) in the reservation state they share. The iSCSI transport
+  // already names its portal group by this group (TargetRegistry::
+  // portal_group_tag, also the Login and SendTargets TargetPortalGroupTag);
+  // a caller that names another tag gets the group's here.
   std::string port = target_port;
   if (size_t at = port.rfind(",t,0x"); alua_.has_peers() && at != std::string::npos) {
     char tag[8];
@@ -320,6 +324,24 @@ void DeviceImpl::announce_lun_reset(uint64_t number, std::function<void()> done)
   PrEffects e;
   e.reset_asc = asc::kBusDeviceResetFunctionOccurred;
   lun->reservations().announce_async(std::move(e), std::move(done));
+}
+
+void DeviceImpl::announce_target_reset(std::function<void()> done) {
+  std::vector<Lun*> shared;
+  for (Lun* l : all_luns())
+    if (l->reservations().shared()) shared.push_back(l);
+  if (shared.empty()) return done();
+  // done() once every shared LUN's announcement is acknowledged (the store
+  // threads may finish in any order).
+  auto left = std::make_shared<std::atomic<size_t>>(shared.size());
+  auto all_done = std::make_shared<std::function<void()>>(std::move(done));
+  for (Lun* l : shared) {
+    PrEffects e;
+    e.reset_asc = asc::kScsiBusResetOccurred;  // what target_reset() gives this gateway's nexuses
+    l->reservations().announce_async(std::move(e), [left, all_done] {
+      if (left->fetch_sub(1) == 1) (*all_done)();
+    });
+  }
 }
 
 void DeviceImpl::target_reset(Nexus* from) {

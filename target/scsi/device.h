@@ -168,6 +168,10 @@ class Device {
     (void)lun;
     done();
   }
+  // The same for a TARGET WARM RESET or TARGET COLD RESET: every LUN whose
+  // state is shared is reset on the other gateways (tasks aborted, 29/02 to
+  // their nexuses); done() runs once all of them have.
+  virtual void announce_target_reset(std::function<void()> done) { done(); }
   virtual void target_reset(Nexus* from) = 0;
 
   // The control mode page of LUN `lun`, as MODE SELECT left it. Unknown

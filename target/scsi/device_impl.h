@@ -50,6 +50,7 @@ class DeviceImpl final : public Device {
   bool has_lun(uint64_t lun) const override { return find_lun(lun) != nullptr; }
   void lun_reset(Nexus* from, uint64_t lun) override;
   void announce_lun_reset(uint64_t lun, std::function<void()> done) override;
+  void announce_target_reset(std::function<void()> done) override;
   void target_reset(Nexus* from) override;
   bool idle() const override;
   ControlMode control_mode(uint64_t lun) const override {

@@ -119,7 +119,8 @@ void Lun::ua_add_others(const Nexus* except, uint16_t asc_ascq) {
 
 void Lun::ua_add_port(const std::string& initiator, const std::string& target, uint16_t asc_ascq) {
   for (const Nexus* n : nexuses())
-    if (n->initiator_port() == initiator && (target.empty() || n->target_port() == target))
+    if (initiator_matches(initiator, n->initiator_port()) &&
+        (target.empty() || n->target_port() == target))
       ua_add(n, asc_ascq);
 }
 

@@ -1,5 +1,5 @@
-// PERSISTENT RESERVE IN / OUT (SPC-4 6.15, 6.16, 5.13): all service actions
-// and ALL_TG_PT (not SPEC_I_PT), all six reservation types, APTPL through
+// PERSISTENT RESERVE IN / OUT (SPC-4 6.15, 6.16, 5.13): all service actions,
+// ALL_TG_PT and SPEC_I_PT (iSCSI TransportIDs), all six reservation types, APTPL through
 // the ReservationStore. Registrations are per I_T nexus (initiator port name,
 // target port name), so they survive reconnects and restarts. With a shared
 // store (several gateways) the change runs on the store's thread and every
@@ -41,12 +41,13 @@ const std::string& tgt(const Task& t) {
   return t.nexus ? t.nexus->target_port() : kNone;
 }
 
-// iSCSI TransportID (SPC-4 7.6.4.6) of an initiator port name "iqn...,i,0x<isid>".
+// iSCSI TransportID (SPC-4 7.6.4.6) of an initiator port name "iqn...,i,0x<isid>"
+// (format 01b) or of an initiator device name registered without ISID (00b).
 uint32_t transport_id(uint8_t* p, const std::string& initiator) {
   uint32_t n = static_cast<uint32_t>(std::min<size_t>(initiator.size(), 220));
   uint32_t len = std::max<uint32_t>((n + 1 + 3) & ~3u, 20);
   std::fill(p, p + 4 + len, 0);
-  p[0] = 0x45;  // format 01b (with ISID), protocol 5 (iSCSI)
+  p[0] = initiator.find(",i,0x") != std::string::npos ? 0x45 : 0x05;  // format, protocol 5
   put_be16(p + 2, static_cast<uint16_t>(len));
   std::copy(initiator.begin(), initiator.begin() + n, p + 4);
   return 4 + len;
@@ -84,7 +85,7 @@ void cmd_persistent_reserve_in(DeviceImpl&, Lun* lun, Task& task) {
         break;
       case 2:  // REPORT CAPABILITIES
         put_be16(d, 8);
-        d[2] = 0x10 | 0x04 | (ptpl ? 0x01 : 0);   // CRH, ATP_C, PTPL_C
+        d[2] = 0x10 | 0x08 | 0x04 | (ptpl ? 0x01 : 0);  // CRH, SIP_C, ATP_C, PTPL_C
         d[3] = 0x80 | (s.aptpl ? 0x01 : 0);       // TMV, PTPL_A
         d[4] = 0x80 | 0x40 | 0x20 | 0x08 | 0x02;  // WR_EX_AR EX_AC_RO WR_EX_RO EX_AC WR_EX
         d[5] = 0x01;                              // EX_AC_AR
@@ -124,6 +125,9 @@ struct PrOut {
   // ALL_TG_PT: every target port of the device (this gateway's and its
   // peers'), as (target port name, relative target port identifier).
   std::vector<std::pair<std::string, uint16_t>> all_ports;
+  // SPEC_I_PT: the initiators its TransportIDs name (port or device names,
+  // parse_spec_i_pt), registered together with the requesting nexus.
+  std::vector<std::string> spec_i;
   std::vector<uint8_t> params;  // the parameter list (REGISTER AND MOVE reads its TransportID)
   enum class Out { kGood, kConflict, kInvalidRelease, kBadParam, kBadType } out = Out::kGood;
   PrEffects effects;
@@ -161,12 +165,14 @@ bool change_state(PrOut& c, PrState& s) {
   Out& out = c.out;
 
   PrRegistration* mine = nullptr;
+  auto is_me = [&](const PrRegistration& r) {
+    return r.target == me_t && initiator_matches(r.initiator, me_i);
+  };
   for (auto& r : s.registrations)
-    if (r.initiator == me_i && r.target == me_t) mine = &r;
+    if (is_me(r)) mine = &r;
   auto others_registered = [&](uint16_t asc_code) {
     for (const auto& r : s.registrations)
-      if (!(r.initiator == me_i && r.target == me_t))
-        uas.push_back({r.initiator, r.target, asc_code});
+      if (!is_me(r)) uas.push_back({r.initiator, r.target, asc_code});
   };
   auto release = [&](bool notify) {
     if (notify && registrants_type(s.type)) others_registered(asc::kReservationsReleased);
@@ -176,16 +182,51 @@ bool change_state(PrOut& c, PrState& s) {
   };
   auto unregister = [&](const std::string& i, const std::string& t) {
     bool was_holder = s.is_holder(i, t) && !all_registrants(s.type);
-    s.registrations.erase(
-        std::remove_if(s.registrations.begin(), s.registrations.end(),
-                       [&](const PrRegistration& r) { return r.initiator == i && r.target == t; }),
-        s.registrations.end());
+    s.registrations.erase(std::remove_if(s.registrations.begin(), s.registrations.end(),
+                                         [&](const PrRegistration& r) {
+                                           return r.target == t &&
+                                                  initiator_matches(r.initiator, i);
+                                         }),
+                          s.registrations.end());
     if (was_holder || (all_registrants(s.type) && s.registrations.empty())) release(true);
   };
 
   switch (sa) {
     case 0:  // REGISTER
     case 6:  // REGISTER AND IGNORE EXISTING KEY
+      if (!c.spec_i.empty()) {
+        // SPEC_I_PT (SPC-4 5.13.7): only from an unregistered I_T nexus; it
+        // and every named initiator on this target port (every target port
+        // with ALL_TG_PT) are registered with the key, all or none.
+        if (mine != nullptr) {
+          out = key != mine->key ? Out::kConflict : Out::kBadParam;
+          return false;
+        }
+        if (key != 0) {
+          out = Out::kConflict;
+          return false;
+        }
+        if (sa_key == 0) return false;
+        std::vector<std::pair<std::string, uint16_t>> ports = c.all_ports;
+        if (ports.empty()) ports.emplace_back(me_t, c.rtpi);
+        std::vector<std::string> who{me_i};
+        for (const std::string& i : c.spec_i)
+          if (!initiator_matches(i, me_i) && !initiator_matches(me_i, i)) who.push_back(i);
+        for (const std::string& i : who)
+          for (const auto& [port, port_rtpi] : ports)
+            for (const auto& r : s.registrations)
+              if (r.target == port &&
+                  (initiator_matches(r.initiator, i) || initiator_matches(i, r.initiator))) {
+                out = Out::kBadParam;  // a named I_T nexus is registered already
+                return false;
+              }
+        for (const std::string& i : who)
+          for (const auto& [port, port_rtpi] : ports)
+            s.registrations.push_back({i, port, port_rtpi, sa_key});
+        s.aptpl = c.aptpl;
+        ++s.generation;
+        return true;
+      }
       if (!c.all_ports.empty()) {
         // ALL_TG_PT: the key is checked on the requesting nexus, then set
         // (or removed) for this initiator port on every target port.
@@ -197,7 +238,7 @@ bool change_state(PrOut& c, PrState& s) {
         for (const auto& [port, port_rtpi] : c.all_ports) {
           PrRegistration* r = nullptr;
           for (auto& x : s.registrations)
-            if (x.initiator == me_i && x.target == port) r = &x;
+            if (x.target == port && initiator_matches(x.initiator, me_i)) r = &x;
           if (sa_key == 0) {
             if (r != nullptr) unregister(me_i, port);
           } else if (r != nullptr) {
@@ -285,7 +326,7 @@ bool change_state(PrOut& c, PrState& s) {
       size_t removed = 0;
       std::vector<PrRegistration> keep;
       for (auto& r : s.registrations) {
-        bool self = r.initiator == me_i && r.target == me_t;
+        bool self = is_me(r);
         bool match = (holder_preempted && all_registrants(s.type) && sa_key == 0)
                          ? !self
                          : r.key == sa_key && !self;
@@ -403,8 +444,8 @@ void apply_pr_effects(DeviceImpl& dev, Lun& lun, const PrEffects& e, Task* by,
   for (const Nexus* n : lun.nexuses()) {
     if (by != nullptr && n == by->nexus) continue;
     for (const auto& u : e.attentions)
-      if (u.asc == asc::kRegistrationsPreempted && n->initiator_port() == u.initiator &&
-          n->target_port() == u.target)
+      if (u.asc == asc::kRegistrationsPreempted &&
+          initiator_matches(u.initiator, n->initiator_port()) && n->target_port() == u.target)
         victims.push_back(const_cast<Nexus*>(n));
   }
   if (victims.empty()) return done();
@@ -413,6 +454,55 @@ void apply_pr_effects(DeviceImpl& dev, Lun& lun, const PrEffects& e, Task* by,
   dev.task_aborter()->abort_nexus_tasks_for_peer(victims, lun.number(), std::move(done));
 }
 
+namespace {
+
+// The TransportIDs of a SPEC_I_PT parameter list (SPC-4 6.16.3): iSCSI only,
+// format 00b (initiator device name) or 01b (port name with ",i,0x<ISID>",
+// the ISID as this target spells it). 0 when good, else the sense: PARAMETER
+// LIST LENGTH ERROR when the list does not fit the parameter data, INVALID
+// FIELD IN PARAMETER LIST (`*field` the byte) for a TransportID we refuse.
+uint16_t parse_spec_i_pt(const uint8_t* p, uint32_t param_len, std::vector<std::string>* out,
+                         uint16_t* field) {
+  if (param_len < 28) return asc::kParameterListLengthError;
+  const uint32_t tid_len = get_be32(p + 24);
+  if (tid_len > param_len - 28) return asc::kParameterListLengthError;
+  const uint32_t end = 28 + tid_len;
+  for (uint32_t at = 28; at < end;) {
+    *field = static_cast<uint16_t>(std::min<uint32_t>(at, 0xFFFF));
+    if (end - at < 4) return asc::kParameterListLengthError;
+    const uint32_t len = get_be16(p + at + 2);
+    if (len > end - at - 4) return asc::kParameterListLengthError;  // truncated
+    const uint8_t format = p[at] >> 6;
+    if ((p[at] & 0x0F) != 5 || format > 1 || len < 4 || len % 4 != 0)
+      return asc::kInvalidFieldInParameterList;
+    const char* name = reinterpret_cast<const char*>(p + at + 4);
+    std::string id(name, strnlen(name, len));
+    if (id.size() == len) return asc::kInvalidFieldInParameterList;  // not NUL-terminated
+    size_t sep = id.find(",i,0x");
+    if (format == 0) {
+      if (id.empty() || id.find(',') != std::string::npos) return asc::kInvalidFieldInParameterList;
+    } else {
+      // The ISID: 12 hex digits at most, normalized to this target's "%012llx".
+      const std::string hex = sep == std::string::npos ? "" : id.substr(sep + 5);
+      if (sep == 0 || hex.empty() || hex.size() > 12 ||
+          hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+        return asc::kInvalidFieldInParameterList;
+      char isid[16];
+      std::snprintf(isid, sizeof isid, "%012llx", std::stoull(hex, nullptr, 16));
+      id = id.substr(0, sep + 5) + isid;
+    }
+    if (std::find(out->begin(), out->end(), id) == out->end()) out->push_back(std::move(id));
+    at += 4 + len;
+  }
+  if (out->empty()) {
+    *field = 24;
+    return asc::kInvalidFieldInParameterList;
+  }
+  return 0;
+}
+
+}  // namespace
+
 void cmd_persistent_reserve_out(DeviceImpl& dev, Lun* lun, Task& task) {
   const uint8_t* cdb = task.cdb;
   uint8_t sa = cdb[1] & 0x1F;
@@ -420,14 +510,24 @@ void cmd_persistent_reserve_out(DeviceImpl& dev, Lun* lun, Task& task) {
   uint32_t param_len = get_be32(cdb + 5);
   task.transfer_length = param_len;
   if (sa > 7) return fail_cdb(task, lun, 1, 4);
-  if (sa != 7 && param_len != 24)
-    return fail(task, lun, sense_key::kIllegalRequest, asc::kParameterListLengthError);
   if (param_len < 24 || data_out_bytes(task) < param_len)
     return fail(task, lun, sense_key::kIllegalRequest, asc::kParameterListLengthError);
   const uint8_t* p = task.buffer.data();
   uint8_t flags = p[20];
   bool aptpl = flags & 0x01;
-  if (sa != 7 && (flags & 0x08)) return fail_param(task, lun, 20, 3);  // SPEC_I_PT
+  // SPEC_I_PT: REGISTER only (SPC-4 6.16.3); its list follows the 24 bytes.
+  const bool spec_i_pt = sa != 7 && (flags & 0x08);
+  if (spec_i_pt && sa != 0) return fail_param(task, lun, 20, 3);
+  if (sa != 7 && !spec_i_pt && param_len != 24)
+    return fail(task, lun, sense_key::kIllegalRequest, asc::kParameterListLengthError);
+  std::vector<std::string> spec_i;
+  if (spec_i_pt) {
+    uint16_t field = 24;
+    if (uint16_t bad = parse_spec_i_pt(p, param_len, &spec_i, &field); bad != 0) {
+      if (bad == asc::kInvalidFieldInParameterList) return fail_param(task, lun, field);
+      return fail(task, lun, sense_key::kIllegalRequest, bad);
+    }
+  }
   // ALL_TG_PT counts for REGISTER (AND IGNORE EXISTING KEY) only (SPC-4 6.16.3).
   bool all_tg_pt = (sa == 0 || sa == 6) && (flags & 0x04);
   if (aptpl && !lun->reservations().persistence_supported() && (sa == 0 || sa == 6 || sa == 7))
@@ -450,6 +550,7 @@ void cmd_persistent_reserve_out(DeviceImpl& dev, Lun* lun, Task& task) {
   c->me_t = tgt(task);
   c->rtpi = task.nexus ? task.nexus->relative_target_port() : uint16_t(0);
   c->params.assign(p, p + param_len);
+  c->spec_i = std::move(spec_i);
   if (all_tg_pt) c->all_ports = target_ports(dev, c->me_t, c->rtpi);
 
   ReservationStore& store = lun->reservations();

@@ -14,9 +14,18 @@
 
 namespace sharedisk::scsi {
 
+bool initiator_matches(const std::string& registered, const std::string& port) {
+  if (registered == port) return true;
+  // A device name (no ",i,0x") covers "<name>,i,0x<isid>".
+  return port.size() > registered.size() + 5 &&
+         port.compare(0, registered.size(), registered) == 0 &&
+         port.compare(registered.size(), 5, ",i,0x") == 0 &&
+         registered.find(",i,0x") == std::string::npos;
+}
+
 const PrRegistration* PrState::find(const std::string& initiator, const std::string& target) const {
   for (const auto& r : registrations)
-    if (r.initiator == initiator && r.target == target) return &r;
+    if (r.target == target && initiator_matches(r.initiator, initiator)) return &r;
   return nullptr;
 }
 
@@ -25,7 +34,7 @@ bool PrState::is_holder(const std::string& initiator, const std::string& target)
   if (type == pr_type::kWriteExclusiveAllRegistrants ||
       type == pr_type::kExclusiveAccessAllRegistrants)
     return find(initiator, target) != nullptr;
-  return holder_initiator == initiator && holder_target == target;
+  return holder_target == target && initiator_matches(holder_initiator, initiator);
 }
 
 std::string serialize_pr_state(const PrState& s) {

@@ -34,12 +34,20 @@ constexpr uint8_t kExclusiveAccessAllRegistrants = 8;
 }  // namespace pr_type
 
 struct PrRegistration {
-  std::string initiator;  // initiator port name ("iqn...,i,0x<isid>")
-  std::string target;     // target port name ("iqn...,t,0x<tpgt>")
-  uint16_t rtpi = 0;      // relative target port identifier
+  // Initiator port name ("iqn...,i,0x<isid>"), or an iSCSI initiator device
+  // name without ISID ("iqn..."), registered through a SPEC_I_PT TransportID
+  // of format 00b: it stands for every initiator port of that device
+  // (initiator_matches).
+  std::string initiator;
+  std::string target;  // target port name ("iqn...,t,0x<tpgt>")
+  uint16_t rtpi = 0;   // relative target port identifier
   uint64_t key = 0;
   bool operator==(const PrRegistration&) const = default;
 };
+
+// Does a registration's `registered` initiator (port or device name) cover
+// the initiator port `port`?
+bool initiator_matches(const std::string& registered, const std::string& port);
 
 struct PrState {
   uint32_t generation = 0;

@@ -20,7 +20,10 @@
 // this gateway may have missed a change: the store is stale, media commands
 // are refused with NOT READY / LOGICAL UNIT IS IN PROCESS OF BECOMING READY
 // (which initiators retry), and a keeper thread re-watches and re-reads the
-// object until the state is known again.
+// object until the state is known again. The unit attentions the missed
+// notifications carried are then derived from the difference between the
+// state this gateway last knew and the one it read (missed_effects), and
+// queued on its nexuses before media access is allowed again.
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -34,6 +37,7 @@
 
 #include "blockdev/rados_object.h"
 #include "scsi/reservations.h"
+#include "scsi/sense.h"
 
 namespace sharedisk::scsi {
 
@@ -98,6 +102,38 @@ bool decode_pr_notify(const std::string& text, uint64_t* version, PrState* s, Pr
 
 namespace {
 
+bool registrants_type(uint8_t t) {
+  return t >= pr_type::kWriteExclusiveRegistrantsOnly &&
+         t <= pr_type::kExclusiveAccessAllRegistrants;
+}
+
+// What changes from `before` to `now` did to the registrants, as the unit
+// attentions the changes' own notifications carried (persistent_reserve.cpp):
+// a registration gone -> REGISTRATIONS PREEMPTED (2A/05), or RESERVATIONS
+// PREEMPTED (2A/03) when none is left of several (a CLEAR); a registrants-only
+// or all-registrants reservation gone (or moved to another holder) ->
+// RESERVATIONS RELEASED (2A/04) to the remaining registrants but its holder.
+// A registration its own initiator removed also gives 2A/05 here: the state
+// does not say who removed it.
+PrEffects missed_effects(const PrState& before, const PrState& now) {
+  PrEffects e;
+  const bool cleared = now.registrations.empty() && before.registrations.size() > 1;
+  const bool released =
+      registrants_type(before.type) &&
+      (now.type != before.type || now.holder_initiator != before.holder_initiator ||
+       now.holder_target != before.holder_target);
+  for (const PrRegistration& r : before.registrations) {
+    if (now.find(r.initiator, r.target) == nullptr)
+      e.attentions.push_back(
+          {r.initiator, r.target,
+           cleared ? asc::kReservationsPreempted : asc::kRegistrationsPreempted});
+    else if (released &&
+             !(r.initiator == before.holder_initiator && r.target == before.holder_target))
+      e.attentions.push_back({r.initiator, r.target, asc::kReservationsReleased});
+  }
+  return e;
+}
+
 class SharedReservationStore final : public ReservationStore,
                                      public blockdev::SharedObject::Watcher {
  public:
@@ -150,12 +186,19 @@ class SharedReservationStore final : public ReservationStore,
       known = !stale_.load(std::memory_order_relaxed);
     }
     // A stale cache may be missing answered changes: decide on the object.
-    if (!known && reload_into(&next, &version) < 0) return false;
+    if (!known) {
+      if (reload_into(&next, &version) < 0) return false;
+      catch_up(next);
+    }
     for (int attempt = 0; attempt < 32; ++attempt) {
       if (!fn(next)) return true;
       int rc = obj_->write(version, encode_state(next));
       if (rc == 0) {
         install(version + 1, next);
+        if (!known) {  // its own effects are applied by the caller
+          std::lock_guard lock(mutex_);
+          before_stale_ = next;
+        }
         static const PrEffects kNone;
         rc = obj_->notify(encode_pr_notify(version + 1, next, effects ? *effects : kNone),
                           o_.notify_timeout_ms);
@@ -171,6 +214,7 @@ class SharedReservationStore final : public ReservationStore,
       }
       // Another gateway changed it first: run fn again on its state.
       if (reload_into(&next, &version) < 0) return false;
+      if (!known) catch_up(next);
     }
     warn("gave up changing " + obj_->name() + ": it kept changing");
     return false;
@@ -274,6 +318,7 @@ class SharedReservationStore final : public ReservationStore,
   void mark_stale() {
     {
       std::lock_guard lock(mutex_);
+      if (!stale_.load(std::memory_order_relaxed)) before_stale_ = state_;
       stale_.store(true, std::memory_order_release);
       publish_locked();
     }
@@ -295,6 +340,22 @@ class SharedReservationStore final : public ReservationStore,
     return reload_into(&s, &v);
   }
 
+  // After a read while stale: the unit attentions of the changes this
+  // gateway's watch missed since it was last current, queued on its nexuses.
+  void catch_up(const PrState& now) {
+    PrEffects missed;
+    {
+      std::lock_guard lock(mutex_);
+      missed = missed_effects(before_stale_, now);
+      before_stale_ = now;
+    }
+    if (missed.empty()) return;
+    warn("delivering " + std::to_string(missed.attentions.size()) +
+         " unit attention(s) of changes to " + obj_->name() + " missed while stale");
+    std::lock_guard lock(peer_mutex_);
+    if (peer_) peer_(missed, [] {});
+  }
+
   // Keeps the watch healthy; re-watches and re-reads when it broke.
   void keep() {
     std::unique_lock lock(thread_mutex_);
@@ -311,8 +372,11 @@ class SharedReservationStore final : public ReservationStore,
           mark_stale();
         }
       }
+      PrState now;
+      uint64_t version = 0;
       if (stale_.load(std::memory_order_acquire) && obj_->watch(this, o_.watch_timeout_s) == 0 &&
-          reload() == 0) {
+          reload_into(&now, &version) == 0) {
+        catch_up(now);
         std::lock_guard state_lock(mutex_);
         stale_.store(false, std::memory_order_release);
         publish_locked();
@@ -350,6 +414,7 @@ class SharedReservationStore final : public ReservationStore,
   PrState state_;
   uint64_t version_ = 0;
   std::atomic<bool> stale_{false};
+  PrState before_stale_;              // while stale: the state last known (catch_up)
   std::atomic<bool> blocked_{false};  // stale or reserved
 
   std::mutex update_mutex_;  // one change at a time from this gateway

@@ -313,6 +313,58 @@ TEST_F(RbdDaemon, WriteSameIsOneNativeRequest) {
   c().rbd({"rm", "rbd/wsame"});
 }
 
+// COMPARE AND WRITE of one 512-byte block is one rbd_aio_compare_and_write
+// (the OSD compares and writes atomically, against other gateways too); a
+// miscompare leaves the block as it was and answers MISCOMPARE. Two blocks
+// are beyond what Ceph 16 compares: read and write inside the write gate.
+TEST_F(RbdDaemon, CompareAndWriteOfOneBlockIsOneNativeRequest) {
+  Served x;
+  ASSERT_NO_FATAL_FAILURE(serve_new_image(&x, "caw", 8, 15));
+  iscsi_context* s = x.s.get();
+  std::vector<uint8_t> a = pattern(512, 71), b = pattern(512, 72), zero(512, 0);
+  auto caw = [&](uint64_t lba, std::vector<uint8_t> verify, const std::vector<uint8_t>& write) {
+    verify.insert(verify.end(), write.begin(), write.end());
+    return iscsi_compareandwrite_sync(s, 1, lba, verify.data(), uint32_t(verify.size()), 512, 0, 0,
+                                      0, 0, 0);
+  };
+  auto requests_since = [&](uint64_t before) {
+    uint64_t sent = 0;
+    for (auto end = Clock::now() + std::chrono::seconds(2);
+         (sent = rbd_requests(x.d) - before) == 0 && Clock::now() < end;)
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return sent;
+  };
+  uint64_t before = rbd_requests(x.d);
+  scsi_task* t = caw(9, zero, a);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  scsi_free_scsi_task(t);
+  EXPECT_EQ(requests_since(before), 1u) << "one block: one librbd request";
+  // Compared against zeroes again: the block holds `a` now.
+  t = caw(9, zero, b);
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(t->status, SCSI_STATUS_CHECK_CONDITION);
+  EXPECT_EQ(t->sense.key, SCSI_SENSE_MISCOMPARE);
+  EXPECT_EQ(t->sense.ascq, 0x1D00);
+  scsi_free_scsi_task(t);
+  // Two blocks: emulated, and still right.
+  std::vector<uint8_t> two = a, ab = a;
+  two.insert(two.end(), zero.begin(), zero.end());  // blocks 9 and 10 hold a, 0
+  ab.insert(ab.end(), b.begin(), b.end());
+  t = caw(9, two, ab);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  scsi_free_scsi_task(t);
+  t = iscsi_read16_sync(s, 1, 8, 4 * 512, 512, 0, 0, 0, 0, 0);
+  ASSERT_TRUE(scsi_ok(t));
+  EXPECT_EQ(std::memcmp(t->datain.data, zero.data(), 512), 0);
+  EXPECT_EQ(std::memcmp(t->datain.data + 512, a.data(), 512), 0);
+  EXPECT_EQ(std::memcmp(t->datain.data + 1024, b.data(), 512), 0);
+  EXPECT_EQ(std::memcmp(t->datain.data + 1536, zero.data(), 512), 0);
+  scsi_free_scsi_task(t);
+  x.s.reset();
+  EXPECT_EQ(x.d.stop(), 0);
+  c().rbd({"rm", "rbd/caw"});
+}
+
 // Reload adds an RBD LUN (opened before anything changes) and removes it.
 TEST_F(RbdDaemon, ReloadAddsAndRemovesAnRbdLun) {
   ASSERT_EQ(c().rbd({"create", "--size", "32", "rbd/second"}), 0);
@@ -399,6 +451,39 @@ TEST_F(RbdDaemon, ResizedImageReportsCapacityChangedAndServesTheNewBlocks) {
   s.reset();
   EXPECT_EQ(d.stop(), 0);
   c().rbd({"rm", "rbd/grow"});
+}
+
+// SIGTERM while the cluster does not answer: closing the image cannot finish
+// (librbd would release the exclusive lock through the OSD), so the daemon
+// leaves without closing it 10 s after its last connection closed, with exit
+// status 1 and a line that says why; what was acknowledged is in the image.
+TEST_F(RbdDaemon, StopEndsInBoundedTimeWhenTheClusterStopsAnswering) {
+  Served x;
+  // The default rbd_timeout: closing would wait it out step after step.
+  ASSERT_NO_FATAL_FAILURE(serve_new_image(&x, "gone", 16, 20));
+  std::vector<uint8_t> a = pattern(8192, 51);
+  scsi_task* t = iscsi_write16_sync(x.s.get(), 1, 16, a.data(), 8192, 512, 0, 0, 1, 0, 0);
+  ASSERT_TRUE(scsi_ok(t)) << outcome(t);
+  scsi_free_scsi_task(t);
+  x.s.reset();
+  ASSERT_EQ(c().control("stop-osd"), 0);
+  const auto t0 = Clock::now();
+  const int code = x.d.stop();  // SIGTERM; SIGKILL after 20 s
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+  ASSERT_EQ(c().control("start-osd"), 0);
+  std::printf("SIGTERM with the OSD stopped: exit %d after %lld ms\n", code,
+              static_cast<long long>(ms));
+  EXPECT_TRUE(code == 0 || code == 1) << "exit status " << code << " (-9: it had to be killed)";
+  EXPECT_LT(ms, 15000);
+  if (code == 1) {
+    EXPECT_NE(read_file(x.d.log_path()).find("exiting without closing it"), std::string::npos);
+  }
+  std::string out = x.dir.file("gone.img");
+  ASSERT_EQ(c().rbd({"export", "rbd/gone", out}), 0) << read_file(c().file("rbd.out"));
+  std::string img = read_file(out);
+  ASSERT_EQ(img.size(), 16u << 20);
+  EXPECT_EQ(std::memcmp(img.data() + 16 * 512, a.data(), a.size()), 0);
+  c().rbd({"rm", "rbd/gone"});
 }
 
 // The OSD stops under I/O: a write the cluster cannot answer fails after

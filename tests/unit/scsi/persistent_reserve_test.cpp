@@ -63,6 +63,59 @@ TEST_F(Pr, RegisterReserveConflictsAndRelease) {
   EXPECT_EQ(h.run(cdb10(0x2A, 0, 1), 512, pattern(512, 1), b).status, status::kGood);
 }
 
+// REGISTER with SPEC_I_PT on the local store: b's port (format 01b, its ISID
+// spelled with fewer digits) and c's device (format 00b) are registered with
+// the requester's key in one command; refusals change nothing.
+TEST_F(Pr, SpecIPtRegistersNamedInitiators) {
+  // Named as the iSCSI transport names initiator ports (12 ISID digits).
+  Nexus* e = h.dev->attach("iqn.x:e,i,0x000000000005", "iqn.2019-02.lb2:odcfs2,t,0x1", 1, 1);
+  Nexus* c = h.dev->attach("iqn.x:c,i,0x3", "iqn.2019-02.lb2:odcfs2,t,0x1", 1, 1);
+  h.clear_ua(e);
+  h.clear_ua(c);
+  auto tid = [](const std::string& name, uint8_t format) {
+    std::vector<uint8_t> t(4 + 20, 0);
+    t[0] = uint8_t(format << 6 | 5);
+    t[3] = 20;
+    std::copy(name.begin(), name.end(), t.begin() + 4);
+    return t;
+  };
+  auto spec = [&](uint64_t key, std::vector<std::vector<uint8_t>> ids, Nexus* n = nullptr,
+                  uint64_t res_key = 0) {
+    std::vector<uint8_t> p = prout_data(res_key, key);
+    p[20] = 0x08;
+    p.resize(28);
+    for (auto& id : ids) p.insert(p.end(), id.begin(), id.end());
+    uint32_t len = uint32_t(p.size() - 28);
+    p[27] = uint8_t(len);
+    std::vector<uint8_t> cdb = prout_cdb(0, 0);
+    cdb[8] = uint8_t(p.size());
+    return h.run(cdb, uint32_t(p.size()), p, n);
+  };
+  // A protocol other than iSCSI, and a missing NUL: refused, nothing registered.
+  auto bad = tid("iqn.x:e,i,0x5", 1);
+  bad[0] = 0x46;  // SAS
+  EXPECT_EQ(spec(0xA, {bad}).asc, 0x26);
+  auto unterminated = tid("iqn.x:e,i,0x00000005", 1);  // 20 bytes, no NUL
+  EXPECT_EQ(spec(0xA, {unterminated}).asc, 0x26);
+  EXPECT_EQ(in(0).data[7], 0);
+  ASSERT_EQ(spec(0xA, {tid("iqn.x:e,i,0x5", 1), tid("iqn.x:c", 0)}).status, status::kGood);
+  EXPECT_EQ(in(0).data[7], 24);  // three registrations
+  // e (by port) reserves with the key; c (by device name) is a registrant.
+  ASSERT_EQ(out(1, pr_type::kWriteExclusiveRegistrantsOnly, 0xA, 0, e), status::kGood);
+  EXPECT_EQ(h.run(cdb10(0x2A, 0, 1), 512, pattern(512, 2), c).status, status::kGood);
+  // SPEC_I_PT from a registered nexus, or naming a registered one: refused.
+  EXPECT_EQ(spec(0xA, {tid("iqn.x:d,i,0x4", 1)}, e, 0xA).asc, 0x26);
+  Nexus* d = h.dev->attach("iqn.x:d,i,0x4", "iqn.2019-02.lb2:odcfs2,t,0x1", 1, 1);
+  h.clear_ua(d);
+  EXPECT_EQ(spec(0xD, {tid("iqn.x:c,i,0x9", 1)}, d).asc, 0x26);
+  EXPECT_EQ(in(0).data[7], 24);
+  EXPECT_EQ(h.run(cdb10(0x2A, 0, 1), 512, pattern(512, 2), d).status, status::kReservationConflict);
+  EXPECT_EQ(h.run(cdb10(0x2A, 0, 1), 512, pattern(512, 2), b).status, status::kReservationConflict);
+  h.dev->detach(d);
+  h.dev->detach(c);
+  h.dev->detach(e);
+}
+
 TEST_F(Pr, RegistrantsOnlyAndPreemptAndClear) {
   Nexus* c = h.dev->attach("iqn.x:c,i,0x3", "iqn.2019-02.lb2:odcfs2,t,0x1", 1, 1);
   h.clear_ua(c);
