@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang and runs each for a bounded time.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default 20 s; all targets)
-# Targets: pdu, text, login, cdb, stream, window (tests/fuzz/fuzz_<name>.cpp). Each run starts
+# Targets: pdu, text, login, cdb, stream, window, engine (tests/fuzz/fuzz_<name>.cpp). Each run starts
 # from the seed corpus tests/fuzz/corpus/<name>/ (read only) and a scratch
 # corpus in the build directory. Exits non-zero when a target crashes, leaks,
 # hangs or trips ASan/UBSan; the reproducer is left in build-fuzz/artifacts/.
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(pdu text login cdb stream window)
+[ ${#targets[@]} -gt 0 ] || targets=(pdu text login cdb stream window engine)
 build=${SHAREDISK_FUZZ_BUILD:-build-fuzz}
 jobs=${JOBS:-2}
 

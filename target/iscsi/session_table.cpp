@@ -7,8 +7,8 @@
 namespace sharedisk::iscsi {
 
 uint16_t SessionTable::admit(const SessionKey& key, uint16_t requested_tsih,
-                             std::weak_ptr<Connection> conn, std::shared_ptr<Connection>* replaced,
-                             uint16_t* status) {
+                             std::weak_ptr<ConnectionEngine> conn,
+                             std::shared_ptr<ConnectionEngine>* replaced, uint16_t* status) {
   std::lock_guard lock(mutex_);
   auto same = std::find_if(entries_.begin(), entries_.end(), [&](const Entry& e) {
     return e.key.isid == key.isid && e.key.initiator == key.initiator && e.key.target == key.target;
@@ -40,12 +40,12 @@ uint16_t SessionTable::admit(const SessionKey& key, uint16_t requested_tsih,
   return tsih;
 }
 
-void SessionTable::remove(uint16_t tsih, const Connection* conn) {
+void SessionTable::remove(uint16_t tsih, const ConnectionEngine* conn) {
   std::lock_guard lock(mutex_);
   std::erase_if(entries_, [&](const Entry& e) { return e.tsih == tsih && e.raw == conn; });
 }
 
-void SessionTable::describe(uint16_t tsih, const Connection* conn, SessionInfo info) {
+void SessionTable::describe(uint16_t tsih, const ConnectionEngine* conn, SessionInfo info) {
   std::lock_guard lock(mutex_);
   for (Entry& e : entries_) {
     if (e.tsih == tsih && e.raw == conn) {
@@ -56,9 +56,10 @@ void SessionTable::describe(uint16_t tsih, const Connection* conn, SessionInfo i
   }
 }
 
-std::vector<std::pair<SessionInfo, std::shared_ptr<Connection>>> SessionTable::sessions() const {
+std::vector<std::pair<SessionInfo, std::shared_ptr<ConnectionEngine>>> SessionTable::sessions()
+    const {
   std::lock_guard lock(mutex_);
-  std::vector<std::pair<SessionInfo, std::shared_ptr<Connection>>> out;
+  std::vector<std::pair<SessionInfo, std::shared_ptr<ConnectionEngine>>> out;
   for (const Entry& e : entries_)
     if (auto c = e.conn.lock()) out.emplace_back(e.info, std::move(c));
   std::sort(out.begin(), out.end(),
@@ -71,9 +72,9 @@ size_t SessionTable::size() const {
   return entries_.size();
 }
 
-std::vector<std::shared_ptr<Connection>> SessionTable::connections() const {
+std::vector<std::shared_ptr<ConnectionEngine>> SessionTable::connections() const {
   std::lock_guard lock(mutex_);
-  std::vector<std::shared_ptr<Connection>> out;
+  std::vector<std::shared_ptr<ConnectionEngine>> out;
   for (const Entry& e : entries_)
     if (auto c = e.conn.lock()) out.push_back(std::move(c));
   return out;

@@ -16,7 +16,7 @@
 
 namespace sharedisk::iscsi {
 
-class Connection;
+class ConnectionEngine;
 
 struct SessionKey {
   std::string initiator;  // InitiatorName as given
@@ -41,23 +41,24 @@ class SessionTable {
   // Registers `conn` as a session. A live session with the same key is
   // returned in *replaced (the caller closes it); a non-zero requested TSIH
   // must name such a session and is kept. Returns the TSIH, or 0 with *status.
-  uint16_t admit(const SessionKey& key, uint16_t requested_tsih, std::weak_ptr<Connection> conn,
-                 std::shared_ptr<Connection>* replaced, uint16_t* status);
+  uint16_t admit(const SessionKey& key, uint16_t requested_tsih,
+                 std::weak_ptr<ConnectionEngine> conn, std::shared_ptr<ConnectionEngine>* replaced,
+                 uint16_t* status);
   // Records what status shows of session `tsih` (owned by `conn`).
-  void describe(uint16_t tsih, const Connection* conn, SessionInfo info);
+  void describe(uint16_t tsih, const ConnectionEngine* conn, SessionInfo info);
   // Forgets the session `tsih` if `conn` still owns it.
-  void remove(uint16_t tsih, const Connection* conn);
+  void remove(uint16_t tsih, const ConnectionEngine* conn);
   size_t size() const;
-  std::vector<std::shared_ptr<Connection>> connections() const;
+  std::vector<std::shared_ptr<ConnectionEngine>> connections() const;
   // Live sessions (with their connection) in TSIH order.
-  std::vector<std::pair<SessionInfo, std::shared_ptr<Connection>>> sessions() const;
+  std::vector<std::pair<SessionInfo, std::shared_ptr<ConnectionEngine>>> sessions() const;
 
  private:
   struct Entry {
     SessionKey key;
     uint16_t tsih;
-    std::weak_ptr<Connection> conn;
-    const Connection* raw;
+    std::weak_ptr<ConnectionEngine> conn;
+    const ConnectionEngine* raw;
     SessionInfo info;
   };
   mutable std::mutex mutex_;

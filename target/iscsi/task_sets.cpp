@@ -4,11 +4,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
-#include "iscsi/connection.h"
+#include "iscsi/connection_engine.h"
 
 namespace sharedisk::iscsi {
 
-void TaskSets::add(scsi::Nexus* nexus, const TargetNode* target, std::weak_ptr<Connection> owner) {
+void TaskSets::add(scsi::Nexus* nexus, const TargetNode* target,
+                   std::weak_ptr<ConnectionEngine> owner) {
   std::lock_guard lock(mutex_);
   entries_.push_back({nexus, target, std::move(owner)});
 }
@@ -29,7 +30,7 @@ std::vector<scsi::Nexus*> TaskSets::others(const TargetNode* target,
 
 void TaskSets::abort_tasks(const std::vector<scsi::Nexus*>& victims, uint64_t lun,
                            unsigned done_loop, std::function<void()> done) {
-  std::vector<std::shared_ptr<Connection>> owners;
+  std::vector<std::shared_ptr<ConnectionEngine>> owners;
   {
     std::lock_guard lock(mutex_);
     for (scsi::Nexus* v : victims)

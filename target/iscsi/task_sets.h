@@ -20,14 +20,14 @@ class io_context;
 
 namespace sharedisk::iscsi {
 
-class Connection;
+class ConnectionEngine;
 struct TargetNode;
 
 class TaskSets final : public scsi::TaskAborter {
  public:
   void set_loops(std::vector<boost::asio::io_context*> loops) { loops_ = std::move(loops); }
 
-  void add(scsi::Nexus* nexus, const TargetNode* target, std::weak_ptr<Connection> owner);
+  void add(scsi::Nexus* nexus, const TargetNode* target, std::weak_ptr<ConnectionEngine> owner);
   void remove(scsi::Nexus* nexus);
 
   // The nexuses of `target` other than `except`.
@@ -49,7 +49,7 @@ class TaskSets final : public scsi::TaskAborter {
   struct Entry {
     scsi::Nexus* nexus;
     const TargetNode* target;
-    std::weak_ptr<Connection> owner;
+    std::weak_ptr<ConnectionEngine> owner;
   };
   mutable std::mutex mutex_;
   std::vector<Entry> entries_;

@@ -131,6 +131,26 @@ write("stream", "session_digests", bytes([0x03 | 0x10]) + (7).to_bytes(4, "littl
 write("stream", "full_feature", bytes([0x04 | 0x18]) + (99).to_bytes(4, "little") +
       session[48 + len(first + ops) + (4 - len(first + ops) % 4) % 4:])
 
+# The whole engine (fuzz_engine): byte 0 = mode (bit 0 a valid login first,
+# bit 1 a second session, bit 2 the stream's login reinstates it, bits 4-7
+# seconds per tick), bytes 1-4 = split seed, then the stream (from CmdSN 0).
+os.makedirs(os.path.join(HERE, "corpus", "engine"), exist_ok=True)
+after_login = session[48 + len(first + ops) + (4 - len(first + ops) % 4) % 4:]
+tmfs = (
+    pdu(bhs(0x01, 0xA1, 512, 0x30, 0, 4096, 0, 1, write10), b"a" * 512) +  # WRITE, half sent
+    pdu(bhs(0x42, 0x81, 0, 0x31, 0, 0x30, 1, 1, bytes(0))) +              # ABORT TASK of it
+    pdu(bhs(0x01, 0xC1, 0, 0x32, 0, 4096, 2, 1, read10)) +                # READ
+    pdu(bhs(0x42, 0x82, 0, 0x33, 0, 0xFFFFFFFF, 3, 1)) +                  # ABORT TASK SET
+    pdu(bhs(0x42, 0x85, 0, 0x34, 0, 0xFFFFFFFF, 3, 1)) +                  # LU RESET
+    pdu(bhs(0x42, 0x81, 0, 0x35, 0, 0x99, 3, 1, bytes(4) + (3).to_bytes(4, "big"))) +
+    pdu(bhs(0x01, 0x81, 0, 0x36, 0, 0, 4, 1)) +                           # TEST UNIT READY
+    pdu(bhs(0x46, 0x80, 0, 0x37, 0, 0, 5, 1)))                            # Logout
+write("engine", "session", bytes([0x11]) + (1).to_bytes(4, "little") + after_login)
+write("engine", "tmfs", bytes([0x13]) + (5).to_bytes(4, "little") + tmfs)
+write("engine", "reinstate", bytes([0x37]) + (9).to_bytes(4, "little") + tmfs)
+write("engine", "idle", bytes([0xF1]) + (3).to_bytes(4, "little") +
+      pdu(bhs(0x00, 0x80, 5, 0x22, 0, 0xFFFFFFFF, 0, 1), b"ping!") * 20)
+
 # Command window, transfers and task management (fuzz_window): byte 0 = mode
 # (bit 0: the transfer checks instead; bits 1-4 queue depth - 1; bit 7 start
 # ExpCmdSN near 2^32), byte 1 the top byte of ExpCmdSN, then operations
