@@ -11,7 +11,7 @@ what=${1:-build}
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
-build_pkgs=(build-essential cmake ninja-build pkg-config clang-format
+build_pkgs=(build-essential cmake ninja-build pkg-config clang-format lld
   libboost-dev libaio-dev libspdlog-dev libfmt-dev libyaml-cpp-dev libiscsi-dev libiscsi-bin
   libgtest-dev libgmock-dev libbenchmark-dev libssl-dev libcli11-dev nlohmann-json3-dev)
 test_pkgs=(tgt istgt ocfs2-tools kmod mount fio clang libclang-rt-14-dev python3 procps iproute2 qemu-utils qemu-block-extra qemu-system-x86 busybox-static open-iscsi linux-image-amd64 e2fsprogs cpio

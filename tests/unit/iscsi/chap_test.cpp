@@ -159,7 +159,7 @@ TEST_F(ChapExchangeTest, Refusals) {
     std::function<std::vector<KeyValue>(uint8_t, const std::vector<uint8_t>&)> keys;
     const char* why;
   };
-  auto ok = [this](uint8_t id, const std::vector<uint8_t>& c) {
+  auto ok = [](uint8_t id, const std::vector<uint8_t>& c) {
     return answer(id, "alice-secret-123", c);
   };
   std::vector<Case> cases = {

@@ -9,7 +9,7 @@
 namespace sharedisk::util {
 namespace {
 
-struct Recorder : Deferred {
+struct Recorder final : Deferred {
   Recorder(std::string* log, char name) : log(log), name(name) {}
   void run_deferred() override {
     *log += name;
