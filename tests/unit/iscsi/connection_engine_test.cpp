@@ -269,8 +269,10 @@ class EngineTest : public ::testing::Test {
     fault_->set_rules({r});
   }
 
-  ServerContext server_;
+  // The loop outlives the server context: the LUNs' I/O channels hold timers
+  // of the loop's io_context until the targets are destroyed.
   EventLoop loop_{0};
+  ServerContext server_;
   TargetNode* target_ = nullptr;
   blockdev::FaultDevice* fault_ = nullptr;
 };
