@@ -12,7 +12,8 @@ namespace sharedisk::daemon {
 
 namespace {
 
-using Sessions = std::vector<std::pair<iscsi::SessionInfo, std::shared_ptr<iscsi::ConnectionEngine>>>;
+using Sessions =
+    std::vector<std::pair<iscsi::SessionInfo, std::shared_ptr<iscsi::ConnectionEngine>>>;
 
 std::string iso_time(std::chrono::system_clock::time_point t) {
   std::time_t tt = std::chrono::system_clock::to_time_t(t);

@@ -86,9 +86,9 @@ void cmd_persistent_reserve_in(DeviceImpl&, Lun* lun, Task& task) {
       case 2:  // REPORT CAPABILITIES
         put_be16(d, 8);
         d[2] = 0x10 | 0x08 | 0x04 | (ptpl ? 0x01 : 0);  // CRH, SIP_C, ATP_C, PTPL_C
-        d[3] = 0x80 | (s.aptpl ? 0x01 : 0);       // TMV, PTPL_A
-        d[4] = 0x80 | 0x40 | 0x20 | 0x08 | 0x02;  // WR_EX_AR EX_AC_RO WR_EX_RO EX_AC WR_EX
-        d[5] = 0x01;                              // EX_AC_AR
+        d[3] = 0x80 | (s.aptpl ? 0x01 : 0);             // TMV, PTPL_A
+        d[4] = 0x80 | 0x40 | 0x20 | 0x08 | 0x02;        // WR_EX_AR EX_AC_RO WR_EX_RO EX_AC WR_EX
+        d[5] = 0x01;                                    // EX_AC_AR
         len = 8;
         break;
       case 3:  // READ FULL STATUS
