@@ -214,11 +214,8 @@ start_daemon() {
 }
 # shellcheck disable=SC2317  # also called through the EXIT trap
 stop_peer() {
-  [[ -z $PEER_PID ]] && return 0
-  local a=$DAEMON_PID
-  DAEMON_PID=$PEER_PID
-  daemon_stop
-  DAEMON_PID=$a PEER_PID=
+  stop_pid "$PEER_PID"
+  PEER_PID=
 }
 daemons_alive() {
   kill -0 "$DAEMON_PID" 2>/dev/null && { [[ -z $PEER_PID ]] || kill -0 "$PEER_PID" 2>/dev/null; }

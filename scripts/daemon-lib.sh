@@ -53,15 +53,21 @@ skip_test() {
   exit 77
 }
 
-daemon_stop() {
-  [[ -z $DAEMON_PID ]] && return 0
-  kill -TERM "$DAEMON_PID" 2>/dev/null
+# SIGTERM to a daemon this script started, SIGKILL if it is still there after
+# 10 s, then reaped. An empty pid does nothing.
+stop_pid() { # pid
+  [[ -z $1 ]] && return 0
+  kill -TERM "$1" 2>/dev/null
   for _ in $(seq 100); do
-    kill -0 "$DAEMON_PID" 2>/dev/null || break
+    kill -0 "$1" 2>/dev/null || break
     sleep 0.1
   done
-  kill -KILL "$DAEMON_PID" 2>/dev/null
-  wait "$DAEMON_PID" 2>/dev/null
+  kill -KILL "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+}
+
+daemon_stop() {
+  stop_pid "$DAEMON_PID"
   DAEMON_PID=
 }
 

@@ -118,21 +118,11 @@ QEMU_PIDS=()
 READER_PIDS=()
 A_PID=
 B_PID=
-gw_stop() { # pid
-  [[ -z $1 ]] && return 0
-  kill -TERM "$1" 2>/dev/null
-  for _ in $(seq 100); do
-    kill -0 "$1" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -KILL "$1" 2>/dev/null
-  wait "$1" 2>/dev/null
-}
 cleanup() {
   local p
   for p in "${QEMU_PIDS[@]}" "${READER_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
-  gw_stop "$A_PID"
-  gw_stop "$B_PID"
+  stop_pid "$A_PID"
+  stop_pid "$B_PID"
   if [[ -n $CEPH_START_PID ]]; then
     kill -TERM "$CEPH_START_PID" 2>/dev/null
     wait "$CEPH_START_PID" 2>/dev/null
@@ -415,9 +405,9 @@ done
 echo "failback: gateway A's path reinstated on $nback of 2 nodes"
 check "gateway B took the image's lock over (its log)" grep -q 'exclusive lock held by this gateway (group 2)' "$WORK/gw-b.log"
 
-gw_stop "$A_PID"
+stop_pid "$A_PID"
 A_PID=
-gw_stop "$B_PID"
+stop_pid "$B_PID"
 B_PID=
 check "rbd export of the image" rbdc export --no-progress "rbd/$IMAGE" "$WORK/image"
 for n in 1 2; do
