@@ -194,26 +194,24 @@ class EngineTest : public ::testing::Test {
     return out[0];
   }
 
-  static std::vector<uint8_t> nop_out(uint32_t itt, uint32_t ttt, uint32_t cmdsn,
-                                      const std::string& data = {}) {
+  // An immediate, final request with a target transfer tag (NOP-Out, Text).
+  static std::vector<uint8_t> immediate_pdu(uint8_t opcode, uint32_t itt, uint32_t ttt,
+                                            uint32_t cmdsn, const std::string& data) {
     Bhs h;
-    h.b[0] = flag::kImmediate | op::kNopOut;
+    h.b[0] = flag::kImmediate | opcode;
     h.b[1] = flag::kFinal;
     h.set_itt(itt);
     h.set32(20, ttt);
     h.set32(24, cmdsn);
     return pdu(h, data);
   }
-
+  static std::vector<uint8_t> nop_out(uint32_t itt, uint32_t ttt, uint32_t cmdsn,
+                                      const std::string& data = {}) {
+    return immediate_pdu(op::kNopOut, itt, ttt, cmdsn, data);
+  }
   static std::vector<uint8_t> text_pdu(uint32_t itt, uint32_t ttt, uint32_t cmdsn,
                                        const std::string& data) {
-    Bhs h;
-    h.b[0] = flag::kImmediate | op::kTextRequest;
-    h.b[1] = flag::kFinal;
-    h.set_itt(itt);
-    h.set32(20, ttt);
-    h.set32(24, cmdsn);
-    return pdu(h, data);
+    return immediate_pdu(op::kTextRequest, itt, ttt, cmdsn, data);
   }
 
   static std::vector<uint8_t> logout_pdu(uint8_t reason, uint32_t itt, uint32_t cmdsn) {
