@@ -134,10 +134,14 @@ void DeviceImpl::watch_peers(Lun* lun) {
     // are aborted, then the reset takes effect here as a local one does.
     // in_io keeps a removed LUN allocated until then.
     lun->in_io.fetch_add(1, std::memory_order_relaxed);
-    auto finish = [this, lun, asc_ascq = e.reset_asc, done = std::move(done)] {
-      reset_lun(*lun, nullptr, asc_ascq);
-      lun->in_io.fetch_sub(1, std::memory_order_relaxed);
-      done();
+    // A gateway catching up after a stale spell may have missed a reset and
+    // reservation changes: their unit attentions follow the reset's.
+    auto finish = [this, lun, e, done = std::move(done)]() mutable {
+      reset_lun(*lun, nullptr, e.reset_asc);
+      apply_pr_effects(*this, *lun, e, nullptr, [lun, done = std::move(done)] {
+        lun->in_io.fetch_sub(1, std::memory_order_relaxed);
+        done();
+      });
     };
     std::vector<Nexus*> all;
     for (const Nexus* n : lun->nexuses()) all.push_back(const_cast<Nexus*>(n));
