@@ -378,8 +378,13 @@ bool DeviceImpl::set_alua_owner(uint64_t number, uint16_t owner_group) {
     return out;
   };
   const std::vector<AluaState> before = states();
-  alua.set_owner(owner_group != 0 && alua.has_group(owner_group) ? owner_group
-                                                                 : alua.preferred_group());
+  const bool known = owner_group != 0 && alua.has_group(owner_group);
+  // Nobody (between one holder's release and the next one's acquisition) or
+  // a client that is no gateway: the last owner's states stay. Reporting the
+  // preferred group in that instant sent initiators to it, whose next write
+  // moved the lock there (ping-pong). Before any owner: the preferred group.
+  if (!known && alua.has_owner()) return false;
+  alua.set_owner(known ? owner_group : alua.preferred_group());
   if (states() == before) return false;
   lun->ua_add_others(nullptr, asc::kAsymmetricAccessStateChanged);
   return true;
