@@ -57,12 +57,11 @@
 #    ALUA groups settle (prio 50 and 10 again) within FAILBACK_SECS (60 s)
 #    and reports both moments on its second serial port; the failback time is,
 #    per guest, from A listening again to those lines (the host's
-#    timestamps). With `failback immediate` a guest whose multipathd switches
-#    to A's path group writes through A, which moves the RBD lock to A, while
-#    the other guest may still write through B: the lock moves back and forth
-#    (o2hb writes every 2 s) until both guests' multipathd follow the ALUA
-#    states to the same gateway; the host reports how often each gateway took
-#    the lock after the restart. Then each guest writes and cross-reads a
+#    timestamps). The device entry says `failback manual`: both guests stay on
+#    B, and A's path comes back as the non-optimized group (with `failback
+#    immediate` a guest could switch to A's group before multipathd read its
+#    new state, and the lock moved back and forth with the guests' writes);
+#    the host reports how often each gateway took the lock after the restart. Then each guest writes and cross-reads a
 #    second OCFS2 file, reads both nodes' regions through the multipath device
 #    and prints their md5, and reads them again through A's path alone (its
 #    SCSI disk): the two reads must match.

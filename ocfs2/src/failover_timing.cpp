@@ -238,7 +238,7 @@ StanzaResult multipath_stanza(const StanzaOptions& o) {
            "\t\tprio alua\n"
            "\t\thardware_handler \"1 alua\"\n"
            "\t\tpath_checker tur\n"
-           "\t\tfailback immediate\n"
+           "\t\tfailback manual\n"
            "\t\tno_path_retry " +
            std::to_string(n) +
            "\n"

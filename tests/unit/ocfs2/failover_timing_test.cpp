@@ -168,7 +168,7 @@ TEST(MultipathStanza, ParsesAndPassesTheCheck) {
   EXPECT_EQ(dev.find("prio")->value, "alua");
   EXPECT_EQ(dev.find("hardware_handler")->value, "1 alua");
   EXPECT_EQ(dev.find("path_checker")->value, "tur");
-  EXPECT_EQ(dev.find("failback")->value, "immediate");
+  EXPECT_EQ(dev.find("failback")->value, "manual");
   Diagnostics d;
   FailoverInputs in;
   in.o2cb = o.o2cb;
