@@ -31,8 +31,9 @@
 // block reads back through both gateways and in `rbd export`.
 //
 // HeldWriteAbortedOrSessionLostNeverLands: a write held for the dwell is
-// dropped by ABORT TASK (answered well before the dwell ends) and by the
-// loss of its session; past the dwell it has not landed anywhere.
+// dropped by ABORT TASK and by another initiator's LOGICAL UNIT RESET (each
+// answered well before the dwell ends) and by the loss of its session; past
+// the dwell it has not landed anywhere.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -434,7 +435,8 @@ TEST_F(RbdFailover, OwnerDwellCapsLockMoves) {
 
 // A write held for the dwell is still inside the SCSI layer: ABORT TASK
 // drops it (the TMF is answered before the dwell is over, the write never
-// lands), and so does the loss of the session.
+// lands), and so do a LOGICAL UNIT RESET from another initiator (TAS: the
+// write is answered TASK ABORTED) and the loss of the session.
 TEST_F(RbdFailover, HeldWriteAbortedOrSessionLostNeverLands) {
   constexpr int kDwellMs = 2500;
   ASSERT_EQ(c().rbd({"create", "--size", "16", "rbd/dwellabort1"}), 0)
@@ -445,8 +447,12 @@ TEST_F(RbdFailover, HeldWriteAbortedOrSessionLostNeverLands) {
   std::vector<uint8_t> buf;
   std::vector<uint64_t> acked(kBlocks, 0);
 
-  for (int round = 0; round < 2; ++round) {
-    const bool abort = round == 0;
+  // Another initiator on B, whose LOGICAL UNIT RESET aborts the held write.
+  IscsiPtr other = iscsi_login(pair.port_b, 1, kGatewayIqn, "iqn.2024-01.test:resetter");
+  ASSERT_TRUE(other);
+  const char* kRound[] = {"abort", "reset", "loss"};
+  for (int round = 0; round < 3; ++round) {
+    const bool abort = round == 0, reset = round == 1;
     if (round > 0) {
       // B takes the lock (its last move is more than the dwell ago), so
       // that A's write below moves it again.
@@ -500,6 +506,17 @@ TEST_F(RbdFailover, HeldWriteAbortedOrSessionLostNeverLands) {
       EXPECT_FALSE(done.called && done.status == SCSI_STATUS_GOOD);
       iscsi_scsi_cancel_task(sb.get(), w);
       scsi_free_scsi_task(w);
+    } else if (reset) {
+      EXPECT_EQ(iscsi_task_mgmt_lun_reset_sync(other.get(), 1), 0) << iscsi_get_error(other.get());
+      const double took = ms_between(t0, Clock::now());
+      std::printf("LOGICAL UNIT RESET with a write held for a %d ms dwell answered after %.0f ms\n",
+                  kDwellMs, took);
+      EXPECT_LT(took, kDwellMs / 2) << "the held write was dropped, not waited for";
+      // TAS: the held write is answered TASK ABORTED.
+      EXPECT_TRUE(service_until(
+          sb.get(), [&] { return done.called; }, std::chrono::seconds(2)));
+      EXPECT_EQ(done.status, SCSI_STATUS_TASK_ABORTED);
+      scsi_free_scsi_task(w);
     } else {
       sb.reset();  // the session is lost with the write held
       scsi_free_scsi_task(w);
@@ -510,8 +527,8 @@ TEST_F(RbdFailover, HeldWriteAbortedOrSessionLostNeverLands) {
         eventually([&] { return status_counter(pair.b, "held") == 0; }, std::chrono::seconds(2)));
     // Past the dwell: the dropped write never lands, through either path.
     std::this_thread::sleep_for(std::chrono::milliseconds(kDwellMs + 500) - (Clock::now() - t0));
-    EXPECT_EQ(mismatches(read_generations(sa.get()), acked), "") << (abort ? "abort" : "loss");
-    EXPECT_EQ(mismatches(read_generations(sb.get()), acked), "") << (abort ? "abort" : "loss");
+    EXPECT_EQ(mismatches(read_generations(sa.get()), acked), "") << kRound[round];
+    EXPECT_EQ(mismatches(read_generations(sb.get()), acked), "") << kRound[round];
   }
   EXPECT_EQ(mismatches(exported_generations(c(), "dwellabort1"), acked), "") << "rbd export";
   sa.reset();
