@@ -47,6 +47,12 @@ rados_t connect(const ClusterKey& key) {
   set(c, key, "rados_mon_op_timeout", connect_s);
   set(c, key, "rados_osd_op_timeout", std::to_string(key.op_timeout_s));
   set(c, key, "rbd_cache", "false");
+  // Writes are copied into librbd's buffers (its default, set here so that a
+  // ceph.conf cannot change it). Zero-copy writes would save a copy per write
+  // but complete a request only when librados dropped its last reference to
+  // the data: a blocklisted client's writes then never completed at all
+  // (RbdDaemon.BlocklistedClientGetsErrorsNotAcknowledgements hung).
+  set(c, key, "rbd_disable_zero_copy_writes", "true");
   // A gateway that breaks a dead or partitioned gateway's exclusive lock
   // blocklists it, so writes it still holds cannot land afterwards (librbd's
   // default; a ceph.conf must not turn it off under a multi-gateway LUN).

@@ -51,6 +51,11 @@ uint16_t Alua::preferred_group() const {
   return id;
 }
 
+bool Alua::has_owner() const {
+  std::lock_guard lock(mutex_);
+  return owner_ >= 0;
+}
+
 bool Alua::set_local_state(AluaState state) {
   if (!supported(state)) return false;
   std::lock_guard lock(mutex_);

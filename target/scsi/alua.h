@@ -93,6 +93,8 @@ class Alua {
   // The group that is active/optimized while nobody owns the logical unit:
   // the lowest group id, the same on every gateway.
   uint16_t preferred_group() const;
+  // Whether set_owner() has named an owner yet.
+  bool has_owner() const;
 
  private:
   const AluaTopology topology_;

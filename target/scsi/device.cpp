@@ -134,10 +134,14 @@ void DeviceImpl::watch_peers(Lun* lun) {
     // are aborted, then the reset takes effect here as a local one does.
     // in_io keeps a removed LUN allocated until then.
     lun->in_io.fetch_add(1, std::memory_order_relaxed);
-    auto finish = [this, lun, asc_ascq = e.reset_asc, done = std::move(done)] {
-      reset_lun(*lun, nullptr, asc_ascq);
-      lun->in_io.fetch_sub(1, std::memory_order_relaxed);
-      done();
+    // A gateway catching up after a stale spell may have missed a reset and
+    // reservation changes: their unit attentions follow the reset's.
+    auto finish = [this, lun, e, done = std::move(done)]() mutable {
+      reset_lun(*lun, nullptr, e.reset_asc);
+      apply_pr_effects(*this, *lun, e, nullptr, [lun, done = std::move(done)] {
+        lun->in_io.fetch_sub(1, std::memory_order_relaxed);
+        done();
+      });
     };
     std::vector<Nexus*> all;
     for (const Nexus* n : lun->nexuses()) all.push_back(const_cast<Nexus*>(n));
@@ -383,8 +387,13 @@ bool DeviceImpl::set_alua_owner(uint64_t number, uint16_t owner_group) {
     return out;
   };
   const std::vector<AluaState> before = states();
-  alua.set_owner(owner_group != 0 && alua.has_group(owner_group) ? owner_group
-                                                                 : alua.preferred_group());
+  const bool known = owner_group != 0 && alua.has_group(owner_group);
+  // Nobody (between one holder's release and the next one's acquisition) or
+  // a client that is no gateway: the last owner's states stay. Reporting the
+  // preferred group in that instant sent initiators to it, whose next write
+  // moved the lock there (ping-pong). Before any owner: the preferred group.
+  if (!known && alua.has_owner()) return false;
+  alua.set_owner(known ? owner_group : alua.preferred_group());
   if (states() == before) return false;
   lun->ua_add_others(nullptr, asc::kAsymmetricAccessStateChanged);
   return true;

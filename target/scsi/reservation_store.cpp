@@ -42,6 +42,7 @@ std::string serialize_pr_state(const PrState& s) {
   o << "sharedisk-pr 1\n";
   o << "generation " << s.generation << "\n";
   o << "aptpl " << (s.aptpl ? 1 : 0) << "\n";
+  if (s.resets != 0) o << "resets " << s.resets << " " << s.last_reset_asc << "\n";
   o << "reservation " << unsigned(s.type) << " " << (s.type ? s.holder_initiator : "-") << " "
     << (s.type ? s.holder_target : "-") << "\n";
   for (const auto& r : s.registrations) {
@@ -67,6 +68,8 @@ bool parse_pr_state(const std::string& text, PrState* out) {
       int v;
       if (!(in >> v)) return false;
       s.aptpl = v != 0;
+    } else if (word == "resets") {
+      if (!(in >> s.resets >> s.last_reset_asc)) return false;
     } else if (word == "reservation") {
       unsigned type;
       if (!(in >> type >> s.holder_initiator >> s.holder_target) || type > 8) return false;

@@ -58,6 +58,12 @@ struct PrState {
   std::string holder_initiator;
   std::string holder_target;
   bool aptpl = false;
+  // Shared stores only: how many LOGICAL UNIT / TARGET RESETs gateways have
+  // announced on the LU, and the last one's ASC/ASCQ, so that a gateway that
+  // missed an announcement while stale still gives its nexuses the unit
+  // attention. Zero in a local store.
+  uint64_t resets = 0;
+  uint16_t last_reset_asc = 0;
   // SPC-2 RESERVE(6/10) holder, never persisted.
   std::optional<std::pair<std::string, std::string>> spc2;
 

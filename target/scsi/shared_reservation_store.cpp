@@ -127,6 +127,9 @@ bool registrants_type(uint8_t t) {
 // does not say who removed it.
 PrEffects missed_effects(const PrState& before, const PrState& now) {
   PrEffects e;
+  // A reset another gateway announced: the last one's unit attention.
+  if (now.resets != before.resets)
+    e.reset_asc = now.last_reset_asc ? now.last_reset_asc : asc::kBusDeviceResetFunctionOccurred;
   const bool cleared = now.registrations.empty() && before.registrations.size() > 1;
   const bool released =
       registrants_type(before.type) &&
@@ -256,10 +259,19 @@ class SharedReservationStore final : public ReservationStore,
   }
 
   void announce_async(PrEffects effects, std::function<void()> done) override {
+    // A reset is counted in the object as well as announced: a gateway whose
+    // watch is broken misses the notification, not the count (catch_up).
+    std::function<bool(PrState&)> count;
+    if (effects.reset_asc != 0)
+      count = [asc_ascq = effects.reset_asc](PrState& s) {
+        ++s.resets;
+        s.last_reset_asc = asc_ascq;
+        return true;
+      };
     {
       std::lock_guard lock(thread_mutex_);
-      jobs_.push_back(
-          {nullptr, nullptr, [done = std::move(done)](bool) { done(); }, std::move(effects)});
+      jobs_.push_back({std::move(count), nullptr, [done = std::move(done)](bool) { done(); },
+                       std::move(effects)});
     }
     thread_cv_.notify_all();
   }
@@ -296,6 +308,7 @@ class SharedReservationStore final : public ReservationStore,
  private:
   struct Job {
     std::function<bool(PrState&)> fn;  // null: announce `announce` only
+    // fn's effects; null: `announce`
     const PrEffects* effects;
     std::function<void(bool)> done;
     PrEffects announce;
@@ -450,7 +463,7 @@ class SharedReservationStore final : public ReservationStore,
       lock.unlock();
       bool ok = true;
       if (job.fn)
-        ok = update(job.fn, job.effects);
+        ok = update(job.fn, job.effects ? job.effects : &job.announce);
       else
         announce(job.announce);
       job.done(ok);

@@ -299,9 +299,10 @@ TEST_F(RbdGateways, TargetResetReachesTheOtherGateway) {
 
 // Unit attentions a gateway missed while its view of the shared state was
 // stale: B is frozen (SIGSTOP) until the OSD drops its watch, A then
-// preempts node1's registration and releases a registrants-only reservation;
-// after SIGCONT, once B has read the state again, node1's nexus on B gets
-// REGISTRATIONS PREEMPTED (2A/05) and node3's RESERVATIONS RELEASED (2A/04).
+// preempts node1's registration, releases a registrants-only reservation and
+// resets the LU; after SIGCONT, once B has read the state again, node1's
+// nexus on B gets REGISTRATIONS PREEMPTED (2A/05) and node3's RESERVATIONS
+// RELEASED (2A/04), and both the reset's BUS DEVICE RESET (29/03).
 TEST_F(RbdGateways, AttentionsMissedWhileStaleAreDelivered) {
   ASSERT_EQ(c().rbd({"create", "--size", "16", "--image-feature", "layering", "rbd/missed"}), 0)
       << read_file(c().file("rbd.out"));
@@ -322,6 +323,7 @@ TEST_F(RbdGateways, AttentionsMissedWhileStaleAreDelivered) {
   std::this_thread::sleep_for(std::chrono::seconds(12));  // the OSD drops B's watch (10 s)
   ASSERT_EQ(prout(n2a.get(), 4, 5, 0xB2, 0xA1).status, SCSI_STATUS_GOOD);  // PREEMPT node1
   ASSERT_EQ(prout(n2a.get(), 2, 5, 0xB2, 0).status, SCSI_STATUS_GOOD);     // RELEASE
+  ASSERT_EQ(iscsi_task_mgmt_lun_reset_sync(n2a.get(), 1), 0) << iscsi_get_error(n2a.get());
   pair.b.signal(SIGCONT);
   // No pause: B's view stopped being proven current while it was frozen, so
   // its first answers are "becoming ready" until it has read the state again.
@@ -337,12 +339,17 @@ TEST_F(RbdGateways, AttentionsMissedWhileStaleAreDelivered) {
     } while (Clock::now() < deadline);
     return a;
   };
-  Answer a1 = first_answer(n1b.get());
-  EXPECT_EQ(a1.key, SCSI_SENSE_UNIT_ATTENTION);
-  EXPECT_EQ(a1.ascq, 0x2A05);
-  Answer a3 = first_answer(n3b.get());
-  EXPECT_EQ(a3.key, SCSI_SENSE_UNIT_ATTENTION);
-  EXPECT_EQ(a3.ascq, 0x2A04);
+  // Every unit attention up to the first GOOD, in the order reported.
+  auto attentions = [&](iscsi_context* s) {
+    std::vector<int> seen;
+    for (Answer a = first_answer(s); a.status != SCSI_STATUS_GOOD && seen.size() < 8;
+         a = answer(iscsi_testunitready_sync(s, 1)))
+      seen.push_back(a.key == SCSI_SENSE_UNIT_ATTENTION ? a.ascq : -a.key);
+    std::sort(seen.begin(), seen.end());
+    return seen;
+  };
+  EXPECT_EQ(attentions(n1b.get()), (std::vector<int>{0x2903, 0x2A05}));
+  EXPECT_EQ(attentions(n3b.get()), (std::vector<int>{0x2903, 0x2A04}));
   // And B enforces the state it read: node1 is no registrant any more.
   std::vector<uint64_t> keys = read_keys(n1b.get());
   std::sort(keys.begin(), keys.end());

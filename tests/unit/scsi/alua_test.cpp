@@ -192,16 +192,29 @@ TEST_F(AluaTest, LockOwnerDrivesEveryGroupAndTellsEveryNexus) {
   // The same owner again changes nothing and tells nobody.
   EXPECT_FALSE(h.dev->set_alua_owner(1, 3));
   EXPECT_EQ(h.run(cdb10(0x28, 0, 1), 512).status, status::kGood);
-  // Nobody (0) or an unknown group: the lowest group is preferred.
+  // Nobody (0, the lock between two holders) or an unknown group after an
+  // owner: the last owner's states stay, and nobody is told anything.
+  EXPECT_FALSE(h.dev->set_alua_owner(1, 0));
+  EXPECT_FALSE(h.dev->set_alua_owner(1, 99));
+  EXPECT_EQ(h.run(cdb10(0x28, 0, 1), 512).status, status::kGood);
+  auto groups = rtpg();
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_EQ(groups[2].state, 0x0);            // 3 still
+  EXPECT_FALSE(h.dev->set_alua_owner(7, 3));  // no such LUN
+}
+
+// Before any owner is known, nobody holding the lock makes the lowest group
+// optimized, the same on every gateway.
+TEST_F(AluaTest, NobodyBeforeAnyOwnerPrefersTheLowestGroup) {
   EXPECT_TRUE(h.dev->set_alua_owner(1, 0));
   h.clear_ua();
   auto groups = rtpg();
   ASSERT_EQ(groups.size(), 3u);
   EXPECT_EQ(groups[1].id, 1);
   EXPECT_EQ(groups[1].state, 0x0);
+  EXPECT_EQ(groups[0].state, 0x1);
   EXPECT_EQ(groups[2].state, 0x1);
-  EXPECT_FALSE(h.dev->set_alua_owner(1, 99));
-  EXPECT_FALSE(h.dev->set_alua_owner(7, 3));  // no such LUN
+  EXPECT_FALSE(h.dev->set_alua_owner(1, 0));
 }
 
 // The interface the RBD exclusive lock drives (implicit ALUA).

@@ -310,6 +310,27 @@ TEST_F(SharedPr, LunResetThroughAReachesB) {
   EXPECT_TRUE(a.aborter.peer.empty());  // A's own reset is the transport's
 }
 
+// A reset announced while B's watch was broken: B misses the notification,
+// not the reset. Once it has read the state again its nexuses get 29/03.
+TEST_F(SharedPr, LunResetMissedWhileStaleIsDelivered) {
+  b.object->partitioned = true;
+  b.object->lose_watch();
+  std::atomic<bool> announced{false};
+  a.h.dev->announce_lun_reset(1, [&] { announced = true; });
+  for (int i = 0; i < 200 && !announced; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(announced);
+  b.object->partitioned = false;
+  Result r = b.read();
+  for (int i = 0; i < 100 && r.key == 0x2; ++i) {  // NOT READY until read again
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    r = b.read();
+  }
+  EXPECT_EQ(r.key, 0x6);
+  EXPECT_EQ((r.asc << 8) | r.ascq, 0x2903);
+  EXPECT_EQ(b.read().status, status::kGood);
+}
+
 // ALL_TG_PT: one REGISTER through A registers node1 on A's and B's target
 // ports; node1's session through B may then reserve with that key.
 TEST(SharedPrPair, AllTargetPortsRegistration) {
