@@ -98,6 +98,14 @@ class IoChannel {
   virtual void submit(IoRequest& req) = 0;
   // Requests submitted and not yet completed.
   virtual unsigned in_flight() const = 0;
+  // A request this channel still holds back (the RBD owner dwell), not yet
+  // handed to the store: it is taken out and completes with -ECANCELED, later
+  // on the loop as every completion, and never reaches the store; true. False
+  // when `req` is not held here (it completes as usual). For aborts.
+  virtual bool cancel(IoRequest& req) {
+    (void)req;
+    return false;
+  }
 };
 
 // Who holds the owner token of a store several gateways export (the RBD
@@ -170,6 +178,13 @@ class BlockDevice {
     (void)changed;
     return false;
   }
+  // Stores with an owner token: a write (anything that makes the store take
+  // the token: write, discard, write zeroes/same, compare-and-write, flush)
+  // submitted on a gateway that does not hold it, less than `dwell_ms` after
+  // the token last moved (as this gateway saw it), is held back until then, so
+  // that writers on several gateways move the token at most about once per
+  // dwell. 0: off. Thread-safe, takes effect for writes submitted afterwards.
+  virtual void set_lock_dwell(uint32_t dwell_ms) { (void)dwell_ms; }
 };
 
 // Opening or creating a backing store failed; what() names the path and the reason.

@@ -144,6 +144,7 @@ class FaultChannel final : public IoChannel, private CompletionQueue::Sink {
 
   void submit(IoRequest& req) override;
   unsigned in_flight() const override { return own_ + inner_->in_flight(); }
+  bool cancel(IoRequest& req) override { return inner_->cancel(req); }
 
  private:
   struct Waiting {

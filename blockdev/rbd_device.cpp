@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -27,6 +28,13 @@ uint64_t now_ns() {
   return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
 }
 
+// Does `op` make librbd take the exclusive lock? Every write does, and so
+// does a flush a user sends (librbd's exclusive_lock::ImageDispatch); reads
+// and the allocation map do not.
+constexpr bool lock_op(IoOp op) {
+  return op != IoOp::kRead && op != IoOp::kAllocationMap;
+}
+
 class RbdChannel final : public IoChannel, private CompletionQueue::Sink {
  public:
   RbdChannel(RbdDevice& device, boost::asio::io_context& loop);
@@ -34,15 +42,17 @@ class RbdChannel final : public IoChannel, private CompletionQueue::Sink {
 
   void submit(IoRequest& req) override;
   unsigned in_flight() const override { return in_flight_; }
+  bool cancel(IoRequest& req) override;
 
  private:
-  // One request while librbd holds it. `next` links the completion stack
-  // (written by librbd's thread before the push) and the free list (loop only).
+  // One request while librbd holds it, or while the owner dwell holds it
+  // back. `next` links the completion stack (written by librbd's thread
+  // before the push), the free list and the held list (loop only).
   struct Slot {
     Slot* next;
     RbdChannel* channel;
     IoRequest* req;
-    uint64_t started_ns;
+    uint64_t started_ns;  // held: when it may go (the dwell's end)
     int result;
   };
   static constexpr unsigned kChunk = 64;
@@ -51,7 +61,16 @@ class RbdChannel final : public IoChannel, private CompletionQueue::Sink {
   void push_completed(Slot* slot);                         // librbd's thread
 
   int start(Slot* slot, IoRequest& req);
+  // Hands `slot` (req set) to librbd, or completes it with the error.
+  void send(Slot* slot, uint64_t now);
   Slot* take_slot();
+  // The owner dwell: does `op` make librbd take the exclusive lock, and must
+  // it wait now (this gateway does not hold the lock and it moved less than
+  // the dwell ago)? Then the end of the dwell, else 0. Relaxed loads only.
+  uint64_t dwell_end(IoOp op, uint64_t now) const;
+  void hold(Slot* slot, uint64_t until);
+  void arm_hold(uint64_t until);
+  void release_held();
   void release(Slot* slot) {
     slot->next = free_;
     free_ = slot;
@@ -76,11 +95,17 @@ class RbdChannel final : public IoChannel, private CompletionQueue::Sink {
   unsigned in_flight_ = 0;
   unsigned rbd_in_flight_ = 0;  // handed to librbd, completion not yet taken
   bool armed_ = false;
+  // Writes held for the owner dwell, oldest first (their ends ascend), and
+  // the timer on this loop that sends them when it has passed.
+  Slot* held_head_ = nullptr;
+  Slot* held_tail_ = nullptr;
+  boost::asio::steady_timer hold_timer_;
+  uint64_t hold_armed_until_ = 0;  // 0: not armed
   bool* destroyed_ = nullptr;
 };
 
 RbdChannel::RbdChannel(RbdDevice& device, boost::asio::io_context& loop)
-    : device_(device), eventfd_(loop), done_(loop, *this) {
+    : device_(device), eventfd_(loop), done_(loop, *this), hold_timer_(loop) {
   efd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (efd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
   eventfd_.assign(efd_);
@@ -119,19 +144,104 @@ RbdChannel::Slot* RbdChannel::take_slot() {
 void RbdChannel::submit(IoRequest& req) {
   ++in_flight_;
   int err = device_.check(req);
-  if (err == 0) {
-    Slot* slot = take_slot();
-    slot->req = &req;
-    slot->started_ns = now_ns();
-    err = start(slot, req);
-    if (err == 0) {
-      ++rbd_in_flight_;
-      if (!armed_) arm_wait();
-      return;
-    }
-    release(slot);
+  if (err != 0) {
+    done_.push(req, err);
+    return;
   }
+  Slot* slot = take_slot();
+  slot->req = &req;
+  const uint64_t now = now_ns();
+  // Behind writes already held, a write waits too (they keep their order).
+  uint64_t until = dwell_end(req.op, now);
+  if (held_head_ != nullptr && (until != 0 || lock_op(req.op)))
+    until = std::max(until, held_tail_->started_ns);
+  if (until != 0) {
+    hold(slot, until);
+    return;
+  }
+  send(slot, now);
+}
+
+void RbdChannel::send(Slot* slot, uint64_t now) {
+  IoRequest& req = *slot->req;
+  slot->started_ns = now;
+  int err = start(slot, req);
+  if (err == 0) {
+    ++rbd_in_flight_;
+    if (!armed_) arm_wait();
+    return;
+  }
+  release(slot);
   done_.push(req, err);
+}
+
+uint64_t RbdChannel::dwell_end(IoOp op, uint64_t now) const {
+  const RbdStats& st = device_.stats();
+  const uint32_t dwell_ms = st.lock_dwell_ms.load(std::memory_order_relaxed);
+  if (dwell_ms == 0 || !lock_op(op) || st.lock_mine.load(std::memory_order_relaxed)) return 0;
+  const uint64_t moved = st.lock_moved_ns.load(std::memory_order_relaxed);
+  const uint64_t end = moved + uint64_t(dwell_ms) * 1000000u;
+  return moved != 0 && now < end ? end : 0;
+}
+
+void RbdChannel::hold(Slot* slot, uint64_t until) {
+  slot->started_ns = until;
+  slot->next = nullptr;
+  if (held_tail_ != nullptr)
+    held_tail_->next = slot;
+  else
+    held_head_ = slot;
+  held_tail_ = slot;
+  RbdStats& st = device_.stats();
+  st.held_now.fetch_add(1, std::memory_order_relaxed);
+  st.held_total.fetch_add(1, std::memory_order_relaxed);
+  if (hold_armed_until_ == 0) arm_hold(held_head_->started_ns);
+}
+
+void RbdChannel::arm_hold(uint64_t until) {
+  hold_armed_until_ = until;
+  hold_timer_.expires_at(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(until)));
+  hold_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: the channel is going
+    hold_armed_until_ = 0;
+    util::LoopTurn turn;  // the released writes leave in one batch
+    release_held();
+  });
+}
+
+// Sends every held write whose dwell has passed, oldest first, and waits
+// for the next. A write may complete (and its task end) inside send() only
+// through done_, which runs later, so this loop cannot lose the channel.
+void RbdChannel::release_held() {
+  const uint64_t now = now_ns();
+  uint64_t sent = 0;
+  while (held_head_ != nullptr && held_head_->started_ns <= now) {
+    Slot* s = held_head_;
+    held_head_ = s->next;
+    if (held_head_ == nullptr) held_tail_ = nullptr;
+    ++sent;
+    send(s, now);
+  }
+  if (sent) device_.stats().held_now.fetch_sub(sent, std::memory_order_relaxed);
+  if (held_head_ != nullptr && hold_armed_until_ == 0) arm_hold(held_head_->started_ns);
+}
+
+bool RbdChannel::cancel(IoRequest& req) {
+  Slot* prev = nullptr;
+  for (Slot* s = held_head_; s != nullptr; prev = s, s = s->next) {
+    if (s->req != &req) continue;
+    if (prev != nullptr)
+      prev->next = s->next;
+    else
+      held_head_ = s->next;
+    if (held_tail_ == s) held_tail_ = prev;
+    device_.stats().held_now.fetch_sub(1, std::memory_order_relaxed);
+    release(s);
+    // The timer may stay armed for a list now empty: it then finds nothing.
+    done_.push(req, -ECANCELED);
+    return true;
+  }
+  return false;
 }
 
 int RbdChannel::start(Slot* slot, IoRequest& req) {
@@ -380,6 +490,7 @@ bool RbdDevice::watch_owner(uint16_t group, std::function<void(const LockOwner&)
   owner_changed_ = std::move(changed);
   own_group_ = group;
   header_ = open_shared_object_in(cluster_, ioctx_, header_oid_);
+  own_instance_ = header_->self_id();
   header_watcher_.self = this;
   watch_header();
   stats_->owner_watched.store(true, std::memory_order_relaxed);
@@ -387,8 +498,18 @@ bool RbdDevice::watch_owner(uint16_t group, std::function<void(const LockOwner&)
   return true;
 }
 
-void RbdDevice::HeaderWatcher::notified(uint64_t, std::string, std::function<void()> ack) {
+void RbdDevice::HeaderWatcher::notified(uint64_t notifier, std::string, std::function<void()> ack) {
   ack();  // at once: librbd's notifier waits for every watcher
+  // While this gateway holds the lock, what another client says on the header
+  // is (but for rare maintenance) its librbd asking for the lock, which ours
+  // now gives up. The owner dwell counts from here: writes arriving meanwhile
+  // would otherwise ask for the lock right back, before the owner thread has
+  // even seen it go.
+  RbdStats& st = *self->stats_;
+  if (st.lock_mine.load(std::memory_order_relaxed) && notifier != self->own_instance_) {
+    st.lock_moved_ns.store(now_ns(), std::memory_order_relaxed);
+    st.lock_mine.store(false, std::memory_order_relaxed);
+  }
   std::lock_guard lock(self->owner_mutex_);
   self->owner_poke_ = true;
   self->owner_wake_.notify_one();
@@ -478,12 +599,24 @@ void RbdDevice::owner_loop() {
     if (read && (first || !(now == last))) {
       if (!first && now.holder == LockOwner::Holder::kThisGateway)
         stats_->lock_acquired.fetch_add(1, std::memory_order_relaxed);
-      if (!first) stats_->owner_changes.fetch_add(1, std::memory_order_relaxed);
+      if (!first) {
+        stats_->owner_changes.fetch_add(1, std::memory_order_relaxed);
+        stats_->lock_moved_ns.store(now_ns(), std::memory_order_relaxed);
+      }
+      stats_->lock_mine.store(now.holder == LockOwner::Holder::kThisGateway,
+                              std::memory_order_relaxed);
       stats_->owner_holder.store(uint8_t(now.holder), std::memory_order_relaxed);
       stats_->owner_group.store(now.group, std::memory_order_relaxed);
       owner_changed_(now);
       last = now;
       first = false;
+    } else if (read && now.holder == LockOwner::Holder::kThisGateway &&
+               !stats_->lock_mine.load(std::memory_order_relaxed) &&
+               now_ns() - stats_->lock_moved_ns.load(std::memory_order_relaxed) >
+                   uint64_t(stats_->lock_dwell_ms.load(std::memory_order_relaxed)) * 1000000u) {
+      // Another client's notification did not take the lock after all (a
+      // maintenance request): still the holder a dwell later.
+      stats_->lock_mine.store(true, std::memory_order_relaxed);
     }
     lock.lock();
     owner_wake_.wait_for(lock, std::chrono::seconds(5),

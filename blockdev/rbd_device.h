@@ -87,6 +87,14 @@ class RbdDevice final : public BlockDevice {
   // lock and calls `changed` when the answer changed. A check every 5 s
   // catches a missed notification. False when the image lacks exclusive-lock.
   bool watch_owner(uint16_t group, std::function<void(const LockOwner&)> changed) override;
+  // The owner dwell (BlockDevice::set_lock_dwell), kept in stats(); it acts
+  // only while the owner is watched. "The lock moved" is what the owner
+  // thread sees change, and, while this gateway holds the lock, any
+  // notification another client sends on the header (its request for the
+  // lock): from then on this gateway's writes count as a non-owner's.
+  void set_lock_dwell(uint32_t dwell_ms) override {
+    stats_->lock_dwell_ms.store(dwell_ms, std::memory_order_relaxed);
+  }
 
   rbd_image_t image() const { return image_; }
   // 0 when req may be sent to librbd, else the negative errno it completes with.
@@ -142,6 +150,7 @@ class RbdDevice final : public BlockDevice {
   std::string header_oid_, registry_oid_, own_address_;
   std::map<std::string, uint16_t> gateways_;  // client address -> group, owner thread only
   uint16_t own_group_ = 0;
+  uint64_t own_instance_ = 0;             // this client's RADOS instance id (notifier ids)
   std::unique_ptr<SharedObject> header_;  // rbd_header.<id>, on ioctx_
   HeaderWatcher header_watcher_;
   bool header_watching_ = false;  // owner thread only (and before it starts)

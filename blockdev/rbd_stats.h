@@ -19,6 +19,14 @@ struct RbdStats {
   std::atomic<uint8_t> owner_holder{0};    // LockOwner::Holder
   std::atomic<uint16_t> owner_group{0};    // LockOwner::group
   std::atomic<bool> owner_watched{false};  // false: no exclusive lock, or not watched
+  // Owner dwell (lun.yaml gateway.lock_dwell_ms; RbdDevice::set_lock_dwell).
+  // The event loops read lock_dwell_ms, lock_mine and lock_moved_ns on every
+  // write: relaxed loads, no lock.
+  std::atomic<uint32_t> lock_dwell_ms{0};  // 0: off
+  std::atomic<bool> lock_mine{false};      // this gateway holds the lock, as last seen
+  std::atomic<uint64_t> lock_moved_ns{0};  // CLOCK_MONOTONIC of the last move seen; 0: none
+  std::atomic<uint64_t> held_now{0};       // writes held for the dwell right now
+  std::atomic<uint64_t> held_total{0};     // writes ever held for the dwell
 };
 
 }  // namespace sharedisk::blockdev

@@ -186,8 +186,13 @@ struct Gateway {
   // serves (tag 1) is the first. Default: {group}.
   std::vector<uint16_t> relative_ports{1};
   std::vector<GatewayPeer> peers;
+  // Owner dwell of an rbd LUN's exclusive lock (BlockDevice::set_lock_dwell):
+  // a write through a gateway that does not hold the lock waits until the
+  // lock last moved at least this long ago. 0: off.
+  uint32_t lock_dwell_ms = kDefaultLockDwellMs;
   int line = 0;
 
+  static constexpr uint32_t kDefaultLockDwellMs = 200;
   bool operator==(const Gateway& o) const;
 };
 

@@ -11,6 +11,8 @@ namespace {
 
 constexpr size_t kMaxName = 64;
 constexpr size_t kMaxPorts = 16;
+// Longer would add more than the failover goal allows to a write after a move.
+constexpr uint64_t kMaxLockDwellMs = 5000;
 
 std::string read_name(const Reader& r, const Field& f) {
   std::string v = r.text(f);
@@ -67,7 +69,7 @@ void read_ids(const Reader& r, const MapView& m, const std::string& name, Claims
 }  // namespace
 
 Gateway read_gateway(const Reader& r, const Field& f) {
-  MapView m(r, f, {"name", "group", "relative_ports", "peers"});
+  MapView m(r, f, {"name", "group", "relative_ports", "peers", "lock_dwell_ms"});
   Gateway gw;
   gw.line = f.line;
   Field name = m.require("name");
@@ -76,6 +78,8 @@ Gateway read_gateway(const Reader& r, const Field& f) {
   names.add(r, name, gw.name, "gateway name");
   Claims claims;
   read_ids(r, m, gw.name, claims, gw.group, gw.relative_ports);
+  if (auto dwell = m.get("lock_dwell_ms"))
+    gw.lock_dwell_ms = static_cast<uint32_t>(r.number(*dwell, 0, kMaxLockDwellMs));
   if (auto peers = m.get("peers")) {
     for (const Field& p : r.list(*peers)) {
       MapView pm(r, p, {"name", "group", "relative_ports", "portal"});
@@ -102,7 +106,7 @@ namespace sharedisk::config {
 
 bool Gateway::operator==(const Gateway& o) const {
   if (name != o.name || group != o.group || relative_ports != o.relative_ports ||
-      peers.size() != o.peers.size())
+      lock_dwell_ms != o.lock_dwell_ms || peers.size() != o.peers.size())
     return false;
   for (size_t i = 0; i < peers.size(); ++i) {
     const GatewayPeer& a = peers[i];

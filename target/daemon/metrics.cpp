@@ -194,6 +194,10 @@ std::string render_metrics(const DaemonState& state) {
       {"sharedisk_lun_alua_failovers_total",
        "Times this gateway acquired the exclusive lock after start (failover, failback).",
        &blockdev::RbdStats::lock_acquired, true},
+      {"sharedisk_lun_lock_dwell_held_total",
+       "Writes held back on this gateway until the exclusive lock had stayed put for "
+       "gateway.lock_dwell_ms.",
+       &blockdev::RbdStats::held_total, true},
   };
   auto watched = [](const Row& r) {
     return r.lun->rbd && r.lun->rbd->owner_watched.load(std::memory_order_relaxed);

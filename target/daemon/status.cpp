@@ -206,7 +206,10 @@ std::string status_json(const DaemonState& state) {
                          {"this_gateway", holder == blockdev::LockOwner::Holder::kThisGateway},
                          {"owner_group", l.rbd->owner_group.load(std::memory_order_relaxed)},
                          {"owner_changes", l.rbd->owner_changes.load(std::memory_order_relaxed)},
-                         {"acquired", l.rbd->lock_acquired.load(std::memory_order_relaxed)}};
+                         {"acquired", l.rbd->lock_acquired.load(std::memory_order_relaxed)},
+                         {"dwell_ms", l.rbd->lock_dwell_ms.load(std::memory_order_relaxed)},
+                         {"held", l.rbd->held_now.load(std::memory_order_relaxed)},
+                         {"held_total", l.rbd->held_total.load(std::memory_order_relaxed)}};
         }
       }
       luns.push_back(std::move(lun));
@@ -276,9 +279,13 @@ std::string status_text(const DaemonState& state) {
         std::string owner = lock_owner_text(state, *l.rbd);
         if (!owner.empty())
           out += fmt::format(
-              "          lock owner: {}  (owner changes {}, taken by this gateway {})\n", owner,
-              l.rbd->owner_changes.load(std::memory_order_relaxed),
-              l.rbd->lock_acquired.load(std::memory_order_relaxed));
+              "          lock owner: {}  (owner changes {}, taken by this gateway {})\n"
+              "          owner dwell: {} ms  (writes held now {}, held since start {})\n",
+              owner, l.rbd->owner_changes.load(std::memory_order_relaxed),
+              l.rbd->lock_acquired.load(std::memory_order_relaxed),
+              l.rbd->lock_dwell_ms.load(std::memory_order_relaxed),
+              l.rbd->held_now.load(std::memory_order_relaxed),
+              l.rbd->held_total.load(std::memory_order_relaxed));
       }
     }
     for (const auto& [s, conn] : sessions) {

@@ -250,10 +250,13 @@ PreparedLun prepare_lun(const config::Config& config, const config::Target& t,
   if (size_watcher) out.backing->watch_size(size_watcher(t.iqn, lun.number));
   // Implicit ALUA across gateways: the RBD exclusive lock names the owner.
   if (owner_watcher && config.gateway) {
-    if (out.backing->watch_owner(config.gateway->group, owner_watcher(t.iqn, lun.number)))
-      spdlog::info("{} LUN {}: implicit ALUA, the exclusive lock holder's group is optimized",
-                   t.iqn, lun.number);
-    else if (lun.type == config::BackingType::kRbd)
+    if (out.backing->watch_owner(config.gateway->group, owner_watcher(t.iqn, lun.number))) {
+      out.backing->set_lock_dwell(config.gateway->lock_dwell_ms);
+      spdlog::info(
+          "{} LUN {}: implicit ALUA, the exclusive lock holder's group is optimized (owner dwell "
+          "{} ms)",
+          t.iqn, lun.number, config.gateway->lock_dwell_ms);
+    } else if (lun.type == config::BackingType::kRbd)
       spdlog::warn(
           "{} LUN {}: no exclusive-lock feature on the image (or read-only): every "
           "gateway reports its own ALUA states (rbd feature enable POOL/IMAGE exclusive-lock)",

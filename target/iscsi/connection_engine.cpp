@@ -64,8 +64,12 @@ void ConnectionEngine::close(const char* why) {
   // old session was already taken out of the table, so it ends too.
   if (reinstating_) reinstating_->post_close("session reinstated by a new login");
   reinstating_.reset();
-  for (Command* cmd : std::vector<Command*>(window_.active().begin(), window_.active().end()))
-    if (cmd->state == Command::State::kReceiving) free_command(cmd);
+  for (Command* cmd : std::vector<Command*>(window_.active().begin(), window_.active().end())) {
+    if (cmd->state == Command::State::kReceiving)
+      free_command(cmd);
+    else if (cmd->state == Command::State::kInScsi && target_ != nullptr)
+      target_->device->abort_held(cmd->task);  // a held write never lands after the loss
+  }
   tmfs_.clear();
   // The session stays listed (a reinstating login waits for it) until its
   // last command has left the SCSI layer.
@@ -796,6 +800,8 @@ size_t ConnectionEngine::abort_commands(const AbortScope& scope, bool task_abort
         break;
       case CommandWindow::Abort::kLater:
         ++n;
+        // A write held back for the RBD owner dwell ends now, unwritten.
+        if (cmd->state == Command::State::kInScsi) target_->device->abort_held(cmd->task);
         break;
       case CommandWindow::Abort::kNow:
         ++n;

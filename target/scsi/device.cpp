@@ -361,6 +361,15 @@ bool DeviceImpl::idle() const {
   return true;
 }
 
+void DeviceImpl::abort_held(Task& task) {
+  uint64_t number = 0;
+  if (!decode_lun(task.lun, &number)) return;
+  // The channel only compares task.io with what it holds: a task running on
+  // a LUN replaced since (or not in I/O at all) is simply not found.
+  Lun* lun = find_lun(number);
+  if (lun != nullptr && task.loop < lun->loops()) lun->channel(task.loop).cancel(task.io);
+}
+
 bool DeviceImpl::capacity_changed(uint64_t number) {
   Lun* lun = find_lun(number);
   if (lun == nullptr || !lun->refresh_capacity()) return false;

@@ -152,6 +152,13 @@ class Device {
 
   // Runs one command; completion through task.owner->task_done().
   virtual void execute(Task& task) = 0;
+  // The transport aborts `task` (task management, a reset, session loss)
+  // while it is inside the SCSI layer. A write the backing store still holds
+  // back (the RBD owner dwell, BlockDevice::set_lock_dwell) is dropped: it
+  // never reaches the store, and the task completes (task_done, later, on
+  // its loop) with an error the transport discards. Any other task completes
+  // as it would. Called on the task's loop.
+  virtual void abort_held(Task& task) { (void)task; }
 
   // LUN numbers in ascending order (REPORT LUNS, status).
   virtual std::vector<uint64_t> luns() const = 0;

@@ -59,6 +59,7 @@ class DeviceImpl final : public Device {
     return {l->tas(), l->d_sense()};
   }
   bool capacity_changed(uint64_t lun) override;
+  void abort_held(Task& task) override;
   std::vector<AluaGroupState> alua_states(uint64_t lun) const override;
   bool set_alua_owner(uint64_t lun, uint16_t owner_group) override;
   void set_task_aborter(TaskAborter* aborter) override { aborter_ = aborter; }

@@ -119,6 +119,9 @@ TEST_F(Rendered, LockOwnerInStatusAndMetrics) {
   rbd->owner_group = 2;
   rbd->owner_changes = 3;
   rbd->lock_acquired = 1;
+  rbd->lock_dwell_ms = 200;
+  rbd->held_now = 2;
+  rbd->held_total = 7;
   auto node = context.registry.find("iqn.2019-02.lb2:odcfs2");
   ASSERT_NE(node, nullptr);
   std::vector<sharedisk::iscsi::LunInfo> luns = node->luns();
@@ -129,7 +132,13 @@ TEST_F(Rendered, LockOwnerInStatusAndMetrics) {
   EXPECT_NE(text.find("lock owner: gw-b group 2  (owner changes 3, taken by this gateway 1)"),
             std::string::npos)
       << text;
+  EXPECT_NE(text.find("owner dwell: 200 ms  (writes held now 2, held since start 7)"),
+            std::string::npos)
+      << text;
   auto json = nlohmann::json::parse(sharedisk::daemon::status_json(state));
+  EXPECT_EQ(json["targets"][0]["luns"][0]["lock"]["dwell_ms"], 200);
+  EXPECT_EQ(json["targets"][0]["luns"][0]["lock"]["held"], 2);
+  EXPECT_EQ(json["targets"][0]["luns"][0]["lock"]["held_total"], 7);
   EXPECT_EQ(json["targets"][0]["luns"][0]["lock"]["owner_group"], 2);
   EXPECT_EQ(json["targets"][0]["luns"][0]["lock"]["this_gateway"], false);
   std::string m = sharedisk::daemon::render_metrics(state);
@@ -137,6 +146,7 @@ TEST_F(Rendered, LockOwnerInStatusAndMetrics) {
   for (const std::string& line : std::vector<std::string>{
            "sharedisk_lun_alua_transitions_total{" + L + "} 3\n",
            "sharedisk_lun_alua_failovers_total{" + L + "} 1\n",
+           "sharedisk_lun_lock_dwell_held_total{" + L + "} 7\n",
            "sharedisk_lun_alua_lock_owner{" + L + "} 0\n",
        })
     EXPECT_NE(m.find(line), std::string::npos) << line << "\n" << m;

@@ -110,10 +110,18 @@ inline std::vector<Group> await_groups(const std::vector<iscsi_context*>& paths,
 
 // Gateways A and B of the example pair exporting `image` of the cluster of
 // `conf`, started (each in its own folder, on free ports).
+// `lock_dwell_ms` >= 0: gateway.lock_dwell_ms on both (else the default).
 struct GatewayPair {
-  GatewayPair(const std::string& conf, const std::string& image) {
-    a.start(example_gateway("gateway-a.yaml", port_a, port_b, conf, dir_a, image));
-    b.start(example_gateway("gateway-b.yaml", port_a, port_b, conf, dir_b, image));
+  GatewayPair(const std::string& conf, const std::string& image, int lock_dwell_ms = -1) {
+    auto yaml = [&](const char* name, const TempDir& dir) {
+      std::string y = example_gateway(name, port_a, port_b, conf, dir, image);
+      if (lock_dwell_ms >= 0)
+        y = replace_all(y, "\ngateway:\n",
+                        "\ngateway:\n  lock_dwell_ms: " + std::to_string(lock_dwell_ms) + "\n");
+      return y;
+    };
+    a.start(yaml("gateway-a.yaml", dir_a));
+    b.start(yaml("gateway-b.yaml", dir_b));
   }
   // SIGTERM to both; each must exit cleanly.
   void stop() {

@@ -20,9 +20,20 @@
 // lock with a write queued; B breaks the lock and blocklists A; A's write,
 // run once A continues, never lands.
 //
-// BothPathsWriting: writers on both gateways at once, the lock moving at
-// every write that lands on the other gateway; prints the lock transitions
-// per second and checks every block.
+// BothPathsWriting: writers on both gateways at once with the owner dwell
+// off (gateway.lock_dwell_ms 0), the lock moving at nearly every write that
+// lands on the other gateway; prints the lock moves per second and the
+// writes per second of each path, and checks every block.
+//
+// OwnerDwellCapsLockMoves: the same with lock_dwell_ms 200 (or
+// SHAREDISK_LOCK_DWELL_MS): the moves per second must stay under twice
+// 1000/dwell, both paths still write, every
+// block reads back through both gateways and in `rbd export`.
+//
+// HeldWriteAbortedOrSessionLostNeverLands: a write held for the dwell is
+// dropped by ABORT TASK and by another initiator's LOGICAL UNIT RESET (each
+// answered well before the dwell ends) and by the loss of its session; past
+// the dwell it has not landed anywhere.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -312,17 +323,25 @@ TEST_F(RbdFailover, FrozenGatewaysStaleWriteNeverLands) {
   EXPECT_EQ(pair.b.stop(), 0) << read_file(pair.b.log_path());
 }
 
-TEST_F(RbdFailover, BothPathsWriting) {
-  ASSERT_EQ(c().rbd({"create", "--size", "16", "rbd/pingpong1"}), 0)
-      << read_file(c().file("rbd.out"));
-  GatewayPair pair(c().conf(), "pingpong1");
-  Daemon& a = pair.a;
-  const uint16_t port_a = pair.port_a, port_b = pair.port_b;
-  IscsiPtr sa = login_with_timeout(port_a), sb = login_with_timeout(port_b);
-  ASSERT_TRUE(sa && sb);
+// Writers on both gateways at once for `seconds` (A the even blocks, B the
+// odd ones, each at queue depth 1) after A alone for 1 s, with
+// gateway.lock_dwell_ms = `dwell_ms` on both; every block read back through
+// both paths and checked. Prints the lock moves per second and the writes
+// per second of each path.
+struct BothPaths {
+  double seconds = 0, alone = 0, moves_per_s = 0, iops_a = 0, iops_b = 0;
+  uint64_t moves = 0, changes = 0, held_a = 0, held_b = 0;
+};
+BothPaths both_paths_writing(rbdtest::CephCluster& c, const std::string& image, int dwell_ms,
+                             int seconds) {
+  BothPaths out;
+  EXPECT_EQ(c.rbd({"create", "--size", "16", "rbd/" + image}), 0) << read_file(c.file("rbd.out"));
+  GatewayPair pair(c.conf(), image, dwell_ms);
+  Daemon &a = pair.a, &b = pair.b;
+  IscsiPtr sa = login_with_timeout(pair.port_a), sb = login_with_timeout(pair.port_b);
+  EXPECT_TRUE(sa && sb);
+  if (!sa || !sb) return out;
 
-  // A writes the even blocks, B the odd ones, for 3 s each at the same time;
-  // first A alone for 1 s, for comparison.
   std::vector<uint64_t> acked(kBlocks, 0);
   std::atomic<uint64_t> gen{0};
   uint64_t count[2] = {0, 0};
@@ -343,15 +362,17 @@ TEST_F(RbdFailover, BothPathsWriting) {
     }
   };
   writer(0, sa.get());
-  const double alone = double(count[0]) / (ms_between(start, Clock::now()) / 1000);
+  out.alone = double(count[0]) / (ms_between(start, Clock::now()) / 1000);
   count[0] = 0;
-  uint64_t changes0 = status_counter(a, "owner_changes");
+  const uint64_t changes_a0 = status_counter(a, "owner_changes"),
+                 changes_b0 = status_counter(b, "owner_changes"),
+                 acquired0 = status_counter(a, "acquired") + status_counter(b, "acquired");
   start = Clock::now();
-  end = start + std::chrono::seconds(3);
+  end = start + std::chrono::seconds(seconds);
   std::thread ta(writer, 0, sa.get()), tb(writer, 1, sb.get());
   ta.join();
   tb.join();
-  const double secs = ms_between(start, Clock::now()) / 1000;
+  out.seconds = ms_between(start, Clock::now()) / 1000;
   EXPECT_EQ(failed[0], "");
   EXPECT_EQ(failed[1], "");
   EXPECT_GT(count[0], 0u);
@@ -362,13 +383,154 @@ TEST_F(RbdFailover, BothPathsWriting) {
   std::vector<Group> ga =
       await_groups({sa.get()}, sorted_groups(sb.get()), std::chrono::seconds(10));
   EXPECT_EQ(ga, sorted_groups(sb.get()));
-  uint64_t changes = status_counter(a, "owner_changes") - changes0;
+  // A move is one gateway taking the lock: the acquisitions both saw. (A
+  // gateway's owner changes count a move twice when it sees the lock free in
+  // between, holder -> nobody -> new holder.)
+  out.moves = status_counter(a, "acquired") + status_counter(b, "acquired") - acquired0;
+  out.changes = std::max(status_counter(a, "owner_changes") - changes_a0,
+                         status_counter(b, "owner_changes") - changes_b0);
+  out.moves_per_s = double(out.moves) / out.seconds;
+  out.iops_a = double(count[0]) / out.seconds;
+  out.iops_b = double(count[1]) / out.seconds;
+  out.held_a = status_counter(a, "held_total");
+  out.held_b = status_counter(b, "held_total");
   std::printf(
-      "one path writing: %.0f writes/s; both paths writing for %.1f s: %llu writes through "
-      "A, %llu through B (%.0f writes/s); %llu lock transitions seen by A (%.1f/s)\n",
-      alone, secs, static_cast<unsigned long long>(count[0]),
-      static_cast<unsigned long long>(count[1]), double(count[0] + count[1]) / secs,
-      static_cast<unsigned long long>(changes), double(changes) / secs);
+      "lock_dwell_ms %d: one path writing: %.0f writes/s; both paths writing for %.1f s: %.0f "
+      "writes/s through A, %.0f through B; %llu lock moves (%.1f/s; owner changes seen %.1f/s); "
+      "writes held A %llu, B %llu\n",
+      dwell_ms, out.alone, out.seconds, out.iops_a, out.iops_b,
+      static_cast<unsigned long long>(out.moves), out.moves_per_s,
+      double(out.changes) / out.seconds, static_cast<unsigned long long>(out.held_a),
+      static_cast<unsigned long long>(out.held_b));
+  EXPECT_EQ(mismatches(exported_generations(c, image), acked), "") << "rbd export";
+  sa.reset();
+  sb.reset();
+  pair.stop();
+  return out;
+}
+
+// Without the owner dwell (lock_dwell_ms 0): the lock moves at nearly every
+// write that lands on the other gateway. The "before" of the dwell.
+TEST_F(RbdFailover, BothPathsWriting) {
+  BothPaths r = both_paths_writing(c(), "pingpong1", 0, 3);
+  EXPECT_EQ(r.held_a + r.held_b, 0u) << "nothing is held with the dwell off";
+}
+
+// With the owner dwell: the lock moves at most about once per dwell, and
+// both paths still make progress with every block intact.
+TEST_F(RbdFailover, OwnerDwellCapsLockMoves) {
+  // SHAREDISK_LOCK_DWELL_MS measures another dwell (docs/deployment.md).
+  const char* env = std::getenv("SHAREDISK_LOCK_DWELL_MS");
+  const int kDwellMs = env != nullptr ? std::clamp(std::atoi(env), 1, 5000) : 200;
+  BothPaths r = both_paths_writing(c(), "dwell1", kDwellMs, 5);
+  // Each gateway holds its writes for the dwell after every move it sees:
+  // about 1000/dwell moves a second; twice that is the bound.
+  EXPECT_LT(r.moves_per_s, 2.0 * 1000 / kDwellMs) << r.moves << " moves in " << r.seconds << " s";
+  // Each move is seen as at most two owner changes (through "nobody").
+  EXPECT_LT(double(r.changes) / r.seconds, 4.0 * 1000 / kDwellMs) << r.changes << " changes";
+  EXPECT_GT(r.held_a + r.held_b, 0u) << "the non-owner's writes were held";
+  EXPECT_GT(r.iops_b, 1.0);
+  EXPECT_GT(r.iops_a, 1.0);
+}
+
+// A write held for the dwell is still inside the SCSI layer: ABORT TASK
+// drops it (the TMF is answered before the dwell is over, the write never
+// lands), and so do a LOGICAL UNIT RESET from another initiator (TAS: the
+// write is answered TASK ABORTED) and the loss of the session.
+TEST_F(RbdFailover, HeldWriteAbortedOrSessionLostNeverLands) {
+  constexpr int kDwellMs = 2500;
+  ASSERT_EQ(c().rbd({"create", "--size", "16", "rbd/dwellabort1"}), 0)
+      << read_file(c().file("rbd.out"));
+  GatewayPair pair(c().conf(), "dwellabort1", kDwellMs);
+  IscsiPtr sa = login_with_timeout(pair.port_a), sb = login_with_timeout(pair.port_b);
+  ASSERT_TRUE(sa && sb);
+  std::vector<uint8_t> buf;
+  std::vector<uint64_t> acked(kBlocks, 0);
+
+  // Another initiator on B, whose LOGICAL UNIT RESET aborts the held write.
+  IscsiPtr other = iscsi_login(pair.port_b, 1, kGatewayIqn, "iqn.2024-01.test:resetter");
+  ASSERT_TRUE(other);
+  const char* kRound[] = {"abort", "reset", "loss"};
+  for (int round = 0; round < 3; ++round) {
+    const bool abort = round == 0, reset = round == 1;
+    if (round > 0) {
+      // B takes the lock (its last move is more than the dwell ago), so
+      // that A's write below moves it again.
+      fill(buf, 4, 20);
+      ASSERT_EQ(write_block(sb.get(), 4, buf), "good");
+      acked[4] = 20;
+      ASSERT_TRUE(eventually([&] { return status_counter(pair.b, "owner_group") == 2; },
+                             std::chrono::seconds(5)));
+    }
+    // A writes (and takes the lock): B sees the lock move.
+    fill(buf, 3, 10 + round);
+    ASSERT_EQ(write_block(sa.get(), 3, buf), "good");
+    acked[3] = 10 + round;
+    ASSERT_TRUE(eventually([&] { return status_counter(pair.b, "owner_group") == 1; },
+                           std::chrono::seconds(5)));
+    // B's session was told the states changed (2A/06): take that first.
+    for (int i = 0; i < 3 && tur(sb.get(), 1) != "good"; ++i) {
+    }
+    const uint64_t held0 = status_counter(pair.b, "held_total");
+    // B's write to the same block is held for the dwell.
+    std::vector<uint8_t> stale;
+    fill(stale, 3, 99);
+    struct Done {
+      bool called = false;
+      int status = -1;
+    } done;
+    scsi_task* w = iscsi_write16_task(
+        sb.get(), 1, 3 * (kBlock / kSector), stale.data(), kBlock, kSector, 0, 0, 0, 0, 0,
+        [](iscsi_context*, int status, void*, void* p) {
+          static_cast<Done*>(p)->called = true;
+          static_cast<Done*>(p)->status = status;
+        },
+        &done);
+    ASSERT_NE(w, nullptr);
+    ASSERT_TRUE(eventually(
+        [&] {
+          service_until(
+              sb.get(), [] { return false; }, std::chrono::milliseconds(20));
+          return status_counter(pair.b, "held") == 1;
+        },
+        std::chrono::seconds(2)))
+        << "the write through B is held";
+    EXPECT_EQ(status_counter(pair.b, "held_total"), held0 + 1);
+    const auto t0 = Clock::now();
+    if (abort) {
+      EXPECT_EQ(iscsi_task_mgmt_abort_task_sync(sb.get(), w), 0) << iscsi_get_error(sb.get());
+      const double took = ms_between(t0, Clock::now());
+      std::printf("ABORT TASK of a write held for a %d ms dwell answered after %.0f ms\n", kDwellMs,
+                  took);
+      EXPECT_LT(took, kDwellMs / 2) << "the held write was dropped, not waited for";
+      EXPECT_FALSE(done.called && done.status == SCSI_STATUS_GOOD);
+      iscsi_scsi_cancel_task(sb.get(), w);
+      scsi_free_scsi_task(w);
+    } else if (reset) {
+      EXPECT_EQ(iscsi_task_mgmt_lun_reset_sync(other.get(), 1), 0) << iscsi_get_error(other.get());
+      const double took = ms_between(t0, Clock::now());
+      std::printf("LOGICAL UNIT RESET with a write held for a %d ms dwell answered after %.0f ms\n",
+                  kDwellMs, took);
+      EXPECT_LT(took, kDwellMs / 2) << "the held write was dropped, not waited for";
+      // TAS: the held write is answered TASK ABORTED.
+      EXPECT_TRUE(service_until(
+          sb.get(), [&] { return done.called; }, std::chrono::seconds(2)));
+      EXPECT_EQ(done.status, SCSI_STATUS_TASK_ABORTED);
+      scsi_free_scsi_task(w);
+    } else {
+      sb.reset();  // the session is lost with the write held
+      scsi_free_scsi_task(w);
+      sb = login_with_timeout(pair.port_b);
+      ASSERT_TRUE(sb);
+    }
+    EXPECT_TRUE(
+        eventually([&] { return status_counter(pair.b, "held") == 0; }, std::chrono::seconds(2)));
+    // Past the dwell: the dropped write never lands, through either path.
+    std::this_thread::sleep_for(std::chrono::milliseconds(kDwellMs + 500) - (Clock::now() - t0));
+    EXPECT_EQ(mismatches(read_generations(sa.get()), acked), "") << kRound[round];
+    EXPECT_EQ(mismatches(read_generations(sb.get()), acked), "") << kRound[round];
+  }
+  EXPECT_EQ(mismatches(exported_generations(c(), "dwellabort1"), acked), "") << "rbd export";
   sa.reset();
   sb.reset();
   pair.stop();

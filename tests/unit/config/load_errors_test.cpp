@@ -234,6 +234,12 @@ const Broken kBroken[] = {
      "gateway.group", "65535"},
     {"gateway without group", "portals: [127.0.0.1:3260]\ngateway:\n  name: a\n", 3,
      "gateway.group", "required"},
+    {"gateway dwell too long",
+     "portals: [127.0.0.1:3260]\ngateway:\n  name: a\n  group: 1\n  lock_dwell_ms: 5001\n", 5,
+     "gateway.lock_dwell_ms", "must be between 0 and 5000 (got 5001)"},
+    {"gateway dwell not a number",
+     "portals: [127.0.0.1:3260]\ngateway:\n  name: a\n  group: 1\n  lock_dwell_ms: 0.2s\n", 5,
+     "gateway.lock_dwell_ms", ""},
     {"gateway peer portal",
      "portals: [127.0.0.1:3260]\ngateway:\n  name: a\n  group: 1\n  peers:\n    - name: b\n"
      "      group: 2\n      portal: somewhere\n",

@@ -75,7 +75,21 @@ TEST(LoadGood, GatewayExplicitPortsAndNoSection) {
   EXPECT_EQ(c.gateway->peers[0].relative_ports, std::vector<uint16_t>{5});
   EXPECT_EQ(c.gateway->peers[1].relative_ports, std::vector<uint16_t>{30});
   EXPECT_FALSE(c.gateway->peers[1].portal);
+  EXPECT_EQ(c.gateway->lock_dwell_ms, Gateway::kDefaultLockDwellMs);
   EXPECT_FALSE(load_string("portals: [127.0.0.1:3260]\n", "t.yaml").gateway);
+}
+
+TEST(LoadGood, GatewayLockDwell) {
+  auto dwell = [](const char* v) {
+    return load_string(std::string("portals: [127.0.0.1:3260]\ngateway:\n  name: a\n  group: 1\n"
+                                   "  lock_dwell_ms: ") +
+                           v + "\n",
+                       "t.yaml")
+        .gateway->lock_dwell_ms;
+  };
+  EXPECT_EQ(dwell("0"), 0u);  // off
+  EXPECT_EQ(dwell("50"), 50u);
+  EXPECT_EQ(dwell("5000"), 5000u);
 }
 
 TEST(LoadGood, ExampleLb2Yaml) {
