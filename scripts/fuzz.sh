@@ -5,6 +5,8 @@
 # from the seed corpus tests/fuzz/corpus/<name>/ (read only) and a scratch
 # corpus in the build directory. Exits non-zero when a target crashes, leaks,
 # hangs or trips ASan/UBSan; the reproducer is left in build-fuzz/artifacts/.
+# SHAREDISK_BUILD_ONLY=1: configure and build the targets only, run nothing
+# (scripts/run-tests.sh builds them in the background while other tests run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-20}
@@ -24,22 +26,43 @@ CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithD
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" \
   -DSHAREDISK_FUZZ=ON -DSHAREDISK_BUILD_BENCH=OFF >/dev/null
 ninja -C "$build" -j"$jobs" "${targets[@]/#/fuzz_}"
+[ "${SHAREDISK_BUILD_ONLY:-0}" != 1 ] || exit 0
 
 mkdir -p "$build/artifacts"
-status=0
-for t in "${targets[@]}"; do
-  work="$build/corpus/$t"
+# Each libFuzzer run is one process on one core: JOBS (default 2) of them run at
+# once, each for the full SECONDS, so the stage takes ceil(targets / JOBS) x
+# SECONDS instead of targets x SECONDS with the same time per target.
+fuzz_one() { # fuzz_one TARGET: exit status of the run; output in $build/fuzz_TARGET.log
+  local t=$1 work="$build/corpus/$1"
   mkdir -p "$work"
-  echo "== fuzz_$t for ${seconds}s"
-  if ! "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-      -max_len=20000 -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" \
-      "$work" "tests/fuzz/corpus/$t" 2>"$build/fuzz_$t.log"; then
+  "$build/tests/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=20000 -print_final_stats=1 -artifact_prefix="$build/artifacts/$t-" \
+    "$work" "tests/fuzz/corpus/$t" 2>"$build/fuzz_$t.log"
+}
+declare -A pid_of
+status=0
+report() { # report TARGET: waits for its run and prints its verdict
+  local t=$1
+  if ! wait "${pid_of[$t]}"; then
     echo "fuzz_$t FAILED; last lines of $build/fuzz_$t.log:" >&2
     tail -40 "$build/fuzz_$t.log" >&2
     status=1
   else
-    grep -E "stat::number_of_executed_units|stat::peak_rss_mb" "$build/fuzz_$t.log" | tr '\n' ' '
-    echo
+    echo "== fuzz_$t for ${seconds}s: $(grep -E "stat::number_of_executed_units|stat::peak_rss_mb" \
+      "$build/fuzz_$t.log" | tr '\n' ' ')"
   fi
+}
+running=()
+for t in "${targets[@]}"; do
+  if [ ${#running[@]} -ge "$jobs" ]; then
+    report "${running[0]}"
+    running=("${running[@]:1}")
+  fi
+  fuzz_one "$t" &
+  pid_of[$t]=$!
+  running+=("$t")
+done
+for t in "${running[@]}"; do
+  report "$t"
 done
 exit $status

@@ -5,6 +5,8 @@
 # 60 s failure-path stress run (label stress; only the sanitized build
 # registers stress_60s, the normal build has the 20 s stress_20s).
 #   scripts/sanitize-tests.sh [extra ctest arguments]
+# SHAREDISK_BUILD_ONLY=1: configure and build only (scripts/run-tests.sh builds
+# the tree in the background while the normal build's ctest runs).
 # Configured with SHAREDISK_REQUIRE_ALL=ON like scripts/run-tests.sh.
 # Any ASan/UBSan report fails the run: the test binaries abort, and the
 # daemon's non-zero exit (or a leak report at exit) fails the test that
@@ -22,6 +24,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHAREDISK_SA
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" \
   -DSHAREDISK_BUILD_BENCH=OFF -DSHAREDISK_REQUIRE_ALL=ON ${CMAKE_ARGS:-} >/dev/null
 ninja -C "$build" -j"$jobs" sanitized_suite
+[ "${SHAREDISK_BUILD_ONLY:-0}" != 1 ] || exit 0
 
 # A GoogleTest program that was not built shows up as one unlabeled
 # <program>_NOT_BUILT test, which the label selection below would silently
