@@ -39,6 +39,8 @@
 #   COMPLIANCE_GATEWAY  1: the daemon's lun.yaml has a `gateway` section (this
 #                       gateway group 1, one peer, group 2), as a gateway of a
 #                       pair runs (ALUA: two target port groups)
+#   COMPLIANCE_PAIR_LOCK  1: rbd-pair keeps the image's exclusive-lock (implicit
+#                       ALUA and the owner dwell in play; see pair_without_lock)
 set -u -o pipefail
 
 usage() {
@@ -186,7 +188,7 @@ setup_rbd() {
 # reservation tests failed so). The lock-driven ALUA has its own tests
 # (rbd_tests: RbdFailover.*, RbdGateways.ExamplePairReportsOneUnitTwoGroups).
 pair_without_lock() {
-  [[ -n ${CEPH_STARTED:-} ]] || return 0
+  [[ -n ${CEPH_STARTED:-} && ${COMPLIANCE_PAIR_LOCK:-0} != 1 ]] || return 0
   rbd -c "$RBD_CONF" feature disable "$RBD_POOL/$RBD_IMAGE" fast-diff object-map exclusive-lock \
     >>"$LOG_DIR/rbd-ceph-start.log" 2>&1 || {
     echo "compliance: cannot disable exclusive-lock on $RBD_POOL/$RBD_IMAGE" >&2
