@@ -65,6 +65,19 @@ rados_t connect(const ClusterKey& key) {
   // (osd_client_watch_timeout, 30 s by default), so a cluster may lower
   // that timeout for a faster failover without live gateways losing theirs.
   set(c, key, "objecter_tick_interval", "1");
+  // librbd dispatches a request on the calling event loop instead of handing
+  // it to its own work-queue thread (its default): one thread wakeup less
+  // per I/O, which is most of a gateway's CPU per I/O on a busy host (see
+  // docs/benchmarks.md). librbd's dispatch never waits for the cluster:
+  // the exclusive lock, a refresh and QoS queue requests asynchronously.
+  set(c, key, "rbd_non_blocking_aio", "false");
+  // What could still block the loop is the Objecter's in-flight throttle
+  // (1024 requests or 100 MiB by default): with the OSDs gone, the loop would
+  // stop answering every session on it, NOP-Outs included. Unlimited (0) here:
+  // what is in flight is already bounded by the sessions' CmdSN windows and
+  // burst lengths, in buffers the target holds anyway.
+  set(c, key, "objecter_inflight_ops", "0");
+  set(c, key, "objecter_inflight_op_bytes", "0");
   // The daemon logs for itself; librados would otherwise write to stderr.
   set(c, key, "log_to_stderr", "false");
   rc = rados_connect(c);

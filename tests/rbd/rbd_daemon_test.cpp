@@ -543,6 +543,98 @@ TEST_F(RbdDaemon, OsdStopFailsRetryablyAndIoResumes) {
   c().rbd({"rm", "rbd/fault"});
 }
 
+// librbd dispatches on the event loop (rbd_non_blocking_aio off), so nothing
+// in it may wait for the cluster. With the OSD frozen and more reads in
+// flight than librados lets through by default (1024), the one event loop
+// still answers a third session at once; every read then completes with the
+// data written before.
+TEST_F(RbdDaemon, LoopKeepsAnsweringWithMoreRequestsStuckThanLibradosThrottles) {
+  constexpr int kPerSession = 640;  // 2 x 640 > objecter_inflight_ops (1024)
+  constexpr size_t kRegion = 1 << 20;
+  ASSERT_EQ(c().rbd({"create", "--size", "16", "rbd/stuck"}), 0);
+  TempDir dir;
+  Daemon d(dir);
+  uint16_t port = uint16_t(free_port());
+  d.start("iscsi:\n  queue_depth: 1024\n" +
+              rbd_yaml(port, dir.path(), "stuck", c().conf(), "        rbd_timeout: 60\n"),
+          /*threads=*/1);
+  IscsiPtr a = iscsi_login(port, 1, kIqn, "iqn.2026-01.test:stuck-a");
+  IscsiPtr b = iscsi_login(port, 1, kIqn, "iqn.2026-01.test:stuck-b");
+  IscsiPtr probe = iscsi_login(port, 1, kIqn, "iqn.2026-01.test:stuck-probe");
+  ASSERT_TRUE(a && b && probe) << read_file(d.log_path());
+  std::vector<uint8_t> data = pattern(kRegion, 61);
+  scsi_task* t = iscsi_write16_sync(a.get(), 1, 0, data.data(), kRegion, 512, 0, 0, 1, 0, 0);
+  ASSERT_TRUE(scsi_ok(t));
+  scsi_free_scsi_task(t);
+
+  struct Read {
+    uint64_t lba;
+    int* done;
+    int* bad;
+    const std::vector<uint8_t>* data;
+  };
+  int done = 0, bad = 0;
+  auto on_read = [](iscsi_context*, int status, void* command_data, void* private_data) {
+    auto* r = static_cast<Read*>(private_data);
+    auto* task = static_cast<scsi_task*>(command_data);
+    ++*r->done;
+    if (status != SCSI_STATUS_GOOD || task->datain.size != 4096 ||
+        std::memcmp(task->datain.data, r->data->data() + r->lba * 512, 4096) != 0)
+      ++*r->bad;
+    scsi_free_scsi_task(task);
+  };
+  std::vector<Read> reads;
+  reads.reserve(2 * kPerSession);
+  for (int i = 0; i < 2 * kPerSession; ++i)
+    reads.push_back({uint64_t(i % (kRegion / 4096)) * 8, &done, &bad, &data});
+
+  const pid_t osd = pid_t(std::stol(c().env("CEPH_OSD_PID")));
+  ASSERT_EQ(::kill(osd, SIGSTOP), 0);
+  struct Thaw {  // the OSD runs again whatever happens below
+    pid_t pid;
+    ~Thaw() { ::kill(pid, SIGCONT); }
+  } thaw{osd};
+  for (int i = 0; i < 2 * kPerSession; ++i) {
+    iscsi_context* s = (i % 2 ? b : a).get();
+    ASSERT_NE(iscsi_read16_task(s, 1, reads[i].lba, 4096, 512, 0, 0, 0, 0, 0, on_read, &reads[i]),
+              nullptr);
+  }
+  // Every command on the wire, and time for the target to hand them to librbd.
+  for (iscsi_context* s : {a.get(), b.get()})
+    ASSERT_TRUE(service_until(
+        s, [&] { return !(iscsi_which_events(s) & POLLOUT); }, std::chrono::seconds(5)));
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(done, 0) << "reads completed with the OSD stopped";
+
+  auto t0 = Clock::now();
+  EXPECT_EQ(tur(probe.get(), 1), "good");
+  double answered = std::chrono::duration<double>(Clock::now() - t0).count();
+  EXPECT_LT(answered, 2.0) << "the event loop waited inside librbd";
+  std::string status = d.admin("status").body;
+  EXPECT_NE(status.find("rbd: requests"), std::string::npos) << status;
+
+  ASSERT_EQ(::kill(osd, SIGCONT), 0);
+  auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (done < 2 * kPerSession && Clock::now() < deadline) {
+    pollfd p[2] = {{iscsi_get_fd(a.get()), short(iscsi_which_events(a.get())), 0},
+                   {iscsi_get_fd(b.get()), short(iscsi_which_events(b.get())), 0}};
+    ASSERT_GE(::poll(p, 2, 100), 0);
+    ASSERT_EQ(iscsi_service(a.get(), p[0].revents), 0) << iscsi_get_error(a.get());
+    ASSERT_EQ(iscsi_service(b.get(), p[1].revents), 0) << iscsi_get_error(b.get());
+  }
+  std::printf(
+      "[ stuck ] TUR answered in %.3f s with the OSD frozen; %d reads done %.1f s after it ran "
+      "again\n",
+      answered, done, std::chrono::duration<double>(Clock::now() - deadline).count() + 60);
+  EXPECT_EQ(done, 2 * kPerSession);
+  EXPECT_EQ(bad, 0);
+  a.reset();
+  b.reset();
+  probe.reset();
+  EXPECT_EQ(d.stop(), 0);
+  c().rbd({"rm", "rbd/stuck"});
+}
+
 // The cluster blocklists the gateway's client: writes fail (never acknowledged),
 // and what failed is not on the image.
 TEST_F(RbdDaemon, BlocklistedClientGetsErrorsNotAcknowledgements) {
