@@ -20,11 +20,12 @@ if ! command -v clang++ >/dev/null; then
   echo "fuzz.sh: clang++ not found (Debian: clang, libclang-rt-14-dev)" >&2
   exit 2
 fi
+# shellcheck disable=SC2086  # CMAKE_ARGS holds several arguments
 # -O1 -g1 as in sanitize-tests.sh: what the sanitizers recommend, with line
 # tables for the reports, in far less compile time than -O2 -g.
 CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-  -DSHAREDISK_FUZZ=ON -DSHAREDISK_BUILD_BENCH=OFF >/dev/null
+  -DSHAREDISK_FUZZ=ON -DSHAREDISK_BUILD_BENCH=OFF ${CMAKE_ARGS:-} >/dev/null
 ninja -C "$build" -j"$jobs" "${targets[@]/#/fuzz_}"
 [ "${SHAREDISK_BUILD_ONLY:-0}" != 1 ] || exit 0
 

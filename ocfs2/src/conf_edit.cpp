@@ -6,18 +6,13 @@
 #include <cctype>
 
 #include "sharedisk/ocfs2/validate.h"
+#include "text.h"
 
 namespace sharedisk::ocfs2 {
 namespace {
 
 Diagnostics fail(const char* code, std::string message) {
   return {{0, Severity::error, code, std::move(message)}};
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 }  // namespace

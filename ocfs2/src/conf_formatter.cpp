@@ -12,6 +12,7 @@
 #include <string>
 
 #include "sharedisk/ocfs2/cluster_conf.h"
+#include "text.h"
 
 namespace sharedisk::ocfs2 {
 namespace {
@@ -32,12 +33,6 @@ void attribute(std::string& out, std::string_view key, std::string_view value) {
       out += c;
   }
   out += '\n';
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
 }
 
 std::string number(const std::optional<std::uint32_t>& v) {

@@ -4,17 +4,9 @@
 #include <cctype>
 
 #include "sharedisk/ocfs2/check.h"
+#include "text.h"
 
 namespace sharedisk::ocfs2 {
-namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
-}  // namespace
 
 std::string fstab_line(const SuperblockInfo& info, const std::string& mount_point) {
   return "UUID=" + info.uuid + " " + mount_point + " ocfs2 defaults,_netdev 0 0";

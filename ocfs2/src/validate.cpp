@@ -37,12 +37,6 @@ std::string blank_hint(const std::string& s) {
                             : "";
 }
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 struct Checker {
   const ClusterConf& conf;
   const ValidateOptions& options;

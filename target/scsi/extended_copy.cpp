@@ -132,7 +132,7 @@ void abort_copy(Task& task, const Lun* lun, uint16_t asc_ascq) {
 
 void copy_next(Task& task);
 
-void write_done(Task& task, Lun& dst, int result) {
+void copy_write_done(Task& task, Lun& dst, int result) {
   write_gate_leave(dst, task);
   CopyJob& job = *job_of(task);
   if (result < 0) return abort_copy(task, &dst, asc::kNoAdditionalSense);
@@ -140,14 +140,14 @@ void write_done(Task& task, Lun& dst, int result) {
   job.total += job.chunk_len;
   copy_next(task);
 }
-const Step kWriteDone{write_done};
+const Step kCopyWriteDone{copy_write_done};
 
 void write_submit(Task& task, Lun& dst) {
   if (!write_gate_enter(dst, task, write_submit)) return;
-  submit_io(task, dst, kWriteDone);
+  submit_io(task, dst, kCopyWriteDone);
 }
 
-void read_done(Task& task, Lun& src, int result) {
+void copy_read_done(Task& task, Lun& src, int result) {
   CopyJob& job = *job_of(task);
   if (result < 0) return abort_copy(task, &src, asc::kNoAdditionalSense);
   const CopySegment& s = job.segments[job.current];
@@ -155,7 +155,7 @@ void read_done(Task& task, Lun& src, int result) {
              job.chunk_len);
   write_submit(task, *s.dst);
 }
-const Step kReadDone{read_done};
+const Step kCopyReadDone{copy_read_done};
 
 void copy_next(Task& task) {
   CopyJob& job = *job_of(task);
@@ -172,7 +172,7 @@ void copy_next(Task& task) {
   job.chunk_len = std::min<uint64_t>(s.bytes - job.done, xcopy::kChunkBytes);
   job.chunk_at = s.backward ? s.bytes - job.done - job.chunk_len : job.done;
   prepare_rw(task, blockdev::IoOp::kRead, aux_of(task), s.src_offset + job.chunk_at, job.chunk_len);
-  submit_io(task, *s.src, kReadDone);
+  submit_io(task, *s.src, kCopyReadDone);
 }
 
 // The LUN whose NAA designator an identification descriptor names, or null.

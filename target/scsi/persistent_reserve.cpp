@@ -33,12 +33,12 @@ bool registrants_type(uint8_t t) {
   return t >= 5 && t <= 8;
 }
 
-const std::string kNone;
+const std::string kEmptyPort;
 const std::string& ini(const Task& t) {
-  return t.nexus ? t.nexus->initiator_port() : kNone;
+  return t.nexus ? t.nexus->initiator_port() : kEmptyPort;
 }
 const std::string& tgt(const Task& t) {
-  return t.nexus ? t.nexus->target_port() : kNone;
+  return t.nexus ? t.nexus->target_port() : kEmptyPort;
 }
 
 // iSCSI TransportID (SPC-4 7.6.4.6) of an initiator port name "iqn...,i,0x<isid>"

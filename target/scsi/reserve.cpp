@@ -7,12 +7,12 @@
 namespace sharedisk::scsi {
 
 namespace {
-const std::string kNone;
+const std::string kNoPort;
 const std::string& ini(const Nexus* n) {
-  return n ? n->initiator_port() : kNone;
+  return n ? n->initiator_port() : kNoPort;
 }
 const std::string& tgt(const Nexus* n) {
-  return n ? n->target_port() : kNone;
+  return n ? n->target_port() : kNoPort;
 }
 }  // namespace
 

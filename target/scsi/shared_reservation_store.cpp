@@ -112,7 +112,7 @@ bool decode_pr_notify(const std::string& text, uint64_t* version, PrState* s, Pr
 
 namespace {
 
-bool registrants_type(uint8_t t) {
+bool held_by_registrants(uint8_t t) {
   return t >= pr_type::kWriteExclusiveRegistrantsOnly &&
          t <= pr_type::kExclusiveAccessAllRegistrants;
 }
@@ -132,7 +132,7 @@ PrEffects missed_effects(const PrState& before, const PrState& now) {
     e.reset_asc = now.last_reset_asc ? now.last_reset_asc : asc::kBusDeviceResetFunctionOccurred;
   const bool cleared = now.registrations.empty() && before.registrations.size() > 1;
   const bool released =
-      registrants_type(before.type) &&
+      held_by_registrants(before.type) &&
       (now.type != before.type || now.holder_initiator != before.holder_initiator ||
        now.holder_target != before.holder_target);
   for (const PrRegistration& r : before.registrations) {

@@ -50,7 +50,7 @@ bool valid_utf8(const std::string& s) {
   }
 }
 
-std::vector<uint8_t> pattern(size_t bytes, uint8_t seed) {
+std::vector<uint8_t> block_pattern(size_t bytes, uint8_t seed) {
   std::vector<uint8_t> v(bytes);
   for (size_t i = 0; i < bytes; ++i) v[i] = uint8_t(seed + i * 7 + (i >> 9));
   return v;
@@ -59,7 +59,7 @@ std::vector<uint8_t> pattern(size_t bytes, uint8_t seed) {
 // WRITE(10) then READ(10) of `blocks` 512-byte blocks at `lba` through libiscsi; true when
 // the data read back is the data written.
 void write_read_verify(iscsi_context* c, uint32_t lba, uint32_t blocks, uint8_t seed) {
-  std::vector<uint8_t> data = pattern(blocks * 512, seed);
+  std::vector<uint8_t> data = block_pattern(blocks * 512, seed);
   scsi_task* w =
       iscsi_write10_sync(c, 1, lba, data.data(), uint32_t(data.size()), 512, 0, 0, 0, 0, 0);
   ASSERT_TRUE(scsi_ok(w)) << iscsi_get_error(c);
@@ -269,7 +269,7 @@ TEST_F(CliOps, ServesAFileInDevShm) {
   EXPECT_EQ(daemon.stop(), 0);
   std::string bytes = read_file(shm);
   ASSERT_EQ(bytes.size(), 4u << 20);
-  std::vector<uint8_t> want = pattern(64 * 512, 0x5a);
+  std::vector<uint8_t> want = block_pattern(64 * 512, 0x5a);
   EXPECT_EQ(std::memcmp(bytes.data() + 100 * 512, want.data(), want.size()), 0);
 }
 
@@ -310,7 +310,7 @@ TEST_F(CliOps, ServesALoopDevice) {
   shell("blockdev --flushbufs " + loop + " 2>&1");
   std::string bytes = read_file(backing);
   ASSERT_EQ(bytes.size(), 8u << 20);
-  std::vector<uint8_t> want = pattern(128 * 512, 0x33);
+  std::vector<uint8_t> want = block_pattern(128 * 512, 0x33);
   EXPECT_EQ(std::memcmp(bytes.data() + 2048 * 512, want.data(), want.size()), 0);
 }
 
