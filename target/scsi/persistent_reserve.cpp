@@ -25,14 +25,6 @@ namespace {
 bool valid_type(uint8_t t) {
   return t == 1 || t == 3 || (t >= 5 && t <= 8);
 }
-bool all_registrants(uint8_t t) {
-  return t == pr_type::kWriteExclusiveAllRegistrants ||
-         t == pr_type::kExclusiveAccessAllRegistrants;
-}
-bool registrants_type(uint8_t t) {
-  return t >= 5 && t <= 8;
-}
-
 const std::string kEmptyPort;
 const std::string& ini(const Task& t) {
   return t.nexus ? t.nexus->initiator_port() : kEmptyPort;
@@ -78,7 +70,7 @@ void cmd_persistent_reserve_in(DeviceImpl&, Lun* lun, Task& task) {
       case 1:  // READ RESERVATION
         if (s.type != 0) {
           const PrRegistration* h = s.find(s.holder_initiator, s.holder_target);
-          put_be64(d + 8, all_registrants(s.type) || !h ? 0 : h->key);
+          put_be64(d + 8, pr_type::all_registrants(s.type) || !h ? 0 : h->key);
           d[8 + 13] = s.type;
           len += 16;
         }
@@ -175,20 +167,20 @@ bool change_state(PrOut& c, PrState& s) {
       if (!is_me(r)) uas.push_back({r.initiator, r.target, asc_code});
   };
   auto release = [&](bool notify) {
-    if (notify && registrants_type(s.type)) others_registered(asc::kReservationsReleased);
+    if (notify && pr_type::for_registrants(s.type)) others_registered(asc::kReservationsReleased);
     s.type = 0;
     s.holder_initiator.clear();
     s.holder_target.clear();
   };
   auto unregister = [&](const std::string& i, const std::string& t) {
-    bool was_holder = s.is_holder(i, t) && !all_registrants(s.type);
+    bool was_holder = s.is_holder(i, t) && !pr_type::all_registrants(s.type);
     s.registrations.erase(std::remove_if(s.registrations.begin(), s.registrations.end(),
                                          [&](const PrRegistration& r) {
                                            return r.target == t &&
                                                   initiator_matches(r.initiator, i);
                                          }),
                           s.registrations.end());
-    if (was_holder || (all_registrants(s.type) && s.registrations.empty())) release(true);
+    if (was_holder || (pr_type::all_registrants(s.type) && s.registrations.empty())) release(true);
   };
 
   switch (sa) {
@@ -314,7 +306,7 @@ bool change_state(PrOut& c, PrState& s) {
       }
       bool holder_preempted = false;
       if (s.type != 0) {
-        if (all_registrants(s.type))
+        if (pr_type::all_registrants(s.type))
           holder_preempted = sa_key == 0;
         else if (const PrRegistration* h = s.find(s.holder_initiator, s.holder_target))
           holder_preempted = h->key == sa_key;
@@ -327,7 +319,7 @@ bool change_state(PrOut& c, PrState& s) {
       std::vector<PrRegistration> keep;
       for (auto& r : s.registrations) {
         bool self = is_me(r);
-        bool match = (holder_preempted && all_registrants(s.type) && sa_key == 0)
+        bool match = (holder_preempted && pr_type::all_registrants(s.type) && sa_key == 0)
                          ? !self
                          : r.key == sa_key && !self;
         if (match) {
@@ -356,7 +348,7 @@ bool change_state(PrOut& c, PrState& s) {
         out = Out::kConflict;
         return false;
       }
-      if (s.type == 0 || !s.is_holder(me_i, me_t) || all_registrants(s.type)) {
+      if (s.type == 0 || !s.is_holder(me_i, me_t) || pr_type::all_registrants(s.type)) {
         out = Out::kConflict;
         return false;
       }

@@ -31,9 +31,7 @@ const PrRegistration* PrState::find(const std::string& initiator, const std::str
 
 bool PrState::is_holder(const std::string& initiator, const std::string& target) const {
   if (type == 0) return false;
-  if (type == pr_type::kWriteExclusiveAllRegistrants ||
-      type == pr_type::kExclusiveAccessAllRegistrants)
-    return find(initiator, target) != nullptr;
+  if (pr_type::all_registrants(type)) return find(initiator, target) != nullptr;
   return holder_target == target && initiator_matches(holder_initiator, initiator);
 }
 

@@ -31,6 +31,15 @@ constexpr uint8_t kWriteExclusiveRegistrantsOnly = 5;
 constexpr uint8_t kExclusiveAccessRegistrantsOnly = 6;
 constexpr uint8_t kWriteExclusiveAllRegistrants = 7;
 constexpr uint8_t kExclusiveAccessAllRegistrants = 8;
+
+// Types 5-8: the reservation is for registrants, not one holder alone.
+constexpr bool for_registrants(uint8_t type) {
+  return type >= kWriteExclusiveRegistrantsOnly && type <= kExclusiveAccessAllRegistrants;
+}
+// Types 7-8: every registrant holds it (SPC-4 5.13.9).
+constexpr bool all_registrants(uint8_t type) {
+  return type == kWriteExclusiveAllRegistrants || type == kExclusiveAccessAllRegistrants;
+}
 }  // namespace pr_type
 
 struct PrRegistration {

@@ -112,11 +112,6 @@ bool decode_pr_notify(const std::string& text, uint64_t* version, PrState* s, Pr
 
 namespace {
 
-bool held_by_registrants(uint8_t t) {
-  return t >= pr_type::kWriteExclusiveRegistrantsOnly &&
-         t <= pr_type::kExclusiveAccessAllRegistrants;
-}
-
 // What changes from `before` to `now` did to the registrants, as the unit
 // attentions the changes' own notifications carried (persistent_reserve.cpp):
 // a registration gone -> REGISTRATIONS PREEMPTED (2A/05), or RESERVATIONS
@@ -132,7 +127,7 @@ PrEffects missed_effects(const PrState& before, const PrState& now) {
     e.reset_asc = now.last_reset_asc ? now.last_reset_asc : asc::kBusDeviceResetFunctionOccurred;
   const bool cleared = now.registrations.empty() && before.registrations.size() > 1;
   const bool released =
-      held_by_registrants(before.type) &&
+      pr_type::for_registrants(before.type) &&
       (now.type != before.type || now.holder_initiator != before.holder_initiator ||
        now.holder_target != before.holder_target);
   for (const PrRegistration& r : before.registrations) {
