@@ -19,7 +19,6 @@ std::string parse_size(std::string_view text, uint64_t& out);
 std::string parse_bool(std::string_view text, bool& out);
 
 // Text checks shared by the section readers.
-std::string to_lower(std::string s);
 bool printable_ascii(const std::string& s, char lowest);  // every byte in [lowest, 0x7e]
 bool valid_utf8(const std::string& s);
 

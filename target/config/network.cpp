@@ -5,11 +5,11 @@
 // the same host so a "192.168.55.0/24" rule holds either way.
 #include <arpa/inet.h>
 
-#include <cctype>
 #include <cstring>
 
 #include "config/config.h"
 #include "config/config_internal.h"
+#include "util/ascii.h"
 
 namespace sharedisk::config {
 namespace {
@@ -100,12 +100,7 @@ bool Target::allows(const std::string& initiator_name, const std::string& addres
   if (!allowed_initiators.empty()) {
     bool found = false;
     for (const auto& name : allowed_initiators) {
-      if (name.size() != initiator_name.size()) continue;
-      bool same = true;
-      for (size_t i = 0; i < name.size() && same; ++i)
-        same = std::tolower(static_cast<unsigned char>(name[i])) ==
-               std::tolower(static_cast<unsigned char>(initiator_name[i]));
-      if (same) {
+      if (util::iequal(name, initiator_name)) {
         found = true;
         break;
       }

@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "config/config_internal.h"
+#include "util/ascii.h"
 
 namespace sharedisk::config::detail {
 
@@ -47,9 +48,7 @@ std::string parse_size(std::string_view text, uint64_t& out) {
 }
 
 std::string parse_bool(std::string_view text, bool& out) {
-  std::string lower(text);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = util::to_lower(std::string(text));
   if (lower == "true" || lower == "yes" || lower == "on") {
     out = true;
     return {};
@@ -59,11 +58,6 @@ std::string parse_bool(std::string_view text, bool& out) {
     return {};
   }
   return "must be true or false (got '" + std::string(text) + "')";
-}
-
-std::string to_lower(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 bool printable_ascii(const std::string& s, char lowest) {

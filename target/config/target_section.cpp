@@ -1,6 +1,7 @@
 // One entry of `targets:`: name, alias, queue depth, access lists and LUNs.
 #include "config/config_internal.h"
 #include "config/sections.h"
+#include "util/ascii.h"
 
 namespace sharedisk::config::detail {
 namespace {
@@ -14,7 +15,7 @@ void read_access(const Reader& r, const Field& f, Target& t) {
     for (const Field& item : r.list(*list)) {
       std::string name = r.text(item);
       if (auto err = check_iscsi_name(name); !err.empty()) r.fail(item, err);
-      seen.add(r, item, to_lower(name), "initiator");
+      seen.add(r, item, util::to_lower(name), "initiator");
       t.allowed_initiators.push_back(name);
     }
   }
@@ -35,10 +36,10 @@ void read_access(const Reader& r, const Field& f, Target& t) {
     for (const Field& item : r.list(*list)) {
       std::string name = r.text(item);
       if (auto err = check_iscsi_name(name); !err.empty()) r.fail(item, err);
-      seen.add(r, item, to_lower(name), "initiator");
+      seen.add(r, item, util::to_lower(name), "initiator");
       bool allowed = t.allowed_initiators.empty();
       for (const std::string& a : t.allowed_initiators)
-        if (to_lower(a) == to_lower(name)) allowed = true;
+        if (util::to_lower(a) == util::to_lower(name)) allowed = true;
       if (!allowed)
         r.fail(item, "'" + name + "' is not in access.initiators, so it could never log in");
       t.read_only_initiators.push_back(name);
@@ -56,7 +57,7 @@ Target read_target(const Reader& r, const Field& f, FileWideUniques& unique,
   Field iqn = m.require("iqn");
   t.iqn = r.text(iqn);
   if (auto err = check_iscsi_name(t.iqn); !err.empty()) r.fail(iqn, err);
-  unique.target_names.add(r, iqn, to_lower(t.iqn), "target name");
+  unique.target_names.add(r, iqn, util::to_lower(t.iqn), "target name");
   if (auto a = m.get("alias")) {
     t.alias = r.text(*a);
     if (t.alias.empty() || t.alias.size() > kMaxAlias) r.fail(*a, "must be 1 to 255 bytes long");

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "config/config.h"
+#include "util/ascii.h"
 
 namespace sharedisk::daemon {
 
@@ -26,11 +27,6 @@ std::string trim(const std::string& s) {
   if (b == std::string::npos) return {};
   size_t e = s.find_last_not_of(" \t\r");
   return s.substr(b, e - b + 1);
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
 }
 
 [[noreturn]] void fail(const std::string& where, const std::string& msg) {
@@ -88,13 +84,13 @@ void read_directives(const std::string& text, const std::string& source, int dep
       if (piece[0] == '<') {
         std::string inner = trim(piece.substr(1, piece.size() - 2));
         size_t sp = inner.find_first_of(" \t");
-        d.key = "<" + lower(inner.substr(0, sp));
+        d.key = "<" + util::to_lower(inner.substr(0, sp));
         if (sp != std::string::npos) d.value = trim(inner.substr(sp));
       } else {
         std::istringstream words(piece);
         std::string w;
         words >> d.key;
-        d.key = lower(d.key);
+        d.key = util::to_lower(d.key);
         while (words >> w) d.value += (d.value.empty() ? "" : " ") + w;
       }
       if (d.key == "include") {
@@ -132,7 +128,7 @@ struct TargetDraft {
 };
 
 std::optional<bool> parse_bool(const std::string& v) {
-  std::string l = lower(v);
+  std::string l = util::to_lower(v);
   if (l == "on" || l == "yes" || l == "1" || l == "true") return true;
   if (l == "off" || l == "no" || l == "0" || l == "false") return false;
   return std::nullopt;
@@ -167,11 +163,11 @@ bool lun_option(const Directive& d, LunDraft* lun, TargetDraft* t,
                     "' not carried over (the INQUIRY vendor and the NAA identifier are "
                     "sharedisk's; set `naa:` to keep a WWN initiators already know)");
   } else if (d.key == "bs-type") {
-    std::string v = lower(d.value);
+    std::string v = util::to_lower(d.value);
     if (v != "rdwr" && v != "aio" && v != "sg" && v != "mmap")
       fail(d.where, "bs-type " + d.value + " has no sharedisk equivalent");
   } else if (d.key == "device-type") {
-    if (lower(d.value) != "disk")
+    if (util::to_lower(d.value) != "disk")
       fail(d.where, "device-type " + d.value + ": only disks are served");
   } else if (d.key == "mode_page" || d.key == "params" || d.key == "bsopts" ||
              d.key == "bsoflags" || d.key == "sense_format" || d.key == "removable" ||
@@ -187,7 +183,7 @@ std::string yaml_scalar(const std::string& s) {
   bool plain = !s.empty() && s.find_first_not_of(
                                  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
                                  "WXYZ0123456789_./:-") == std::string::npos;
-  std::string l = lower(s);
+  std::string l = util::to_lower(s);
   if (l == "yes" || l == "no" || l == "on" || l == "off" || l == "true" || l == "false" ||
       l == "null" || s.front() == '-' || s.front() == ':')
     plain = false;
@@ -263,7 +259,7 @@ ImportResult import_tgt_text(const std::string& text, const std::string& source,
     if (d.key == "<target") {
       if (t) fail(d.where, "<target> inside <target " + t->iqn + ">");
       if (d.value.empty()) fail(d.where, "<target> without a name");
-      std::string iqn = lower(d.value);
+      std::string iqn = util::to_lower(d.value);
       if (std::string e = config::check_iscsi_name(iqn); !e.empty()) fail(d.where, e);
       for (const auto& other : targets)
         if (other.iqn == iqn) fail(d.where, "target " + iqn + " defined twice");
@@ -287,7 +283,7 @@ ImportResult import_tgt_text(const std::string& text, const std::string& source,
     } else if (!t) {
       // Global directives.
       if (d.key == "default-driver" || d.key == "driver") {
-        if (lower(d.value) != "iscsi")
+        if (util::to_lower(d.value) != "iscsi")
           fail(d.where, "driver " + d.value + ": only iSCSI is served");
       } else if (d.key == "ignore-errors" || d.key == "control-port" ||
                  d.key.rfind("isns", 0) == 0) {
@@ -307,7 +303,7 @@ ImportResult import_tgt_text(const std::string& text, const std::string& source,
     } else if (d.key == "lun") {
       t->target_lun = parse_number(d.value, d.where, "lun");
     } else if (d.key == "initiator-address") {
-      if (lower(d.value) == "all") {
+      if (util::to_lower(d.value) == "all") {
         t->open_to_all = true;
       } else {
         config::Network n;
@@ -322,7 +318,7 @@ ImportResult import_tgt_text(const std::string& text, const std::string& source,
         notes.push_back(d.where + ": initiator-name " + d.value + " read as a network");
         t->networks.push_back(d.value);
       } else {
-        t->initiators.push_back(lower(d.value));
+        t->initiators.push_back(util::to_lower(d.value));
       }
     } else if (d.key == "incominguser" || d.key == "outgoinguser") {
       std::string user = d.value.substr(0, d.value.find(' '));
@@ -330,7 +326,8 @@ ImportResult import_tgt_text(const std::string& text, const std::string& source,
                       ": CHAP is configured in sharedisk's secrets file (see "
                       "docs/configuration.md); the password is not copied");
     } else if (d.key == "driver") {
-      if (lower(d.value) != "iscsi") fail(d.where, "driver " + d.value + ": only iSCSI is served");
+      if (util::to_lower(d.value) != "iscsi")
+        fail(d.where, "driver " + d.value + ": only iSCSI is served");
     } else if (d.key == "controller_tid" || d.key == "allow-in-use") {
       notes.push_back(d.where + ": " + d.key + " ignored (tgtd-specific)");
     } else if (d.key == "maxrecvdatasegmentlength" || d.key == "maxxmitdatasegmentlength" ||

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "util/ascii.h"
+
 namespace sharedisk::iscsi {
 
 namespace {
@@ -16,12 +18,6 @@ namespace {
 constexpr size_t kMinSecret = 12;  // 96 bits, RFC 7143 §9.2.1 / Windows' minimum
 constexpr size_t kMaxField = 255;
 constexpr size_t kMaxFileSize = 1 << 20;
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return char(std::tolower(c)); });
-  return s;
-}
 
 [[noreturn]] void fail(const std::string& name, int line, const std::string& message) {
   throw std::runtime_error(name + ":" + std::to_string(line) + ": " + message);
@@ -76,7 +72,7 @@ std::vector<ChapSecretLine> parse_chap_secrets(const std::string& text, const st
       fail(name, number,
            "expected '<scope> <in|out> <user> <secret>' (" + std::to_string(f.size()) + " fields)");
     ChapSecretLine line;
-    line.scope = lower(f[0]);
+    line.scope = util::to_lower(f[0]);
     if (line.scope != "discovery" && line.scope != "*") {
       if (auto err = config::check_iscsi_name(f[0]); !err.empty())
         fail(name, number, "scope '" + f[0] + "': " + err);
@@ -146,13 +142,13 @@ std::vector<ChapSecretLine> load_chap_secrets(const std::string& path) {
 }
 
 bool TargetSecurity::read_only_for(const std::string& initiator) const {
-  std::string name = lower(initiator);
+  std::string name = util::to_lower(initiator);
   return std::any_of(read_only_initiators.begin(), read_only_initiators.end(),
-                     [&](const std::string& n) { return lower(n) == name; });
+                     [&](const std::string& n) { return util::to_lower(n) == name; });
 }
 
 const TargetSecurity* SecurityPolicy::find(const std::string& iqn) const {
-  auto it = targets.find(lower(iqn));
+  auto it = targets.find(util::to_lower(iqn));
   return it == targets.end() ? nullptr : &it->second;
 }
 
@@ -161,8 +157,8 @@ std::shared_ptr<const SecurityPolicy> build_security_policy(
   auto policy = std::make_shared<SecurityPolicy>();
   policy->discovery = policy_for(config.auth.discovery, "discovery", secrets, "discovery");
   for (const config::Target& t : config.targets) {
-    TargetSecurity& s = policy->targets[lower(t.iqn)];
-    s.auth = policy_for(t.auth, lower(t.iqn), secrets, "target " + t.iqn);
+    TargetSecurity& s = policy->targets[util::to_lower(t.iqn)];
+    s.auth = policy_for(t.auth, util::to_lower(t.iqn), secrets, "target " + t.iqn);
     s.read_only_initiators = t.read_only_initiators;
   }
   return policy;

@@ -4,17 +4,11 @@
 #include <cstdio>
 
 #include "iscsi/text_keys.h"
+#include "util/ascii.h"
 
 namespace sharedisk::iscsi {
 
 namespace {
-bool iequal(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 std::string format_address(const std::string& address, uint16_t port, uint16_t tag) {
   bool v6 = address.find(':') != std::string::npos;
   return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port) + "," +
@@ -81,7 +75,7 @@ void TargetRegistry::retire_locked(std::shared_ptr<TargetNode> node) const {
 std::shared_ptr<TargetNode> TargetRegistry::remove(const std::string& iqn) {
   std::lock_guard lock(mutex_);
   auto it = std::find_if(targets_.begin(), targets_.end(),
-                         [&](const auto& t) { return iequal(t->iqn, iqn); });
+                         [&](const auto& t) { return util::iequal(t->iqn, iqn); });
   if (it == targets_.end()) return nullptr;
   std::shared_ptr<TargetNode> old = *it;
   targets_.erase(it);
@@ -93,7 +87,7 @@ std::shared_ptr<TargetNode> TargetRegistry::replace(std::shared_ptr<TargetNode> 
   if (aborter_ != nullptr && node->device) node->device->set_task_aborter(aborter_);
   std::lock_guard lock(mutex_);
   for (auto& t : targets_) {
-    if (iequal(t->iqn, node->iqn)) {
+    if (util::iequal(t->iqn, node->iqn)) {
       std::shared_ptr<TargetNode> old = std::move(t);
       t = std::move(node);
       retire_locked(old);
@@ -112,7 +106,7 @@ void TargetRegistry::set_portals(std::vector<config::Endpoint> portals) {
 TargetNode* TargetRegistry::find(const std::string& iqn) const {
   std::lock_guard lock(mutex_);
   for (const auto& t : targets_)
-    if (iequal(t->iqn, iqn)) return t.get();
+    if (util::iequal(t->iqn, iqn)) return t.get();
   return nullptr;
 }
 
@@ -146,7 +140,7 @@ std::string TargetRegistry::send_targets(const std::string& initiator_name,
   std::lock_guard lock(mutex_);
   std::string out;
   for (const auto& t : targets_) {
-    if (!only_target.empty() && !iequal(t->iqn, only_target)) continue;
+    if (!only_target.empty() && !util::iequal(t->iqn, only_target)) continue;
     if (!t->allows(initiator_name, peer_address)) continue;
     append_key(out, "TargetName", t->iqn);
     for (const config::Endpoint& p : portals_) {
