@@ -567,26 +567,27 @@ TEST_F(RbdDaemon, LoopKeepsAnsweringWithMoreRequestsStuckThanLibradosThrottles) 
   ASSERT_TRUE(scsi_ok(t));
   scsi_free_scsi_task(t);
 
+  struct Tally {
+    const uint8_t* data;  // what the region holds
+    int done = 0, bad = 0;
+  } tally{data.data()};
   struct Read {
+    Tally* tally;
     uint64_t lba;
-    int* done;
-    int* bad;
-    const std::vector<uint8_t>* data;
   };
-  int done = 0, bad = 0;
   auto on_read = [](iscsi_context*, int status, void* command_data, void* private_data) {
     auto* r = static_cast<Read*>(private_data);
     auto* task = static_cast<scsi_task*>(command_data);
-    ++*r->done;
+    ++r->tally->done;
     if (status != SCSI_STATUS_GOOD || task->datain.size != 4096 ||
-        std::memcmp(task->datain.data, r->data->data() + r->lba * 512, 4096) != 0)
-      ++*r->bad;
+        std::memcmp(task->datain.data, r->tally->data + r->lba * 512, 4096) != 0)
+      ++r->tally->bad;
     scsi_free_scsi_task(task);
   };
   std::vector<Read> reads;
   reads.reserve(2 * kPerSession);
   for (int i = 0; i < 2 * kPerSession; ++i)
-    reads.push_back({uint64_t(i % (kRegion / 4096)) * 8, &done, &bad, &data});
+    reads.push_back({&tally, uint64_t(i % (kRegion / 4096)) * 8});
 
   const pid_t osd = pid_t(std::stol(c().env("CEPH_OSD_PID")));
   ASSERT_EQ(::kill(osd, SIGSTOP), 0);
@@ -604,7 +605,7 @@ TEST_F(RbdDaemon, LoopKeepsAnsweringWithMoreRequestsStuckThanLibradosThrottles) 
     ASSERT_TRUE(service_until(
         s, [&] { return !(iscsi_which_events(s) & POLLOUT); }, std::chrono::seconds(5)));
   std::this_thread::sleep_for(std::chrono::seconds(1));
-  EXPECT_EQ(done, 0) << "reads completed with the OSD stopped";
+  EXPECT_EQ(tally.done, 0) << "reads completed with the OSD stopped";
 
   auto t0 = Clock::now();
   EXPECT_EQ(tur(probe.get(), 1), "good");
@@ -614,8 +615,8 @@ TEST_F(RbdDaemon, LoopKeepsAnsweringWithMoreRequestsStuckThanLibradosThrottles) 
   EXPECT_NE(status.find("rbd: requests"), std::string::npos) << status;
 
   ASSERT_EQ(::kill(osd, SIGCONT), 0);
-  auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (done < 2 * kPerSession && Clock::now() < deadline) {
+  const auto resumed = Clock::now();
+  while (tally.done < 2 * kPerSession && Clock::now() < resumed + std::chrono::seconds(60)) {
     pollfd p[2] = {{iscsi_get_fd(a.get()), short(iscsi_which_events(a.get())), 0},
                    {iscsi_get_fd(b.get()), short(iscsi_which_events(b.get())), 0}};
     ASSERT_GE(::poll(p, 2, 100), 0);
@@ -625,9 +626,9 @@ TEST_F(RbdDaemon, LoopKeepsAnsweringWithMoreRequestsStuckThanLibradosThrottles) 
   std::printf(
       "[ stuck ] TUR answered in %.3f s with the OSD frozen; %d reads done %.1f s after it ran "
       "again\n",
-      answered, done, std::chrono::duration<double>(Clock::now() - deadline).count() + 60);
-  EXPECT_EQ(done, 2 * kPerSession);
-  EXPECT_EQ(bad, 0);
+      answered, tally.done, std::chrono::duration<double>(Clock::now() - resumed).count());
+  EXPECT_EQ(tally.done, 2 * kPerSession);
+  EXPECT_EQ(tally.bad, 0);
   a.reset();
   b.reset();
   probe.reset();
